@@ -1,1 +1,6 @@
-export {};
+export { PrometheusReader } from './reader.js';
+export type { CollectedText, PrometheusReaderOptions } from './reader.js';
+export { serialize } from './serialize.js';
+export type { ExpositionFormat, SerializeOptions } from './serialize.js';
+export { prometheusLabelName, prometheusMetricName } from './names.js';
+export type { MetricKind } from './names.js';

@@ -1,0 +1,241 @@
+// PrometheusReader: a pull MetricReader with its own small HTTP server. It runs inside other
+// people's processes, so the server never keeps the app alive, never throws on a busy port, and
+// never lets a slow client hold a connection.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { debuglog } from 'node:util';
+import {
+  AggregationTemporality,
+  MetricReader,
+  type CollectionResult,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import { contentType, negotiate } from './negotiate.js';
+import { serialize, type SerializeOptions } from './serialize.js';
+
+export interface PrometheusReaderOptions {
+  /**
+   * Interface to listen on. Default: all interfaces (Node's default, `::` with IPv4 mapped, else
+   * `0.0.0.0`), as the OpenTelemetry Prometheus exporter does: the scraper usually runs elsewhere.
+   */
+  host?: string;
+  /** Default 9464, the port registered for the OpenTelemetry Prometheus exporter; 0 picks a free one. */
+  port?: number;
+  /** Path that answers scrapes. Default `/metrics`. */
+  endpoint?: string;
+  /** Add `otel_scope_name` / `otel_scope_version` labels. Default false. */
+  withScopeLabels?: boolean;
+  /** Emit `target_info` with the resource attributes. Default true. */
+  withTargetInfo?: boolean;
+  /** Extra sources of pre-aggregated metrics, collected with the SDK's own. */
+  metricProducers?: MetricProducer[];
+  /**
+   * Called once if the server cannot listen (EADDRINUSE, EACCES, bad host or port). Default: one
+   * `MonWarning` process warning naming the port, the cause and the fix. Nothing is thrown.
+   */
+  onServerError?: (error: NodeJS.ErrnoException) => void;
+}
+
+export interface CollectedText {
+  contentType: string;
+  body: string;
+}
+
+const debug = debuglog('mon');
+// Lets mon's HTTP server metrics skip this server's own scrapes.
+const TELEMETRY_SERVER = Symbol.for('mon.telemetry-server');
+const DEFAULT_PORT = 9464;
+// Observable callbacks that hang must not hang scrapes; Prometheus gives up after 10 s by default.
+const COLLECT_TIMEOUT_MS = 5_000;
+
+export class PrometheusReader extends MetricReader {
+  /** Resolves once the server listens; rejects (after `onServerError`) if it cannot. */
+  readonly ready: Promise<void>;
+  readonly #server: http.Server;
+  readonly #endpoint: string;
+  readonly #serializeOptions: SerializeOptions;
+  readonly #dropped = new Set<string>();
+  #collecting: Promise<CollectionResult> | undefined;
+
+  constructor(options: PrometheusReaderOptions = {}) {
+    super({
+      // Prometheus expects cumulative counters and histograms whatever the instrument.
+      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+      metricProducers: options.metricProducers,
+    });
+    this.#endpoint = options.endpoint ?? '/metrics';
+    this.#serializeOptions = {
+      withScopeLabels: options.withScopeLabels === true,
+      withTargetInfo: options.withTargetInfo !== false,
+      onDrop: (name, reason) => this.#warnDropped(name, reason),
+    };
+
+    const server = http.createServer(
+      {
+        // A client that trickles its request is cut off after a few seconds, checked every second.
+        headersTimeout: 5_000,
+        requestTimeout: 10_000,
+        connectionsCheckingInterval: 1_000,
+        keepAliveTimeout: 5_000,
+      },
+      (req, res) => this.#handle(req, res),
+    );
+    // A client that stops reading its response is dropped after 30 s of silence.
+    server.setTimeout(30_000);
+    Object.defineProperty(server, TELEMETRY_SERVER, { value: true });
+    // unref the server and every connection: a metrics endpoint must never keep the app alive,
+    // not even while Prometheus holds a keep-alive connection open between scrapes.
+    server.on('connection', (socket) => socket.unref());
+    this.#server = server;
+
+    const port = options.port ?? DEFAULT_PORT;
+    const host = options.host;
+    const onServerError = options.onServerError ?? ((error) => warnServerError(error, host, port));
+    this.ready = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      server.on('error', (error: NodeJS.ErrnoException) => {
+        if (settled) {
+          debug('prometheus: server error: %s', error.message);
+          return;
+        }
+        settled = true;
+        reject(error);
+        report(onServerError, error);
+      });
+      server.on('listening', () => {
+        settled = true;
+        resolve();
+      });
+      try {
+        // exclusive: in a cluster worker a shared port would hand each scrape to a random worker,
+        // mixing their counters; each process binds its own port, a busy one is reported.
+        server.listen({ port, host, exclusive: true });
+      } catch (error) {
+        // A malformed port throws synchronously (ERR_SOCKET_BAD_PORT); route it the same way.
+        settled = true;
+        reject(error);
+        report(onServerError, error as NodeJS.ErrnoException);
+      }
+    });
+    // Whoever awaits `ready` sees the failure; nobody awaiting it must not crash the app.
+    this.ready.catch(() => {});
+    server.unref();
+  }
+
+  /** The bound address (the actual port when `port: 0`), or undefined when not listening. */
+  address(): AddressInfo | undefined {
+    const address = this.#server.address();
+    return address !== null && typeof address === 'object' ? address : undefined;
+  }
+
+  /**
+   * Collects and renders the exposition for an `Accept` header, for serving from the app's own
+   * server. Callback errors leave their metrics out but do not fail the scrape.
+   */
+  async collectText(accept?: string): Promise<CollectedText> {
+    const format = negotiate(accept);
+    const { resourceMetrics, errors } = await this.#collectShared();
+    if (errors.length > 0) debug('prometheus: %d collection error(s): %o', errors.length, errors);
+    const body = serialize(resourceMetrics, { ...this.#serializeOptions, format });
+    return { contentType: contentType(format), body };
+  }
+
+  protected override async onShutdown(): Promise<void> {
+    await this.ready.catch(() => {});
+    if (!this.#server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      // close() alone waits for keep-alive connections to go idle and time out.
+      this.#server.closeAllConnections();
+    });
+  }
+
+  protected override async onForceFlush(): Promise<void> {
+    // Pull reader: there is nothing to push.
+  }
+
+  // Scrapes that arrive while a collection runs share it, so a burst of scrapers (or a retry storm)
+  // runs the observable callbacks once.
+  #collectShared(): Promise<CollectionResult> {
+    this.#collecting ??= this.collect({ timeoutMillis: COLLECT_TIMEOUT_MS }).finally(() => {
+      this.#collecting = undefined;
+    });
+    return this.#collecting;
+  }
+
+  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    try {
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const path = query === -1 ? url : url.slice(0, query);
+      if (path !== this.#endpoint) {
+        reply(res, 404, 'Not Found\n');
+      } else if (req.method === 'GET') {
+        this.collectText(req.headers.accept).then(
+          ({ contentType, body }) => {
+            res.writeHead(200, { 'Content-Type': contentType });
+            res.end(body);
+          },
+          (error: unknown) => {
+            debug('prometheus: collection failed: %o', error);
+            reply(res, 500, 'Metrics collection failed\n');
+          },
+        );
+      } else if (req.method === 'HEAD') {
+        // A probe: answer with the headers a GET would have, without running a collection.
+        res.writeHead(200, { 'Content-Type': contentType(negotiate(req.headers.accept)) });
+        res.end();
+      } else {
+        reply(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
+      }
+    } catch (error) {
+      // The handler runs from an event: a throw here would be an uncaught exception in the app.
+      debug('prometheus: request failed: %o', error);
+      if (!res.headersSent) reply(res, 500, 'Internal Server Error\n');
+    }
+  }
+
+  #warnDropped(name: string, reason: string): void {
+    // Once per metric: the same cause repeats on every scrape.
+    if (this.#dropped.has(name) || this.#dropped.size >= 1000) return;
+    this.#dropped.add(name);
+    process.emitWarning(`mon: ${this.#endpoint} leaves out ${name}: ${reason}.`, {
+      type: 'MonWarning',
+      code: 'MON_METRIC_DROPPED',
+    });
+  }
+}
+
+function reply(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
+
+function report(onServerError: (error: NodeJS.ErrnoException) => void, error: NodeJS.ErrnoException): void {
+  try {
+    onServerError(error);
+  } catch (thrown) {
+    debug('prometheus: onServerError threw: %o', thrown);
+  }
+}
+
+// The cause and the fix for the listen errors a user can act on; others name both variables.
+const LISTEN_ERRORS: Record<string, { code: string; cause: string; fix: string }> = {
+  EADDRINUSE: { code: 'MON_PORT_IN_USE', cause: 'the port is in use', fix: 'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port' },
+  EACCES: { code: 'MON_PORT_DENIED', cause: 'permission denied', fix: 'set OTEL_EXPORTER_PROMETHEUS_PORT to a port above 1023' },
+  ERR_SOCKET_BAD_PORT: { code: 'MON_BAD_PORT', cause: 'not a port', fix: 'set OTEL_EXPORTER_PROMETHEUS_PORT to 1-65535' },
+  EADDRNOTAVAIL: { code: 'MON_BAD_HOST', cause: 'not an address of this machine', fix: 'set OTEL_EXPORTER_PROMETHEUS_HOST to one' },
+  ENOTFOUND: { code: 'MON_BAD_HOST', cause: 'unknown host', fix: 'set OTEL_EXPORTER_PROMETHEUS_HOST to an address of this machine' },
+};
+
+function warnServerError(error: NodeJS.ErrnoException, host: string | undefined, port: number): void {
+  const where = host === undefined ? `port ${port}` : `${host}:${port}`;
+  const known = error.code === undefined ? undefined : LISTEN_ERRORS[error.code];
+  const code = known?.code ?? 'MON_SERVER_ERROR';
+  const cause = known?.cause ?? error.message;
+  const fix = known?.fix ?? 'check OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT';
+  process.emitWarning(
+    `mon: cannot serve Prometheus metrics on ${where} (${cause}); ${fix}. The app runs on without /metrics.`,
+    { type: 'MonWarning', code },
+  );
+}

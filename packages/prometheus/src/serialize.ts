@@ -1,0 +1,449 @@
+// ResourceMetrics -> Prometheus text 0.0.4 or OpenMetrics 1.0 exposition. Pure: no I/O, no clock.
+// Runs on every scrape, so samples are appended to one string (V8 ropes, flattened once when
+// written) and per-metric work (names, `le` labels) is done once per metric, not per series.
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import {
+  DataPointType,
+  type HistogramMetricData,
+  type MetricData,
+  type MetricDescriptor,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { prometheusLabelName, prometheusMetricName, prometheusUnit, type MetricKind } from './names.js';
+
+/** `text`: Prometheus text format 0.0.4. `openmetrics`: OpenMetrics 1.0.0. */
+export type ExpositionFormat = 'text' | 'openmetrics';
+
+export interface SerializeOptions {
+  /** Default `text`. */
+  format?: ExpositionFormat;
+  /**
+   * Add `otel_scope_name` / `otel_scope_version` labels to every series. Default false: with them,
+   * upgrading a library changes the identity of every series it records.
+   */
+  withScopeLabels?: boolean;
+  /** Emit `target_info` with the resource attributes as labels. Default true. */
+  withTargetInfo?: boolean;
+  /** Told about each metric or series left out, and why. */
+  onDrop?: (metricName: string, reason: string) => void;
+}
+
+type FamilyType = 'counter' | 'gauge' | 'histogram';
+
+interface Family {
+  /** Sample name; for counters it ends in `_total`. */
+  name: string;
+  type: FamilyType;
+  /** The first one gives HELP and UNIT. */
+  members: MetricData[];
+  scopes: InstrumentationScope[];
+}
+
+const TARGET_INFO_HELP = 'Target metadata';
+// Command lines carry secrets (tokens in arguments); target_info must never show them.
+const SECRET_RESOURCE_KEYS = new Set(['process.command_args', 'process.command_line']);
+const RESERVED_LE: ReadonlySet<string> = new Set(['le']);
+const RESERVED_SCOPE: ReadonlySet<string> = new Set(['otel_scope_name', 'otel_scope_version']);
+const RESERVED_LE_SCOPE: ReadonlySet<string> = new Set(['le', 'otel_scope_name', 'otel_scope_version']);
+
+/** Renders one collection as exposition text; metrics that cannot be shown go to `onDrop`. */
+export function serialize(resourceMetrics: ResourceMetrics, options: SerializeOptions = {}): string {
+  const om = options.format === 'openmetrics';
+  const withTargetInfo = options.withTargetInfo !== false;
+  const withScopeLabels = options.withScopeLabels === true;
+  const onDrop = options.onDrop;
+
+  const families = groupFamilies(resourceMetrics, withTargetInfo, onDrop);
+  let out = withTargetInfo ? targetInfo(resourceMetrics.resource.attributes, om) : '';
+  for (const family of families) {
+    out += renderFamily(family, om, withScopeLabels, onDrop);
+  }
+  return om ? out + '# EOF\n' : out;
+}
+
+// Metrics of the same Prometheus name (the same instrument from several scopes) become one family,
+// so the output has one TYPE/HELP per name, which Prometheus and promtool require.
+function groupFamilies(
+  resourceMetrics: ResourceMetrics,
+  withTargetInfo: boolean,
+  onDrop: SerializeOptions['onDrop'],
+): Family[] {
+  const byName = new Map<string, Family>();
+  const families: Family[] = [];
+  // Every name a family's samples or metadata use, so two families can never emit the same
+  // series (a gauge `x_count` next to a histogram `x`; a gauge `x` next to OpenMetrics counter `x`).
+  const taken = new Set<string>(withTargetInfo ? ['target', 'target_info'] : []);
+  for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
+    for (const metric of metrics) {
+      if (metric.dataPoints.length === 0) continue;
+      const type = familyType(metric);
+      if (type === undefined) {
+        onDrop?.(metric.descriptor.name, 'exponential histograms have no text exposition; use explicit buckets');
+        continue;
+      }
+      const name = metricName(metric);
+      // `total` alone would leave an OpenMetrics counter without a family name.
+      if (name === '' || name === 'total') {
+        onDrop?.(metric.descriptor.name, 'no valid Prometheus name is left after translation');
+        continue;
+      }
+      const family = byName.get(name);
+      if (family !== undefined) {
+        if (family.type === type) {
+          family.members.push(metric);
+          family.scopes.push(scope);
+        } else {
+          onDrop?.(name, `already exposed as a ${family.type}; this ${type} of scope "${scope.name}" is left out`);
+        }
+        continue;
+      }
+      const names = namesUsed(name, type);
+      if (names.some((n) => taken.has(n))) {
+        onDrop?.(name, 'its series names clash with another metric (or target_info)');
+        continue;
+      }
+      for (const n of names) taken.add(n);
+      const created: Family = { name, type, members: [metric], scopes: [scope] };
+      byName.set(name, created);
+      families.push(created);
+    }
+  }
+  return families;
+}
+
+function namesUsed(name: string, type: FamilyType): string[] {
+  if (type === 'counter') return [name.slice(0, -'_total'.length), name];
+  if (type === 'histogram') return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`];
+  return [name];
+}
+
+function familyType(metric: MetricData): FamilyType | undefined {
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+      return metric.isMonotonic ? 'counter' : 'gauge';
+    case DataPointType.GAUGE:
+      return 'gauge';
+    case DataPointType.HISTOGRAM:
+      return 'histogram';
+    default:
+      return undefined;
+  }
+}
+
+function metricKind(metric: MetricData): MetricKind {
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+      return metric.isMonotonic ? 'monotonic-sum' : 'non-monotonic-sum';
+    case DataPointType.GAUGE:
+      return 'gauge';
+    case DataPointType.HISTOGRAM:
+      return 'histogram';
+    default:
+      return 'exponential-histogram';
+  }
+}
+
+// The SDK hands out the same descriptor object on every collection, so the name is computed once.
+const nameCache = new WeakMap<MetricDescriptor, { kind: MetricKind; name: string }>();
+
+function metricName(metric: MetricData): string {
+  const kind = metricKind(metric);
+  const cached = nameCache.get(metric.descriptor);
+  if (cached !== undefined && cached.kind === kind) return cached.name;
+  const name = prometheusMetricName(metric.descriptor.name, metric.descriptor.unit, kind);
+  nameCache.set(metric.descriptor, { kind, name });
+  return name;
+}
+
+function renderFamily(
+  family: Family,
+  om: boolean,
+  withScopeLabels: boolean,
+  onDrop: SerializeOptions['onDrop'],
+): string {
+  const { name, type } = family;
+  const first = family.members[0]!;
+  const metadataName = om && type === 'counter' ? name.slice(0, -'_total'.length) : name;
+  const help = escapeHelp(first.descriptor.description || first.descriptor.name, om);
+  let header: string;
+  if (om) {
+    header = `# TYPE ${metadataName} ${type}\n`;
+    const unit = prometheusUnit(first.descriptor.unit);
+    if (unit !== '' && metadataName.endsWith('_' + unit)) header += `# UNIT ${metadataName} ${unit}\n`;
+    header += `# HELP ${metadataName} ${help}\n`;
+  } else {
+    header = `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+  }
+
+  // The same series must never appear twice. The SDK gives distinct attribute sets, so that can only
+  // happen when a family merges several scopes, or when rendering lost information (see
+  // renderAttributes). Only then are label sets remembered: hashing every one costs a third of the
+  // serialization time at 10 000 series. A lossy label set met while not remembering means an
+  // earlier one may be its twin: render the family again, remembering.
+  let seen = family.members.length > 1 && !withScopeLabels ? new Set<string>() : undefined;
+  for (;;) {
+    const body = renderMembers(family, withScopeLabels, seen, onDrop);
+    if (body !== undefined) return header + body;
+    seen = new Set<string>();
+  }
+}
+
+interface RenderState {
+  /** Set when a label set may equal one of a different attribute set. */
+  lossy: boolean;
+  /** Per attribute key, whether its first value was a string: 1 and "1" render alike. */
+  stringKeys: Map<string, boolean>;
+}
+
+/** The samples of a family, or undefined if a lossy label set appeared and `seen` is not kept. */
+function renderMembers(
+  family: Family,
+  withScopeLabels: boolean,
+  seen: Set<string> | undefined,
+  onDrop: SerializeOptions['onDrop'],
+): string | undefined {
+  const { name } = family;
+  const state: RenderState = { lossy: false, stringKeys: new Map() };
+  const reservedBase = withScopeLabels ? RESERVED_SCOPE : undefined;
+  let out = '';
+  for (let m = 0; m < family.members.length; m++) {
+    const metric = family.members[m]!;
+    const scopeLabels = withScopeLabels ? renderScopeLabels(family.scopes[m]!) : '';
+    if (metric.dataPointType === DataPointType.HISTOGRAM) {
+      const reserved = withScopeLabels ? RESERVED_LE_SCOPE : RESERVED_LE;
+      const histogram = renderHistogram(name, metric.dataPoints, reserved, scopeLabels, state, seen, onDrop);
+      if (histogram === undefined) return undefined;
+      out += histogram;
+      continue;
+    }
+    if (metric.dataPointType !== DataPointType.SUM && metric.dataPointType !== DataPointType.GAUGE) continue;
+    for (const point of metric.dataPoints) {
+      const inner = joinLabels(renderAttributes(point.attributes, reservedBase, state), scopeLabels);
+      if (seen === undefined) {
+        if (state.lossy) return undefined;
+      } else if (seen.has(inner)) {
+        onDrop?.(name, `duplicate series {${inner}}`);
+        continue;
+      } else {
+        seen.add(inner);
+      }
+      out += name + (inner === '' ? ' ' : '{' + inner + '} ') + formatNumber(point.value) + '\n';
+    }
+  }
+  return out;
+}
+
+function renderHistogram(
+  name: string,
+  points: HistogramMetricData['dataPoints'],
+  reserved: ReadonlySet<string>,
+  scopeLabels: string,
+  state: RenderState,
+  seen: Set<string> | undefined,
+  onDrop: SerializeOptions['onDrop'],
+): string | undefined {
+  const bucketName = name + '_bucket';
+  let boundaries: number[] | undefined;
+  let les: string[] = [];
+  let out = '';
+  for (const point of points) {
+    const h = point.value;
+    const inner = joinLabels(renderAttributes(point.attributes, reserved, state), scopeLabels);
+    if (seen === undefined) {
+      if (state.lossy) return undefined;
+    } else if (seen.has(inner)) {
+      onDrop?.(name, `duplicate series {${inner}}`);
+      continue;
+    } else {
+      seen.add(inner);
+    }
+    // Points of one metric share their boundaries array: the `le` labels are rendered once.
+    if (h.buckets.boundaries !== boundaries) {
+      boundaries = h.buckets.boundaries;
+      les = boundaries.map((b) => `le="${formatNumber(b)}"} `);
+    }
+    const open = inner === '' ? bucketName + '{' : bucketName + '{' + inner + ',';
+    const counts = h.buckets.counts;
+    let cumulative = 0;
+    for (let i = 0; i < les.length; i++) {
+      cumulative += counts[i] ?? 0;
+      // A user-supplied +Inf (or NaN) boundary would duplicate the +Inf bucket below.
+      const bound = boundaries[i]!;
+      if (bound === Infinity || bound !== bound) continue;
+      out += open + les[i] + cumulative + '\n';
+    }
+    out += open + 'le="+Inf"} ' + h.count + '\n';
+    // OpenMetrics: _count appears if and only if _sum does; the SDK has no sum for instruments
+    // that may record negative values.
+    if (h.sum !== undefined) {
+      const block = inner === '' ? ' ' : '{' + inner + '} ';
+      out += name + '_sum' + block + formatNumber(h.sum) + '\n';
+      out += name + '_count' + block + h.count + '\n';
+    }
+  }
+  return out;
+}
+
+function targetInfo(attributes: Attributes, om: boolean): string {
+  let shown: Attributes = attributes;
+  for (const key of SECRET_RESOURCE_KEYS) {
+    if (key in attributes) {
+      shown = { ...attributes };
+      for (const secret of SECRET_RESOURCE_KEYS) delete shown[secret];
+      break;
+    }
+  }
+  const inner = renderAttributes(shown, undefined, { lossy: false, stringKeys: new Map() });
+  if (inner === '') return '';
+  const sample = `target_info{${inner}} 1\n`;
+  return om
+    ? `# TYPE target info\n# HELP target ${TARGET_INFO_HELP}\n${sample}`
+    : `# HELP target_info ${TARGET_INFO_HELP}\n# TYPE target_info gauge\n${sample}`;
+}
+
+function renderScopeLabels(scope: InstrumentationScope): string {
+  let labels = `otel_scope_name="${escapeLabelValue(scope.name.toWellFormed())}"`;
+  if (scope.version) labels += `,otel_scope_version="${escapeLabelValue(scope.version.toWellFormed())}"`;
+  return labels;
+}
+
+function joinLabels(a: string, b: string): string {
+  return a === '' ? b : b === '' ? a : a + ',' + b;
+}
+
+interface LabelEntry {
+  label: string;
+  /** Another key gives the same label (`a.b` and `a_b`). */
+  ambiguous: boolean;
+}
+
+// Attribute keys are few and repeat on every scrape, so their label names are cached. The cache
+// also knows which labels several keys share, so the common case needs no per-series check for
+// colliding keys. It is dropped if something feeds it unbounded keys.
+const labelEntries = new Map<string, LabelEntry>();
+const entryByLabel = new Map<string, LabelEntry>();
+
+function labelEntry(key: string): LabelEntry {
+  let entry = labelEntries.get(key);
+  if (entry === undefined) {
+    if (labelEntries.size >= 4096) {
+      labelEntries.clear();
+      entryByLabel.clear();
+    }
+    entry = { label: prometheusLabelName(key), ambiguous: false };
+    const other = entryByLabel.get(entry.label);
+    if (other === undefined) {
+      entryByLabel.set(entry.label, entry);
+    } else {
+      other.ambiguous = true;
+      entry.ambiguous = true;
+    }
+    labelEntries.set(key, entry);
+  }
+  return entry;
+}
+
+/**
+ * `a="x",b="y"` without braces. Attributes without a value or with an empty one are left out:
+ * Prometheus treats `a=""` as no label, so writing it would make two spellings of one series.
+ * Marks `state.lossy` whenever two different attribute sets could come out alike.
+ */
+function renderAttributes(
+  attributes: Attributes,
+  reserved: ReadonlySet<string> | undefined,
+  state: RenderState,
+): string {
+  let out = '';
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value === undefined || value === null) {
+      state.lossy = true;
+      continue;
+    }
+    const entry = labelEntry(key);
+    if (entry.ambiguous) return renderCollidingAttributes(attributes, reserved, state);
+    const label = entry.label;
+    if (label === '' || (reserved !== undefined && reserved.has(label))) {
+      state.lossy = true;
+      continue;
+    }
+    const isString = typeof value === 'string';
+    const firstWasString = state.stringKeys.get(key);
+    if (firstWasString === undefined) state.stringKeys.set(key, isString);
+    else if (firstWasString !== isString) state.lossy = true;
+    let text = isString ? value : attributeText(value);
+    if (text === '') {
+      state.lossy = true;
+      continue;
+    }
+    // Lone UTF-16 surrogates cannot be encoded as UTF-8; U+FFFD keeps the body valid UTF-8.
+    if (!text.isWellFormed()) {
+      state.lossy = true;
+      text = text.toWellFormed();
+    }
+    out += (out === '' ? label : ',' + label) + '="' + escapeLabelValue(text) + '"';
+  }
+  return out;
+}
+
+// Rare path: several keys sanitize to one label name. The spec joins their values with `;`,
+// ordered by the original keys.
+function renderCollidingAttributes(
+  attributes: Attributes,
+  reserved: ReadonlySet<string> | undefined,
+  state: RenderState,
+): string {
+  state.lossy = true;
+  const keysByLabel = new Map<string, string[]>();
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value === undefined || value === null) continue;
+    const label = labelEntry(key).label;
+    if (label === '' || (reserved !== undefined && reserved.has(label))) continue;
+    const keys = keysByLabel.get(label);
+    if (keys === undefined) keysByLabel.set(label, [key]);
+    else keys.push(key);
+  }
+  let out = '';
+  for (const [label, keys] of keysByLabel) {
+    keys.sort();
+    const text = keys.map((k) => attributeText(attributes[k]!)).join(';');
+    if (text === '') continue;
+    out += (out === '' ? label : ',' + label) + '="' + escapeLabelValue(text.toWellFormed()) + '"';
+  }
+  return out;
+}
+
+// Non-string values as the spec's AnyValue text: arrays as JSON, scalars as themselves.
+function attributeText(value: AttributeValue): string {
+  return typeof value === 'string' ? value : Array.isArray(value) ? JSON.stringify(value) : String(value);
+}
+
+const LABEL_ESCAPE_TEST = /[\\"\n]/;
+const LABEL_ESCAPE = /[\\"\n]/g;
+const HELP_ESCAPE_TEST = /[\\\n]/;
+const HELP_ESCAPE = /[\\\n]/g;
+const OM_HELP_ESCAPE_TEST = /[\\"\n]/;
+const OM_HELP_ESCAPE = /[\\"\n]/g;
+
+function escapeChar(c: string): string {
+  return c === '\n' ? '\\n' : '\\' + c;
+}
+
+/** Escapes a well-formed label value. */
+function escapeLabelValue(value: string): string {
+  return LABEL_ESCAPE_TEST.test(value) ? value.replace(LABEL_ESCAPE, escapeChar) : value;
+}
+
+// Text 0.0.4 HELP knows only `\\` and `\n` (`\"` is an error there); OpenMetrics also needs `\"`.
+function escapeHelp(help: string, om: boolean): string {
+  const v = help.isWellFormed() ? help : help.toWellFormed();
+  if (om) return OM_HELP_ESCAPE_TEST.test(v) ? v.replace(OM_HELP_ESCAPE, escapeChar) : v;
+  return HELP_ESCAPE_TEST.test(v) ? v.replace(HELP_ESCAPE, escapeChar) : v;
+}
+
+function formatNumber(value: number): string {
+  if (Number.isFinite(value)) return '' + value;
+  return value === Infinity ? '+Inf' : value === -Infinity ? '-Inf' : 'NaN';
+}

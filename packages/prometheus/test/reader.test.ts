@@ -1,0 +1,295 @@
+import { spawn } from 'node:child_process';
+import dc from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PrometheusReader, type PrometheusReaderOptions } from '../src/reader.js';
+
+const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+/** A reader on a free loopback port, registered with its own MeterProvider holding one counter. */
+async function start(options: PrometheusReaderOptions = {}) {
+  const reader = new PrometheusReader({ host: '127.0.0.1', port: 0, ...options });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': 'reader-test' }),
+    readers: [reader],
+  });
+  cleanups.push(() => provider.shutdown());
+  provider.getMeter('test').createCounter('http.server.requests', { unit: '{request}' }).add(7, { 'http.request.method': 'GET' });
+  await reader.ready;
+  const { port } = reader.address()!;
+  return { reader, provider, port, url: `http://127.0.0.1:${port}` };
+}
+
+async function portInUse(): Promise<{ port: number; close: () => Promise<void> }> {
+  const blocker = net.createServer();
+  blocker.listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  const { port } = blocker.address() as net.AddressInfo;
+  return { port, close: () => new Promise((resolve) => blocker.close(() => resolve())) };
+}
+
+describe('PrometheusReader', () => {
+  it('serves text 0.0.4 by default', async () => {
+    const { url } = await start();
+    const response = await fetch(`${url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe(TEXT);
+    const body = await response.text();
+    expect(body).toContain('# TYPE http_server_requests_total counter\n');
+    expect(body).toContain('http_server_requests_total{http_request_method="GET"} 7\n');
+    expect(body).toContain('target_info{service_name="reader-test"} 1\n');
+    expect(body).not.toContain('otel_scope_name');
+    expect(body).not.toContain('# EOF');
+  });
+
+  it('serves OpenMetrics when the Accept header asks for it', async () => {
+    const { url } = await start();
+    const response = await fetch(`${url}/metrics`, { headers: { accept: PROMETHEUS_ACCEPT } });
+    expect(response.headers.get('content-type')).toBe(OPENMETRICS);
+    const body = await response.text();
+    expect(body).toContain('# TYPE http_server_requests counter\n');
+    expect(body).toContain('http_server_requests_total{http_request_method="GET"} 7\n');
+    expect(body.endsWith('# EOF\n')).toBe(true);
+  });
+
+  it('serves text when text is preferred', async () => {
+    const { url } = await start();
+    const response = await fetch(`${url}/metrics`, {
+      headers: { accept: 'text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5' },
+    });
+    expect(response.headers.get('content-type')).toBe(TEXT);
+    await response.text();
+  });
+
+  it('answers HEAD with the headers only', async () => {
+    const { url } = await start();
+    const response = await fetch(`${url}/metrics`, { method: 'HEAD', headers: { accept: PROMETHEUS_ACCEPT } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe(OPENMETRICS);
+    expect(await response.text()).toBe('');
+  });
+
+  it('answers 404 elsewhere and 405 for other methods, and ignores the query string', async () => {
+    const { url } = await start();
+    const missing = await fetch(`${url}/other`);
+    expect(missing.status).toBe(404);
+    await missing.text();
+    const post = await fetch(`${url}/metrics`, { method: 'POST', body: 'x' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    await post.text();
+    const withQuery = await fetch(`${url}/metrics?debug=1`);
+    expect(withQuery.status).toBe(200);
+    await withQuery.text();
+  });
+
+  it('serves a custom endpoint and the scope labels when asked', async () => {
+    const { url } = await start({ endpoint: '/prom', withScopeLabels: true, withTargetInfo: false });
+    const response = await fetch(`${url}/prom`);
+    const body = await response.text();
+    expect(body).toContain('http_server_requests_total{http_request_method="GET",otel_scope_name="test"} 7\n');
+    expect(body).not.toContain('target_info');
+    const old = await fetch(`${url}/metrics`);
+    expect(old.status).toBe(404);
+    await old.text();
+  });
+
+  it('serves what was collected when a callback throws', async () => {
+    const { url, provider } = await start();
+    provider
+      .getMeter('test')
+      .createObservableGauge('broken')
+      .addCallback(() => {
+        throw new Error('callback failed');
+      });
+    const response = await fetch(`${url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('http_server_requests_total');
+  });
+
+  it('answers 500 when collection fails, and keeps serving', async () => {
+    // Not registered with a MeterProvider: collect() rejects.
+    const reader = new PrometheusReader({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => reader.shutdown());
+    await reader.ready;
+    const url = `http://127.0.0.1:${reader.address()!.port}/metrics`;
+    const first = await fetch(url);
+    expect(first.status).toBe(500);
+    expect(await first.text()).toBe('Metrics collection failed\n');
+    expect((await fetch(url)).status).toBe(500);
+  });
+
+  it('runs one collection for scrapes that arrive together', async () => {
+    const { url, provider } = await start();
+    let calls = 0;
+    provider
+      .getMeter('test')
+      .createObservableGauge('slow')
+      .addCallback(async (result) => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        result.observe(1);
+      });
+    const bodies = await Promise.all([1, 2, 3].map(() => fetch(`${url}/metrics`).then((r) => r.text())));
+    expect(calls).toBe(1);
+    for (const body of bodies) expect(body).toContain('slow 1\n');
+  });
+
+  it('offers collectText for embedding in the app server', async () => {
+    const { reader } = await start();
+    const text = await reader.collectText();
+    expect(text.contentType).toBe(TEXT);
+    expect(text.body).toContain('http_server_requests_total');
+    const om = await reader.collectText(PROMETHEUS_ACCEPT);
+    expect(om.contentType).toBe(OPENMETRICS);
+    expect(om.body.endsWith('# EOF\n')).toBe(true);
+  });
+
+  it('marks its server so HTTP server metrics can skip scrapes', async () => {
+    const servers: unknown[] = [];
+    const onStart = (message: unknown) => servers.push((message as { server: unknown }).server);
+    dc.subscribe('http.server.request.start', onStart);
+    try {
+      const { url } = await start();
+      await (await fetch(`${url}/metrics`)).text();
+    } finally {
+      dc.unsubscribe('http.server.request.start', onStart);
+    }
+    expect(servers.length).toBeGreaterThan(0);
+    for (const server of servers) {
+      expect((server as Record<symbol, unknown>)[Symbol.for('mon.telemetry-server')]).toBe(true);
+    }
+  });
+
+  it('reports a busy port to onServerError and does not throw', async () => {
+    const blocker = await portInUse();
+    cleanups.push(blocker.close);
+    const errors: NodeJS.ErrnoException[] = [];
+    const reader = new PrometheusReader({ host: '127.0.0.1', port: blocker.port, onServerError: (e) => errors.push(e) });
+    await expect(reader.ready).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(errors.map((e) => e.code)).toEqual(['EADDRINUSE']);
+    expect(reader.address()).toBeUndefined();
+    await reader.shutdown();
+  });
+
+  it('reports a bad port or host to onServerError', async () => {
+    const errors: string[] = [];
+    const onServerError = (e: NodeJS.ErrnoException) => errors.push(String(e.code));
+    const badPort = new PrometheusReader({ port: 70_000, onServerError });
+    await expect(badPort.ready).rejects.toThrow();
+    // 192.0.2.1 (TEST-NET-1) is not an address of this machine.
+    const badHost = new PrometheusReader({ host: '192.0.2.1', port: 0, onServerError });
+    await expect(badHost.ready).rejects.toThrow();
+    expect(errors).toEqual(['ERR_SOCKET_BAD_PORT', 'EADDRNOTAVAIL']);
+  });
+
+  it('warns once, by default, naming the port, the cause and the fix', async () => {
+    const blocker = await portInUse();
+    cleanups.push(blocker.close);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const reader = new PrometheusReader({ host: '127.0.0.1', port: blocker.port });
+      await reader.ready.catch(() => {});
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ name: 'MonWarning', code: 'MON_PORT_IN_USE' });
+    expect(warnings[0]!.message).toContain(`127.0.0.1:${blocker.port}`);
+    expect(warnings[0]!.message).toContain('in use');
+    expect(warnings[0]!.message).toContain('OTEL_EXPORTER_PROMETHEUS_PORT');
+  });
+
+  it('warns once per metric it has to leave out', async () => {
+    const reader = new PrometheusReader({ host: '127.0.0.1', port: 0 });
+    const provider = new MeterProvider({
+      readers: [reader],
+      views: [{ instrumentName: 'exp', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }],
+    });
+    cleanups.push(() => provider.shutdown());
+    provider.getMeter('test').createHistogram('exp').record(1);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await reader.collectText();
+      await reader.collectText();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ name: 'MonWarning', code: 'MON_METRIC_DROPPED' });
+    expect(warnings[0]!.message).toContain('exp');
+  });
+
+  it('closes the server, keep-alive connections included, on shutdown', async () => {
+    const { provider, port, url } = await start();
+    const agent = new http.Agent({ keepAlive: true });
+    await new Promise<void>((resolve, reject) => {
+      http.get(`${url}/metrics`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject);
+    });
+    await provider.shutdown();
+    agent.destroy();
+    const refused = await new Promise<string>((resolve) => {
+      net.connect(port, '127.0.0.1').on('error', (e: NodeJS.ErrnoException) => resolve(String(e.code))).on('connect', () => resolve('connected'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+  });
+
+  it('cuts off a client that never finishes its request', async () => {
+    const { port } = await start();
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'); // headers never end
+    const started = Date.now();
+    socket.resume();
+    await once(socket, 'close');
+    // headersTimeout 5 s, checked every second.
+    expect(Date.now() - started).toBeLessThan(8_000);
+  }, 15_000);
+
+  it('never keeps the process alive, not even with a keep-alive scraper connected', async () => {
+    // The child registers a reader, says where it listens, then has 300 ms of work left.
+    const script = `
+      import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
+      import { PrometheusReader } from '@mon/prometheus';
+      const reader = new PrometheusReader({ host: '127.0.0.1', port: 0 });
+      new MeterProvider({ readers: [reader] });
+      await reader.ready;
+      console.log(reader.address().port);
+      setTimeout(() => {}, 300);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = Date.now();
+    const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
+    const port = Number(chunk.toString().trim());
+    const agent = new http.Agent({ keepAlive: true });
+    const status = await new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/metrics', agent }, (res) => {
+        res.resume().on('end', () => resolve(res.statusCode ?? 0));
+      }).on('error', reject);
+    });
+    expect(status).toBe(200);
+    const [code] = (await once(child, 'exit')) as [number];
+    agent.destroy();
+    expect(code).toBe(0);
+    // Exits when its own work is done (300 ms), not when keepAliveTimeout (5 s) closes the socket.
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});
