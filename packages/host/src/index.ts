@@ -1,1 +1,2 @@
-export {};
+export { startHostMetrics, HOST_METRIC_NAMES } from './host-metrics.js';
+export type { HostMetrics, HostMetricsOptions, HostMetricGroup } from './host-metrics.js';

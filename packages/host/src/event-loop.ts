@@ -1,0 +1,140 @@
+// Event loop delay (min, max, mean, stddev, p50, p90, p99 over the interval since the previous
+// collection) and event loop utilization.
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
+import type { Report } from './report.js';
+
+export const EVENT_LOOP_METRICS = [
+  'nodejs.eventloop.delay.min',
+  'nodejs.eventloop.delay.max',
+  'nodejs.eventloop.delay.mean',
+  'nodejs.eventloop.delay.stddev',
+  'nodejs.eventloop.delay.p50',
+  'nodejs.eventloop.delay.p90',
+  'nodejs.eventloop.delay.p99',
+  'nodejs.eventloop.utilization',
+  'nodejs.eventloop.time',
+] as const;
+
+// Node samples the loop with a timer that repeats every RESOLUTION_MS, and records the time
+// between two firings, so an idle loop reads ~10 ms. The resolution is subtracted so that an idle
+// loop reads ~0 and a blocked one the time it was blocked. (prom-client and
+// instrumentation-runtime-node report the raw value; theirs are higher by exactly this much.)
+// The sampling timer is unref'd inside Node: it keeps no process alive.
+const RESOLUTION_MS = 10;
+const RESOLUTION_NS = RESOLUTION_MS * 1e6;
+const ACTIVE = Object.freeze({ 'nodejs.eventloop.state': 'active' });
+const IDLE = Object.freeze({ 'nodejs.eventloop.state': 'idle' });
+const FIX = "Leave 'runtime' out of MON_METRICS (or the groups option) to stop collecting it.";
+
+const lateness = (ns: number) => Math.max(0, ns - RESOLUTION_NS);
+
+export function startEventLoopMetrics(meter: Meter, report: Report): () => void {
+  const gauge = (stat: string, description: string) =>
+    meter.createObservableGauge(`nodejs.eventloop.delay.${stat}`, { unit: 's', description: `${description} since the previous collection.` });
+  const delay = {
+    min: gauge('min', 'Smallest event loop delay'),
+    max: gauge('max', 'Largest event loop delay'),
+    mean: gauge('mean', 'Mean event loop delay'),
+    stddev: gauge('stddev', 'Standard deviation of the event loop delay'),
+    p50: gauge('p50', 'Median event loop delay'),
+    p90: gauge('p90', '90th percentile of the event loop delay'),
+    p99: gauge('p99', '99th percentile of the event loop delay'),
+  };
+  const delays = Object.values(delay);
+  const utilization = meter.createObservableGauge('nodejs.eventloop.utilization', {
+    unit: '1',
+    description: 'Share of time the event loop was busy since the previous collection.',
+  });
+  const time = meter.createObservableCounter('nodejs.eventloop.time', {
+    unit: 's',
+    description: 'Seconds the event loop has spent active and idle.',
+  });
+
+  const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  histogram.enable();
+  let previous: EventLoopUtilization = performance.eventLoopUtilization();
+
+  // histogram.reset() also forgets when the sampler last fired, so the first delay after each
+  // reset is never recorded: a block that starts right after a collection (the scrape's own
+  // serialization, a request handled next) would vanish from the metrics. A one-shot probe armed
+  // at each reset measures that delay instead; it fires in the same timers phase as the sampler's
+  // lost tick, so it sees the same block (minus at most one resolution). Its value joins the next
+  // interval as one more sample when it exceeds what the histogram saw.
+  let probe: NodeJS.Timeout | undefined;
+  let missed = 0;
+  const armProbe = () => {
+    if (probe) return; // still waiting: it already covers this reset too
+    const armedAt = performance.now();
+    probe = setTimeout(() => {
+      probe = undefined;
+      missed = Math.max(missed, (performance.now() - armedAt - RESOLUTION_MS) * 1e6);
+    }, RESOLUTION_MS);
+    probe.unref();
+  };
+  armProbe(); // enable() starts with the same blind first tick as reset()
+
+  const delayCallback: BatchObservableCallback = (result) => {
+    try {
+      const n = histogram.count;
+      const seen = n > 0 ? lateness(histogram.max) : 0;
+      // Below one resolution the probe only adds timer jitter to what the sampler already covers.
+      const x = missed > RESOLUTION_NS && missed > seen ? missed : undefined;
+      missed = 0;
+      // Nothing sampled since the previous collection (two collections within one resolution):
+      // the histogram's min would be its 2^63 sentinel, so report nothing.
+      if (n === 0 && x === undefined) return;
+      const mu = n > 0 ? lateness(histogram.mean) : 0;
+      // stddev is the costly read (~175 µs: HdrHistogram walks all its buckets) and the largest
+      // item of a collection; still far inside the 5 ms budget.
+      const sigma = n > 0 ? histogram.stddev : 0;
+      const percentile = (q: number): number => {
+        if (x === undefined) return lateness(histogram.percentile(q));
+        // x is the largest of n + 1 samples: it is the q-th percentile when it holds the rank.
+        if (n === 0 || (q / 100) * (n + 1) > n) return x;
+        return lateness(histogram.percentile(Math.min(100, (q * (n + 1)) / n)));
+      };
+      let mean = mu;
+      let stddev = sigma;
+      if (x !== undefined) {
+        mean = (mu * n + x) / (n + 1);
+        stddev = Math.sqrt(Math.max(0, (n * (sigma * sigma + mu * mu) + x * x) / (n + 1) - mean * mean));
+      }
+      result.observe(delay.min, (n > 0 ? lateness(histogram.min) : x!) / 1e9);
+      result.observe(delay.max, (x ?? seen) / 1e9);
+      result.observe(delay.mean, mean / 1e9);
+      result.observe(delay.stddev, stddev / 1e9);
+      result.observe(delay.p50, percentile(50) / 1e9);
+      result.observe(delay.p90, percentile(90) / 1e9);
+      result.observe(delay.p99, percentile(99) / 1e9);
+    } catch (error) {
+      report('event loop delay', error, FIX);
+    } finally {
+      // Reset so the next collection covers only its own interval, not the process's lifetime.
+      histogram.reset();
+      armProbe();
+    }
+  };
+
+  const utilizationCallback: BatchObservableCallback = (result) => {
+    try {
+      const current = performance.eventLoopUtilization();
+      const interval = performance.eventLoopUtilization(current, previous);
+      if (interval.idle + interval.active > 0) result.observe(utilization, interval.utilization);
+      result.observe(time, current.active / 1000, ACTIVE);
+      result.observe(time, current.idle / 1000, IDLE);
+      previous = current;
+    } catch (error) {
+      report('event loop utilization', error, FIX);
+    }
+  };
+
+  meter.addBatchObservableCallback(delayCallback, delays);
+  meter.addBatchObservableCallback(utilizationCallback, [utilization, time]);
+  return () => {
+    histogram.disable();
+    clearTimeout(probe);
+    meter.removeBatchObservableCallback(delayCallback, delays);
+    meter.removeBatchObservableCallback(utilizationCallback, [utilization, time]);
+  };
+}

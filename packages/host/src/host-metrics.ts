@@ -1,0 +1,79 @@
+// startHostMetrics: which groups to start, and the names each one records.
+import path from 'node:path';
+import type { MeterProvider } from '@opentelemetry/api';
+import { CPU_METRICS, startCpuMetrics } from './cpu.js';
+import { DISK_IO_METRICS, startDiskIoMetrics } from './disk-io.js';
+import { EVENT_LOOP_METRICS, startEventLoopMetrics } from './event-loop.js';
+import { FILESYSTEM_METRICS, startFilesystemMetrics } from './filesystem.js';
+import { GC_METRICS, startGcMetrics } from './gc.js';
+import { HEAP_METRICS, startHeapMetrics } from './heap.js';
+import { MEMORY_METRICS, startMemoryMetrics } from './memory.js';
+import { PROCESS_CPU_METRICS, startProcessCpuMetrics } from './process-cpu.js';
+import { PROCESS_METRICS, startProcessMetrics } from './process.js';
+import { createReport, type OnError } from './report.js';
+
+export type HostMetricGroup = 'cpu' | 'memory' | 'disk' | 'process' | 'runtime';
+
+export interface HostMetricsOptions {
+  /** Default: all groups. */
+  groups?: Iterable<HostMetricGroup>;
+  /** Paths whose filesystems are watched. Default: the filesystem root and the working directory. */
+  diskPaths?: string[];
+  /** Called at most once per failing source. Default: one process warning of type MonWarning. */
+  onError?: OnError;
+}
+
+export interface HostMetrics {
+  /** Removes every callback and listener; the instruments stop reporting. */
+  stop(): void;
+}
+
+/** The instrument names each group records (system.disk.* only on Linux). */
+export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string[]>> = Object.freeze({
+  cpu: Object.freeze([...CPU_METRICS, ...PROCESS_CPU_METRICS]),
+  memory: Object.freeze([...MEMORY_METRICS]),
+  disk: Object.freeze([...FILESYSTEM_METRICS, ...DISK_IO_METRICS]),
+  process: Object.freeze([...PROCESS_METRICS]),
+  runtime: Object.freeze([...EVENT_LOOP_METRICS, ...GC_METRICS, ...HEAP_METRICS]),
+});
+
+/**
+ * Registers host, process and Node.js runtime instruments on `meterProvider`. Values are read
+ * only when a reader collects; nothing polls. The only long-lived listeners are the event loop
+ * delay sampler and the GC observer, and neither keeps the process alive.
+ *
+ * Interval values (CPU and event loop utilization, event loop delay) cover the time since the
+ * previous collection by any reader: with two readers, each sees the interval since the other.
+ */
+export function startHostMetrics(meterProvider: MeterProvider, options: HostMetricsOptions = {}): HostMetrics {
+  const report = createReport(options.onError);
+  const groups = new Set<string>(options.groups ?? (Object.keys(HOST_METRIC_NAMES) as HostMetricGroup[]));
+  for (const group of groups) {
+    if (!Object.hasOwn(HOST_METRIC_NAMES, group)) {
+      report(`group ${group}`, new Error(`unknown metric group "${group}"`), `Known groups: ${Object.keys(HOST_METRIC_NAMES).join(', ')}.`);
+    }
+  }
+
+  const meter = meterProvider.getMeter('@mon/host');
+  const stops: Array<() => void> = [];
+  if (groups.has('cpu')) stops.push(startCpuMetrics(meter, report), startProcessCpuMetrics(meter, report));
+  if (groups.has('memory')) stops.push(startMemoryMetrics(meter, report));
+  if (groups.has('disk')) {
+    // Root first: where no mount table exists, the first path on a filesystem names it.
+    const paths = options.diskPaths ?? [path.parse(process.cwd()).root, process.cwd()];
+    stops.push(startFilesystemMetrics(meter, report, paths), startDiskIoMetrics(meter, report));
+  }
+  if (groups.has('process')) stops.push(startProcessMetrics(meter, report));
+  if (groups.has('runtime')) {
+    stops.push(startEventLoopMetrics(meter, report), startGcMetrics(meter, report), startHeapMetrics(meter, report));
+  }
+
+  let stopped = false;
+  return {
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const stop of stops) stop();
+    },
+  };
+}

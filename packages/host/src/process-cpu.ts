@@ -1,0 +1,53 @@
+// Process CPU: user/system seconds and the share of the CPUs available to the process used since
+// the previous collection (the first one: since start).
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
+import type { Report } from './report.js';
+
+export const PROCESS_CPU_METRICS = ['process.cpu.time', 'process.cpu.utilization'] as const;
+
+const USER = Object.freeze({ 'cpu.mode': 'user' });
+const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
+const FIX = "Leave 'cpu' out of MON_METRICS (or the groups option) to stop collecting it.";
+
+export function startProcessCpuMetrics(meter: Meter, report: Report): () => void {
+  const time = meter.createObservableCounter('process.cpu.time', {
+    unit: 's',
+    description: 'CPU seconds used by this process, by mode.',
+  });
+  const utilization = meter.createObservableGauge('process.cpu.utilization', {
+    unit: '1',
+    description: 'CPU time used by this process since the previous collection, divided by elapsed time and available CPUs.',
+  });
+
+  // availableParallelism, not os.cpus().length: it honours CPU affinity, and semconv divides by
+  // the CPUs available to the process.
+  const cpus = os.availableParallelism();
+  let previous = process.cpuUsage();
+  let previousAt = performance.now();
+
+  const callback: BatchObservableCallback = (result) => {
+    let usage: NodeJS.CpuUsage;
+    try {
+      usage = process.cpuUsage();
+    } catch (error) {
+      report('process cpu', error, FIX);
+      return;
+    }
+    const now = performance.now();
+    result.observe(time, usage.user / 1e6, USER);
+    result.observe(time, usage.system / 1e6, SYSTEM);
+    // cpuUsage() is in microseconds, performance.now() in milliseconds.
+    const available = (now - previousAt) * 1000 * cpus;
+    if (available > 0) {
+      result.observe(utilization, (usage.user - previous.user) / available, USER);
+      result.observe(utilization, (usage.system - previous.system) / available, SYSTEM);
+    }
+    previous = usage;
+    previousAt = now;
+  };
+
+  meter.addBatchObservableCallback(callback, [time, utilization]);
+  return () => meter.removeBatchObservableCallback(callback, [time, utilization]);
+}

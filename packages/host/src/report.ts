@@ -1,0 +1,35 @@
+// A failing source (an unreadable /proc file, statfs on a vanished path) costs its own metrics and
+// one report, never the other metrics, an exception in the reader, or an unhandled rejection.
+
+/** The user's handler: called at most once per source for the life of one startHostMetrics. */
+export type OnError = (source: string, error: unknown) => void;
+
+/** `fix` is what the default warning tells the user to do; a custom onError gets source and error. */
+export type Report = (source: string, error: unknown, fix: string) => void;
+
+export function createReport(onError: OnError | undefined): Report {
+  const reported = new Set<string>();
+  return (source, error, fix) => {
+    // Once per source: a scrape every 15 s must not turn one broken mount into a log flood.
+    if (reported.has(source)) return;
+    reported.add(source);
+    try {
+      if (onError) onError(source, error);
+      else {
+        // emitWarning honours --no-warnings; the type and code let users filter it.
+        process.emitWarning(`${source} metrics are unavailable (${describe(error)}); the other metrics carry on. ${fix}`, {
+          type: 'MonWarning',
+          code: 'MON_SOURCE_FAILED',
+        });
+      }
+    } catch {
+      // A throwing handler must not break the collection that called it.
+    }
+  };
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return code && !error.message.startsWith(code) ? `${code}: ${error.message}` : error.message;
+}

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { burn, sleep, start, value, type Harness, type Collected } from './support.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const delay = (c: Collected, stat: string) => value(c, `nodejs.eventloop.delay.${stat}`);
+
+describe('nodejs.eventloop.delay.*', () => {
+  it('shows a 200 ms block in p99 and max, then forgets it at the next interval', async () => {
+    h = start({ groups: ['runtime'] });
+    await sleep(50);
+    await h.collect();
+    burn(200);
+    await sleep(30); // let the sampling timer record the late tick
+    const blocked = await h.collect();
+    expect(delay(blocked, 'p99')).toBeGreaterThanOrEqual(0.1);
+    expect(delay(blocked, 'max')).toBeGreaterThanOrEqual(0.15);
+    expect(delay(blocked, 'max')).toBeLessThan(1);
+    const order = ['min', 'p50', 'p90', 'p99', 'max'].map((s) => delay(blocked, s));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(delay(blocked, 'stddev')).toBeGreaterThan(0);
+
+    await sleep(100);
+    const idle = await h.collect();
+    // Reset after each collection: the block belongs to the previous interval only.
+    expect(delay(idle, 'max')).toBeLessThan(0.05);
+    expect(delay(idle, 'min')).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('nodejs.eventloop.delay.* (later in the interval)', () => {
+  it('shows a block that starts well after the collection too', async () => {
+    h = start({ groups: ['runtime'] });
+    await h.collect();
+    await sleep(50);
+    burn(150);
+    await sleep(30);
+    const c = await h.collect();
+    expect(delay(c, 'max')).toBeGreaterThanOrEqual(0.12);
+    expect(delay(c, 'p99')).toBeGreaterThanOrEqual(0.1);
+    expect(delay(c, 'p50')).toBeLessThan(0.05);
+  });
+});
+
+describe('nodejs.eventloop.utilization', () => {
+  it('is high over an interval spent blocked and low over one spent idle', async () => {
+    h = start({ groups: ['runtime'] });
+    await h.collect();
+    burn(200);
+    const busy = await h.collect();
+    expect(value(busy, 'nodejs.eventloop.utilization')).toBeGreaterThan(0.8);
+    expect(value(busy, 'nodejs.eventloop.utilization')).toBeLessThanOrEqual(1);
+    await sleep(200);
+    const idle = await h.collect();
+    expect(value(idle, 'nodejs.eventloop.utilization')).toBeLessThan(0.5);
+    expect(value(idle, 'nodejs.eventloop.utilization')).toBeGreaterThanOrEqual(0);
+    const active = (c: Collected) => value(c, 'nodejs.eventloop.time', { 'nodejs.eventloop.state': 'active' });
+    const idleTime = (c: Collected) => value(c, 'nodejs.eventloop.time', { 'nodejs.eventloop.state': 'idle' });
+    expect(active(idle)).toBeGreaterThanOrEqual(active(busy));
+    expect(idleTime(idle) - idleTime(busy)).toBeGreaterThan(0.1);
+  });
+});

@@ -1,0 +1,167 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { HOST_METRIC_NAMES, type HostMetricGroup } from '../src/index.js';
+import { points, sleep, start, type Harness } from './support.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await h?.close();
+  h = undefined;
+});
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const linux = process.platform === 'linux';
+
+// Unit and kind decide the Prometheus name (s -> _seconds, By -> _bytes, 1 on a gauge -> _ratio,
+// _total on counters) and type, so they are pinned here, per semconv.
+type Kind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
+const COUNTER: Kind = 'counter';
+const UP_DOWN: Kind = 'updowncounter';
+const GAUGE: Kind = 'gauge';
+const HISTOGRAM: Kind = 'histogram';
+function kind(m: MetricData): Kind | undefined {
+  if (m.dataPointType === DataPointType.SUM) return m.isMonotonic ? COUNTER : UP_DOWN;
+  if (m.dataPointType === DataPointType.GAUGE) return GAUGE;
+  if (m.dataPointType === DataPointType.HISTOGRAM) return HISTOGRAM;
+  return undefined;
+}
+const EXPECTED: Record<string, [string, Kind]> = {
+  'system.cpu.time': ['s', COUNTER],
+  'system.cpu.utilization': ['1', GAUGE],
+  'process.cpu.time': ['s', COUNTER],
+  'process.cpu.utilization': ['1', GAUGE],
+  'system.memory.usage': ['By', UP_DOWN],
+  'system.memory.utilization': ['1', GAUGE],
+  'process.memory.usage': ['By', UP_DOWN],
+  'system.filesystem.usage': ['By', UP_DOWN],
+  'system.filesystem.utilization': ['1', GAUGE],
+  'system.disk.io': ['By', COUNTER],
+  'system.disk.operations': ['{operation}', COUNTER],
+  'process.open_file_descriptors': ['{file_descriptor}', UP_DOWN],
+  'process.uptime': ['s', GAUGE],
+  'nodejs.eventloop.delay.min': ['s', GAUGE],
+  'nodejs.eventloop.delay.max': ['s', GAUGE],
+  'nodejs.eventloop.delay.mean': ['s', GAUGE],
+  'nodejs.eventloop.delay.stddev': ['s', GAUGE],
+  'nodejs.eventloop.delay.p50': ['s', GAUGE],
+  'nodejs.eventloop.delay.p90': ['s', GAUGE],
+  'nodejs.eventloop.delay.p99': ['s', GAUGE],
+  'nodejs.eventloop.utilization': ['1', GAUGE],
+  'nodejs.eventloop.time': ['s', COUNTER],
+  'v8js.gc.duration': ['s', HISTOGRAM],
+  'v8js.memory.heap.used': ['By', UP_DOWN],
+  'v8js.memory.heap.space.size': ['By', UP_DOWN],
+  'v8js.memory.heap.space.available_size': ['By', UP_DOWN],
+  'v8js.memory.external': ['By', UP_DOWN],
+};
+
+function churn(): void {
+  // Enough short-lived garbage for a scavenge, so v8js.gc.duration has a point.
+  let keep: unknown[] = [];
+  for (let i = 0; i < 200_000; i++) keep = [{ i }, keep.length > 1000 ? [] : keep];
+}
+
+describe('startHostMetrics', () => {
+  it('records every listed metric by default, with semconv units and kinds', async () => {
+    const onError = vi.fn();
+    h = start({ onError });
+    churn();
+    await sleep(30);
+    const c = await h.collect();
+    expect(c.errors).toEqual([]);
+    expect(onError).not.toHaveBeenCalled();
+    const listed = Object.values(HOST_METRIC_NAMES).flat();
+    expect([...listed].sort()).toEqual(Object.keys(EXPECTED).sort());
+    for (const name of listed) {
+      if (!linux && name.startsWith('system.disk.')) continue;
+      const metric = c.metrics.get(name);
+      expect(metric, name).toBeDefined();
+      expect(metric!.dataPoints.length, name).toBeGreaterThan(0);
+      expect([metric!.descriptor.unit, kind(metric!)], name).toEqual(EXPECTED[name]);
+    }
+    expect([...c.metrics.keys()].filter((n) => !listed.includes(n))).toEqual([]);
+  });
+
+  it('records only the groups asked for', async () => {
+    for (const group of Object.keys(HOST_METRIC_NAMES) as HostMetricGroup[]) {
+      h = start({ groups: [group] });
+      churn();
+      await sleep(20);
+      const names = [...(await h.collect()).metrics.keys()];
+      expect(names.length, group).toBeGreaterThan(0);
+      for (const name of names) expect(HOST_METRIC_NAMES[group], group).toContain(name);
+      await h.close();
+      h = undefined;
+    }
+  });
+
+  it('reports an unknown group once and starts the known ones', async () => {
+    const onError = vi.fn();
+    h = start({ groups: ['memory', 'bogus' as HostMetricGroup], onError });
+    expect(points(await h.collect(), 'system.memory.usage')).toHaveLength(2);
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect(onError).toHaveBeenCalledWith('group bogus', expect.any(Error));
+  });
+
+  it('collects the whole default set in under 5 ms', async () => {
+    h = start();
+    for (let i = 0; i < 20; i++) await h.collect();
+    const times: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t = performance.now();
+      await h.collect();
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    expect(times[Math.floor(times.length / 2)]).toBeLessThan(5);
+  });
+
+  it('adds no handle that keeps the event loop alive', async () => {
+    const before = process.getActiveResourcesInfo().sort();
+    h = start();
+    await h.collect();
+    expect(process.getActiveResourcesInfo().sort()).toEqual(before);
+    h.host.stop();
+    expect(process.getActiveResourcesInfo().sort()).toEqual(before);
+  });
+
+  describe('in a real process (built dist)', () => {
+    const fixture = path.join(here, 'fixtures', 'exit.mjs');
+    const dist = path.join(here, '..', 'dist', 'index.js');
+
+    it('is built from the current sources (run `npx tsc -b packages/host`)', () => {
+      const src = path.join(here, '..', 'src');
+      const newest = Math.max(...fs.readdirSync(src).map((f) => fs.statSync(path.join(src, f)).mtimeMs));
+      expect(fs.existsSync(dist)).toBe(true);
+      // tsc -b leaves unchanged outputs alone but always rewrites its build info.
+      expect(fs.statSync(path.join(here, '..', 'dist', '.tsbuildinfo')).mtimeMs).toBeGreaterThanOrEqual(newest);
+    });
+
+    for (const mode of ['stop', 'no-stop']) {
+      it(`exits by itself after a collection (${mode})`, () => {
+        const started = performance.now();
+        const child = spawnSync(process.execPath, [fixture, mode], { encoding: 'utf8', timeout: 15_000 });
+        expect(child.signal, 'killed by the timeout: something kept it alive').toBeNull();
+        expect(child.stderr).toBe('');
+        expect(child.status).toBe(0);
+        expect(Number(child.stdout.trim())).toBeGreaterThan(10);
+        expect(performance.now() - started).toBeLessThan(5000);
+      });
+    }
+  });
+});
+
+describe('HOST_METRIC_NAMES', () => {
+  it('lists each name once, in its group', () => {
+    const all = Object.values(HOST_METRIC_NAMES).flat();
+    expect(new Set(all).size).toBe(all.length);
+    expect(Object.keys(HOST_METRIC_NAMES)).toEqual(['cpu', 'memory', 'disk', 'process', 'runtime']);
+    expect(Object.isFrozen(HOST_METRIC_NAMES)).toBe(true);
+  });
+});
+

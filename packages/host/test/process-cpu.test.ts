@@ -1,0 +1,40 @@
+import os from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { burn, start, value, type Collected, type Harness } from './support.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const cpuTime = (c: Collected) => value(c, 'process.cpu.time', { 'cpu.mode': 'user' }) + value(c, 'process.cpu.time', { 'cpu.mode': 'system' });
+
+describe('process.cpu.*', () => {
+  it('matches process.cpuUsage() and rises while the test burns CPU', async () => {
+    h = start({ groups: ['cpu'] });
+    const before = process.cpuUsage();
+    const first = await h.collect();
+    const between = process.cpuUsage();
+    const user = value(first, 'process.cpu.time', { 'cpu.mode': 'user' });
+    expect(user).toBeGreaterThanOrEqual(before.user / 1e6);
+    expect(user).toBeLessThanOrEqual(between.user / 1e6);
+
+    const t0 = performance.now();
+    burn(400);
+    const second = await h.collect();
+    const elapsed = (performance.now() - t0) / 1000;
+    const after = process.cpuUsage(between);
+    const spent = cpuTime(second) - cpuTime(first);
+    // Other test files share the CPUs, so compare with what the kernel says this process got.
+    expect(spent).toBeGreaterThan(0.1);
+    expect(spent).toBeLessThanOrEqual((after.user + after.system) / 1e6 + 0.01);
+    expect(spent).toBeGreaterThan((after.user + after.system) / 1e6 - 0.05);
+
+    const utilization =
+      value(second, 'process.cpu.utilization', { 'cpu.mode': 'user' }) + value(second, 'process.cpu.utilization', { 'cpu.mode': 'system' });
+    expect(utilization).toBeLessThanOrEqual(1);
+    expect(utilization).toBeCloseTo(spent / elapsed / os.availableParallelism(), 1);
+    expect(utilization).toBeGreaterThan(0.1 / os.availableParallelism());
+  });
+});

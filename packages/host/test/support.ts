@@ -1,0 +1,64 @@
+// Shared by the tests: a real MeterProvider with its own reader per test (no global state), and
+// lookups into what one collection produced.
+import type { Attributes } from '@opentelemetry/api';
+import { MeterProvider, MetricReader, type DataPoint, type MetricData } from '@opentelemetry/sdk-metrics';
+import { startHostMetrics, type HostMetrics, type HostMetricsOptions } from '../src/index.js';
+
+class TestReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+export interface Collected {
+  metrics: Map<string, MetricData>;
+  errors: unknown[];
+}
+
+export interface Harness {
+  host: HostMetrics;
+  provider: MeterProvider;
+  collect(): Promise<Collected>;
+  /** Stops host metrics and shuts the provider down. */
+  close(): Promise<void>;
+}
+
+export function start(options: HostMetricsOptions = {}): Harness {
+  const reader = new TestReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  const host = startHostMetrics(provider, options);
+  return {
+    host,
+    provider,
+    async collect() {
+      const { resourceMetrics, errors } = await reader.collect();
+      const metrics = new Map<string, MetricData>();
+      for (const scope of resourceMetrics.scopeMetrics) for (const m of scope.metrics) metrics.set(m.descriptor.name, m);
+      return { metrics, errors };
+    },
+    async close() {
+      host.stop();
+      await provider.shutdown();
+    },
+  };
+}
+
+export function points(c: Collected, name: string): DataPoint<unknown>[] {
+  return (c.metrics.get(name)?.dataPoints ?? []) as DataPoint<unknown>[];
+}
+
+/** The value of the one point of `name` whose attributes include `match`; throws if none. */
+export function value(c: Collected, name: string, match: Attributes = {}): number {
+  const found = points(c, name).filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v));
+  if (found.length !== 1) throw new Error(`${name} ${JSON.stringify(match)}: ${found.length} points`);
+  return found[0]!.value as number;
+}
+
+/** Keeps the event loop busy (and one CPU) for `ms`. */
+export function burn(ms: number): void {
+  const end = performance.now() + ms;
+  let x = 0;
+  while (performance.now() < end) x += Math.sqrt(x + 1);
+  if (x < 0) throw new Error('unreachable');
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
