@@ -1,0 +1,34 @@
+// A plain node:http app in CommonJS. Nothing in it knows about mon: `node --import @mon/register server.cjs`.
+const http = require('node:http');
+const { metrics } = require('@opentelemetry/api');
+
+// A custom metric through the OpenTelemetry API shows up on the same /metrics endpoint.
+const orders = metrics.getMeter('example-shop').createCounter('shop.orders', { description: 'Orders placed.', unit: '{order}' });
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (url.pathname === '/') return res.end('hello\n');
+  if (url.pathname === '/order') {
+    orders.add(1, { 'shop.payment': url.searchParams.get('pay') === 'card' ? 'card' : 'cash' });
+    return res.end('ordered\n');
+  }
+  if (url.pathname === '/fail') {
+    res.statusCode = 500;
+    return res.end('failed\n');
+  }
+  if (url.pathname === '/slow') {
+    // Bounded so a caller cannot park the server: at most 10 s.
+    const ms = Math.min(Number(url.searchParams.get('ms')) || 100, 10_000);
+    return setTimeout(() => res.end('slow\n'), ms);
+  }
+  if (url.pathname.startsWith('/users/')) return res.end(JSON.stringify({ id: url.pathname.slice(7) }));
+  res.statusCode = 404;
+  res.end('not found\n');
+});
+
+const port = Number(process.env.PORT ?? 8080);
+server.listen(port, () => {
+  console.log(`listening ${server.address().port}`);
+  console.log(`app:     http://localhost:${server.address().port}/`);
+  console.log(`metrics: http://localhost:${process.env.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464}/metrics`);
+});

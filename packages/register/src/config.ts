@@ -1,0 +1,240 @@
+// The only file that reads the environment. Standard OpenTelemetry variables first; MON_* only
+// where none exists. Every bad value costs one warning line naming the variable, the value and
+// what is used instead; nothing here throws.
+import { warn } from './warn.js';
+
+export type ExporterName = 'prometheus' | 'otlp' | 'console';
+export type MetricGroup = 'http' | 'cpu' | 'memory' | 'disk' | 'process' | 'runtime';
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
+
+export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'cpu', 'memory', 'disk', 'process', 'runtime'];
+const EXPORTERS: readonly string[] = ['prometheus', 'otlp', 'console', 'none'];
+const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
+const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];
+
+export interface OtlpConfig {
+  protocol: OtlpProtocol;
+  /** Full URL of the metrics endpoint (already with /v1/metrics where the spec appends it). */
+  url: string;
+  headers: Record<string, string>;
+  timeoutMillis: number;
+  compression: 'gzip' | 'none';
+  temporality: TemporalityPreference;
+}
+
+export interface Config {
+  disabled: boolean;
+  serviceName: string | undefined;
+  /** Parsed OTEL_RESOURCE_ATTRIBUTES. */
+  resourceAttributes: Record<string, string>;
+  exporters: ExporterName[];
+  prometheus: { host: string; port: number };
+  otlp: OtlpConfig;
+  exportIntervalMillis: number;
+  exportTimeoutMillis: number;
+  groups: Set<MetricGroup>;
+  diskPaths: string[] | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const exportTimeoutMillis = positiveInt(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+  const config: Config = {
+    disabled: bool(env, 'OTEL_SDK_DISABLED', false),
+    serviceName: nonEmpty(env.OTEL_SERVICE_NAME),
+    resourceAttributes: resourceAttributes(env),
+    exporters: exporters(env),
+    prometheus: {
+      host: nonEmpty(env.OTEL_EXPORTER_PROMETHEUS_HOST) ?? 'localhost',
+      port: port(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464),
+    },
+    otlp: otlp(env),
+    exportIntervalMillis: positiveInt(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000),
+    exportTimeoutMillis,
+    groups: groups(env),
+    diskPaths: list(env.MON_DISK_PATHS),
+  };
+  return Object.freeze(config);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  const items = value?.split(',').map((s) => s.trim()).filter(Boolean);
+  return items && items.length > 0 ? items : undefined;
+}
+
+function bad(name: string, value: string, expected: string, used: string): void {
+  warn('MON_BAD_ENV', `${name}=${JSON.stringify(value)} is not ${expected}; using ${used}.`);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  bad(name, raw, 'true or false', String(fallback));
+  return fallback;
+}
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  // 2^31-1 ms: the largest delay setTimeout honours; beyond it Node fires at once.
+  if (/^\d+$/.test(raw) && value > 0 && value <= 2_147_483_647) return value;
+  bad(name, raw, 'a whole number of milliseconds (1-2147483647)', String(fallback));
+  return fallback;
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (/^\d+$/.test(raw) && value >= 1 && value <= 65535) return value;
+  bad(name, raw, 'a port (1-65535)', String(fallback));
+  return fallback;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase() as T;
+  if (allowed.includes(lower)) return lower;
+  bad(name, raw, `one of ${allowed.join(', ')}`, fallback);
+  return fallback;
+}
+
+function exporters(env: Env): ExporterName[] {
+  const raw = nonEmpty(env.OTEL_METRICS_EXPORTER);
+  if (raw === undefined) return ['prometheus'];
+  const items = raw.toLowerCase().split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = items.filter((item) => !EXPORTERS.includes(item));
+  // The spec lets `none` win outright.
+  if (items.includes('none')) return [];
+  const chosen = [...new Set(items.filter((item): item is ExporterName => EXPORTERS.includes(item)))];
+  if (chosen.length === 0) {
+    bad('OTEL_METRICS_EXPORTER', raw, `a list of ${EXPORTERS.join(', ')}`, 'prometheus');
+    return ['prometheus'];
+  }
+  if (unknown.length > 0) {
+    warn(
+      'MON_BAD_ENV',
+      `OTEL_METRICS_EXPORTER names unknown exporters ${JSON.stringify(unknown.join(','))} (known: ${EXPORTERS.join(', ')}); using ${chosen.join(',')}.`,
+    );
+  }
+  return chosen;
+}
+
+function groups(env: Env): Set<MetricGroup> {
+  const items = list(env.MON_METRICS);
+  if (items === undefined) return new Set(METRIC_GROUPS);
+  const chosen = new Set<MetricGroup>();
+  for (const item of items.map((s) => s.toLowerCase())) {
+    if ((METRIC_GROUPS as readonly string[]).includes(item)) chosen.add(item as MetricGroup);
+    else if (item === 'all') for (const g of METRIC_GROUPS) chosen.add(g);
+    else
+      warn(
+        'MON_BAD_ENV',
+        `MON_METRICS names an unknown group ${JSON.stringify(item)} (known: ${METRIC_GROUPS.join(', ')}); ignoring it.`);
+  }
+  return chosen;
+}
+
+/**
+ * OTEL_RESOURCE_ATTRIBUTES: `key=value,key2=value2`, values percent-encoded (W3C Baggage rules).
+ * A malformed pair is skipped with a warning; the rest is kept.
+ */
+function resourceAttributes(env: Env): Record<string, string> {
+  const raw = nonEmpty(env.OTEL_RESOURCE_ATTRIBUTES);
+  const attributes: Record<string, string> = {};
+  if (raw === undefined) return attributes;
+  for (const pair of raw.split(',')) {
+    if (!pair.trim()) continue;
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    let value: string | undefined;
+    try {
+      value = eq > 0 ? decodeURIComponent(pair.slice(eq + 1).trim()) : undefined;
+    } catch {
+      value = undefined;
+    }
+    if (!key || value === undefined) {
+      warn(
+        'MON_BAD_ENV',
+        `OTEL_RESOURCE_ATTRIBUTES has a malformed pair ${JSON.stringify(pair)} (expected key=value, value percent-encoded); skipping it.`);
+      continue;
+    }
+    attributes[key] = value;
+  }
+  return attributes;
+}
+
+/** `k=v,k2=v2` with percent-encoded values, as OTEL_EXPORTER_OTLP_HEADERS. */
+function headers(env: Env, name: string): Record<string, string> {
+  const raw = nonEmpty(env[name]);
+  const result: Record<string, string> = {};
+  if (raw === undefined) return result;
+  for (const pair of raw.split(',')) {
+    if (!pair.trim()) continue;
+    const eq = pair.indexOf('=');
+    let value: string | undefined;
+    try {
+      value = eq > 0 ? decodeURIComponent(pair.slice(eq + 1).trim()) : undefined;
+    } catch {
+      value = undefined;
+    }
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    // Header values may carry secrets: the warning names the key only.
+    if (!key || value === undefined) {
+      warn('MON_BAD_ENV', `${name} has a malformed entry (expected key=value, value percent-encoded); skipping it.`);
+      continue;
+    }
+    result[key.toLowerCase()] = value;
+  }
+  return result;
+}
+
+function url(env: Env, name: string): URL | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return parsed;
+  } catch {
+    // fall through to the warning
+  }
+  warn('MON_BAD_ENV', `${name}=${JSON.stringify(raw)} is not an http(s) URL; ignoring it.`);
+  return undefined;
+}
+
+/** The spec's precedence: a signal-specific variable beats the general one, which beats the default. */
+function otlp(env: Env): OtlpConfig {
+  const pick = (suffix: string): string => (nonEmpty(env[`OTEL_EXPORTER_OTLP_METRICS_${suffix}`]) !== undefined ? `OTEL_EXPORTER_OTLP_METRICS_${suffix}` : `OTEL_EXPORTER_OTLP_${suffix}`);
+  const protocol = oneOf(env, pick('PROTOCOL'), PROTOCOLS, 'http/protobuf');
+  const grpc = protocol === 'grpc';
+  const specific = url(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
+  const general = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  let target: string;
+  if (specific) target = specific.href;
+  else if (general) {
+    // The general endpoint is a base: http exporters append the signal path, gRPC does not.
+    target = grpc ? general.href : new URL(general.pathname.replace(/\/?$/, '/v1/metrics'), general).href;
+  } else target = grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics';
+  const compressionName = pick('COMPRESSION');
+  const compression = oneOf(env, compressionName, ['gzip', 'none'] as const, 'none');
+  return {
+    protocol,
+    url: target,
+    headers: { ...headers(env, 'OTEL_EXPORTER_OTLP_HEADERS'), ...headers(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS') },
+    timeoutMillis: positiveInt(env, pick('TIMEOUT'), 10_000),
+    compression,
+    temporality: oneOf(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', TEMPORALITIES, 'cumulative'),
+  };
+}

@@ -1,0 +1,156 @@
+// One reader per configured exporter. Exporter packages are imported only when chosen, so a
+// Prometheus-only app never loads the OTLP stack (start-up time and RSS: test/bench).
+import {
+  AggregationTemporality,
+  AggregationType,
+  InstrumentType,
+  type AggregationOption,
+  type MetricProducer,
+  type MetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { Config, OtlpConfig } from './config.js';
+import { describe, warn } from './warn.js';
+
+/** Producers (pre-aggregated HTTP metrics) for a reader of the given temporality. */
+export type ProducersFor = (temporality: AggregationTemporality) => MetricProducer[];
+
+export async function createReaders(config: Readonly<Config>, producersFor: ProducersFor): Promise<MetricReader[]> {
+  const readers: MetricReader[] = [];
+  for (const name of config.exporters) {
+    try {
+      if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor));
+      else readers.push(await pushReader(config, name, producersFor));
+    } catch (error) {
+      warn('MON_EXPORTER_FAILED', `the ${name} exporter could not start (${describe(error)}); the others carry on.`);
+    }
+  }
+  return readers;
+}
+
+async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor): Promise<MetricReader> {
+  const { PrometheusReader } = await import('@mon/prometheus');
+  const { host, port } = config.prometheus;
+  return new PrometheusReader({
+    // `localhost` may resolve to ::1 only; Prometheus and curl fall back to 127.0.0.1, so bind that.
+    host: host === 'localhost' ? '127.0.0.1' : host,
+    port,
+    metricProducers: producersFor(AggregationTemporality.CUMULATIVE),
+    onServerError: (error) => {
+      const fix =
+        error.code === 'EADDRINUSE'
+          ? `another process holds it; give this one its own port with OTEL_EXPORTER_PROMETHEUS_PORT`
+          : `check OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT`;
+      warn('MON_METRICS_PORT', `cannot serve /metrics on ${host}:${port} (${error.code ?? error.message}): ${fix}. The app runs on without it.`);
+    },
+  });
+}
+
+async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', producersFor: ProducersFor): Promise<MetricReader> {
+  const { PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+  // The SDK requires timeout <= interval.
+  const exportTimeoutMillis = Math.min(config.exportTimeoutMillis, config.exportIntervalMillis);
+  const exporter =
+    name === 'console'
+      ? await consoleExporter()
+      : new WarnOnFailure(
+          // The exporter's own deadline (it bounds its retries) must end before the reader's, or
+          // the reader gives up first with a bare "timed out" and the real cause is never seen.
+          await otlpExporter({ ...config.otlp, timeoutMillis: Math.min(config.otlp.timeoutMillis, exportTimeoutMillis) }),
+          config.otlp.url,
+        );
+  const temporality = exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE;
+  return new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: config.exportIntervalMillis,
+    exportTimeoutMillis,
+    metricProducers: producersFor(temporality),
+  });
+}
+
+async function consoleExporter(): Promise<PushMetricExporter> {
+  const { ConsoleMetricExporter } = await import('@opentelemetry/sdk-metrics');
+  return new ConsoleMetricExporter();
+}
+
+async function otlpExporter(otlp: OtlpConfig): Promise<PushMetricExporter> {
+  const { AggregationTemporalityPreference } = await import('@opentelemetry/exporter-metrics-otlp-http');
+  const temporalityPreference = {
+    cumulative: AggregationTemporalityPreference.CUMULATIVE,
+    delta: AggregationTemporalityPreference.DELTA,
+    lowmemory: AggregationTemporalityPreference.LOWMEMORY,
+  }[otlp.temporality];
+  // Every option is passed explicitly, so config.ts stays the one reader of the environment.
+  const options = {
+    url: otlp.url,
+    headers: otlp.headers,
+    timeoutMillis: otlp.timeoutMillis,
+    compression: otlp.compression as never,
+    temporalityPreference,
+  };
+  if (otlp.protocol === 'http/json') {
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
+    return new OTLPMetricExporter(options);
+  }
+  if (otlp.protocol === 'grpc') {
+    warn('MON_BAD_ENV', `OTLP protocol "grpc" is not bundled (it would add @grpc/grpc-js to every install); using http/protobuf.`);
+  }
+  const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+  return new OTLPMetricExporter(options);
+}
+
+/**
+ * The SDK reports failed exports only to its diag logger, which is silent by default: a backend
+ * that is down would go unnoticed. One warning per kind of failure (not one per export); the
+ * exporter underneath already retries per the OTLP spec (backoff, Retry-After).
+ */
+class WarnOnFailure implements PushMetricExporter {
+  private readonly seen = new Set<string>();
+  private readonly target: string;
+
+  constructor(
+    private readonly inner: PushMetricExporter,
+    url: string,
+  ) {
+    // Never print credentials that may sit in the URL.
+    const parsed = new URL(url);
+    this.target = `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  }
+
+  export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+    this.inner.export(metrics, (result) => {
+      if (result.code !== ExportResultCode.SUCCESS) this.report(result.error);
+      done(result);
+    });
+  }
+
+  private report(error: Error | undefined): void {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    const kind = code !== undefined ? String(code) : (error?.name ?? 'unknown');
+    if (this.seen.has(kind)) return;
+    this.seen.add(kind);
+    const status = typeof code === 'number' ? `HTTP ${code}` : kind;
+    warn(
+      'MON_EXPORT_FAILED',
+      `OTLP export to ${this.target} failed (${status}: ${error?.message ?? 'no detail'}); the app is unaffected and exports continue each interval. Check OTEL_EXPORTER_OTLP_ENDPOINT and the backend.`,
+    );
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  selectAggregation(type: InstrumentType): AggregationOption {
+    return this.inner.selectAggregation?.(type) ?? { type: AggregationType.DEFAULT };
+  }
+
+  selectAggregationTemporality(type: InstrumentType): AggregationTemporality {
+    return this.inner.selectAggregationTemporality?.(type) ?? AggregationTemporality.CUMULATIVE;
+  }
+}

@@ -1,0 +1,41 @@
+import { debuglog } from 'node:util';
+
+/** `NODE_DEBUG=mon` shows the detail behind each warning (undici does the same with `undici`). */
+export const debug = debuglog('mon');
+
+const said = new Set<string>();
+
+/**
+ * One line on stderr, once per distinct message: the cause, what mon does instead, the fix.
+ *
+ * Not `process.emitWarning`: Node appends a second line ("Use `node --trace-warnings` ...") to
+ * the first warning of a process, and a preload gets one line at most. `--no-warnings` and
+ * NODE_NO_WARNINGS=1 still silence it, as they would an emitted warning.
+ */
+export function warn(code: string, message: string): void {
+  const key = `${code}\0${message}`;
+  if (said.has(key)) return;
+  said.add(key);
+  debug('%s: %s', code, message);
+  if (warningsSilenced()) return;
+  try {
+    process.stderr.write(`mon: ${message} [${code}]\n`);
+  } catch {
+    // stderr closed: nowhere left to say it, and telemetry never takes the app down.
+  }
+}
+
+function warningsSilenced(): boolean {
+  return (
+    process.env.NODE_NO_WARNINGS === '1' ||
+    process.execArgv.includes('--no-warnings') ||
+    (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes('--no-warnings')
+  );
+}
+
+/** An error as one short phrase for a warning line: its code and message. */
+export function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${code}: ${error.message}` : error.message;
+}

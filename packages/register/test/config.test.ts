@@ -1,0 +1,96 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../src/config.js';
+
+let stderr: string[];
+beforeEach(() => {
+  stderr = [];
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr.push(String(chunk));
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('loadConfig', () => {
+  it('defaults to a Prometheus endpoint on localhost:9464 with every metric group', () => {
+    const config = loadConfig({});
+    expect(config.disabled).toBe(false);
+    expect(config.exporters).toEqual(['prometheus']);
+    expect(config.prometheus).toEqual({ host: 'localhost', port: 9464 });
+    expect([...config.groups].sort()).toEqual(['cpu', 'disk', 'http', 'memory', 'process', 'runtime']);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(stderr).toEqual([]);
+  });
+
+  it('reads the standard variables', () => {
+    const config = loadConfig({
+      OTEL_SDK_DISABLED: 'TRUE',
+      OTEL_SERVICE_NAME: 'checkout',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod,team=a%2Cb%3Dc',
+      OTEL_METRICS_EXPORTER: 'prometheus, otlp',
+      OTEL_EXPORTER_PROMETHEUS_HOST: '0.0.0.0',
+      OTEL_EXPORTER_PROMETHEUS_PORT: '9100',
+    });
+    expect(config.disabled).toBe(true);
+    expect(config.serviceName).toBe('checkout');
+    expect(config.resourceAttributes).toEqual({ 'deployment.environment.name': 'prod', team: 'a,b=c' });
+    expect(config.exporters).toEqual(['prometheus', 'otlp']);
+    expect(config.prometheus).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(stderr).toEqual([]);
+  });
+
+  it('lets `none` turn every exporter off', () => {
+    expect(loadConfig({ OTEL_METRICS_EXPORTER: 'none' }).exporters).toEqual([]);
+    expect(loadConfig({ OTEL_METRICS_EXPORTER: 'prometheus,none' }).exporters).toEqual([]);
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', 'abc', 'OTEL_EXPORTER_PROMETHEUS_PORT="abc" is not a port (1-65535); using 9464.'],
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', '70000', 'OTEL_EXPORTER_PROMETHEUS_PORT="70000" is not a port (1-65535); using 9464.'],
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', '-1', 'OTEL_EXPORTER_PROMETHEUS_PORT="-1" is not a port (1-65535); using 9464.'],
+    ['OTEL_SDK_DISABLED', 'yes', 'OTEL_SDK_DISABLED="yes" is not true or false; using false.'],
+    ['OTEL_METRICS_EXPORTER', 'jaeger', 'OTEL_METRICS_EXPORTER="jaeger" is not a list of prometheus, otlp, console, none; using prometheus.'],
+    ['OTEL_METRICS_EXPORTER', 'prometheus,zipkin', 'OTEL_METRICS_EXPORTER names unknown exporters "zipkin" (known: prometheus, otlp, console, none); using prometheus.'],
+    ['OTEL_METRIC_EXPORT_INTERVAL', '1.5s', 'OTEL_METRIC_EXPORT_INTERVAL="1.5s" is not a whole number of milliseconds'],
+    ['MON_METRICS', 'http,gpu', 'MON_METRICS names an unknown group "gpu"'],
+    ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'sometimes', 'is not one of cumulative, delta, lowmemory; using cumulative.'],
+  ])('warns once, on one line, for %s=%s and uses a safe value', (name, value, message) => {
+    const config = loadConfig({ [name]: value });
+    expect(stderr).toHaveLength(1);
+    expect(stderr[0]).toContain(message);
+    expect(stderr[0]).toMatch(/^mon: .*\[MON_BAD_ENV\]\n$/);
+    expect(config.prometheus.port).toBe(9464);
+  });
+
+  it('falls back to prometheus when no exporter name is valid', () => {
+    expect(loadConfig({ OTEL_METRICS_EXPORTER: 'jaegerx' }).exporters).toEqual(['prometheus']);
+  });
+
+  it('keeps good resource attributes when one pair is malformed', () => {
+    const config = loadConfig({ OTEL_RESOURCE_ATTRIBUTES: 'a=1,broken,b=%E0%A4%A,c=3' });
+    expect(config.resourceAttributes).toEqual({ a: '1', c: '3' });
+    expect(stderr.join('')).toContain('"broken"');
+  });
+
+  it('applies the OTLP endpoint precedence of the spec', () => {
+    expect(loadConfig({}).otlp.url).toBe('http://localhost:4318/v1/metrics');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otlp.url).toBe('http://collector:4318/v1/metrics');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/base/' }).otlp.url).toBe(
+      'http://collector:4318/base/v1/metrics',
+    );
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:1', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://b:2/custom' }).otlp.url,
+    ).toBe('http://b:2/custom');
+    const headers = loadConfig({
+      OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20abc,x-a=1',
+      OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-a=2',
+    }).otlp.headers;
+    expect(headers).toEqual({ authorization: 'Bearer abc', 'x-a': '2' });
+  });
+
+  it('never echoes a header value in a warning', () => {
+    loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=%E0%A4%Asecret' });
+    expect(stderr.join('')).toContain('OTEL_EXPORTER_OTLP_HEADERS has a malformed entry');
+    expect(stderr.join('')).not.toContain('secret');
+  });
+});

@@ -1,0 +1,128 @@
+import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+import {
+  DURATION_BOUNDARIES,
+  HttpServerMetrics,
+  KNOWN_METHODS,
+  methodIndex,
+  slotOf,
+} from '../src/http-server-metrics.js';
+
+async function collect(producer: ReturnType<HttpServerMetrics['producer']>): Promise<Record<string, MetricData>> {
+  const { resourceMetrics } = await producer.collect();
+  return Object.fromEntries(resourceMetrics.scopeMetrics[0]!.metrics.map((m) => [m.descriptor.name, m]));
+}
+
+function request(metrics: HttpServerMetrics, method: string, status: number, seconds: number, aborted = false): void {
+  const slot = slotOf(methodIndex(method), false);
+  metrics.requestStarted(slot);
+  metrics.requestEnded(slot, status, aborted, undefined, seconds);
+}
+
+describe('methodIndex', () => {
+  it('maps the known methods to themselves and everything else to _OTHER', () => {
+    for (const [i, m] of KNOWN_METHODS.entries()) expect(methodIndex(m)).toBe(i);
+    const other = KNOWN_METHODS.length;
+    for (const m of ['get', 'PROPFIND', 'X'.repeat(10_000), '', undefined]) expect(methodIndex(m)).toBe(other);
+  });
+});
+
+describe('HttpServerMetrics', () => {
+  it('counts per method and status, with error.type on 5xx, and a histogram per series', async () => {
+    const metrics = new HttpServerMetrics();
+    request(metrics, 'GET', 200, 0.002);
+    request(metrics, 'GET', 200, 0.2);
+    request(metrics, 'POST', 500, 0.00005);
+    request(metrics, 'BREW', 404, 20);
+    const byName = await collect(metrics.producer());
+    const requests = byName['http.server.requests']!;
+    expect(requests.dataPointType).toBe(DataPointType.SUM);
+    expect(requests.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ 'http.request.method': 'GET', 'url.scheme': 'http', 'http.response.status_code': 200 }, 2],
+      [{ 'http.request.method': 'POST', 'url.scheme': 'http', 'http.response.status_code': 500, 'error.type': '500' }, 1],
+      [{ 'http.request.method': '_OTHER', 'url.scheme': 'http', 'http.response.status_code': 404 }, 1],
+    ]);
+    const durations = byName['http.server.request.duration']!;
+    expect(durations.descriptor.unit).toBe('s');
+    const get = durations.dataPoints[0]!.value as { buckets: { boundaries: number[]; counts: number[] }; count: number; sum: number; min: number; max: number };
+    expect(get.count).toBe(2);
+    expect(get.sum).toBeCloseTo(0.202);
+    expect([get.min, get.max]).toEqual([0.002, 0.2]);
+    expect(get.buckets.boundaries).toEqual(DURATION_BOUNDARIES);
+    // 0.002 lands in (0.001, 0.0025]; 0.2 in (0.1, 0.25].
+    expect(get.buckets.counts[DURATION_BOUNDARIES.indexOf(0.0025)]).toBe(1);
+    expect(get.buckets.counts[DURATION_BOUNDARIES.indexOf(0.25)]).toBe(1);
+    expect(get.buckets.counts.reduce((a, b) => a + b)).toBe(2);
+    // Below the first boundary and above the last: the first and the +Inf bucket.
+    const post = durations.dataPoints[1]!.value as { buckets: { counts: number[] } };
+    expect(post.buckets.counts[0]).toBe(1);
+    const other = durations.dataPoints[2]!.value as { buckets: { counts: number[] } };
+    expect(other.buckets.counts[DURATION_BOUNDARIES.length]).toBe(1);
+  });
+
+  it('puts a boundary value in the bucket it bounds (le is inclusive)', async () => {
+    const metrics = new HttpServerMetrics();
+    request(metrics, 'GET', 200, 0.005);
+    const point = (await collect(metrics.producer()))['http.server.request.duration']!.dataPoints[0]!;
+    expect((point.value as { buckets: { counts: number[] } }).buckets.counts[DURATION_BOUNDARIES.indexOf(0.005)]).toBe(1);
+  });
+
+  it('marks an aborted request with error.type and no status when no header was sent', async () => {
+    const metrics = new HttpServerMetrics();
+    request(metrics, 'GET', 0, 0.05, true);
+    request(metrics, 'GET', 200, 0.05, true);
+    const points = (await collect(metrics.producer()))['http.server.requests']!.dataPoints;
+    expect(points.map((p) => p.attributes)).toEqual([
+      { 'http.request.method': 'GET', 'url.scheme': 'http', 'error.type': 'aborted' },
+      { 'http.request.method': 'GET', 'url.scheme': 'http', 'http.response.status_code': 200, 'error.type': 'aborted' },
+    ]);
+  });
+
+  it('tracks active requests per method and scheme, and returns them to zero', async () => {
+    const metrics = new HttpServerMetrics();
+    const get = slotOf(methodIndex('GET'), true);
+    metrics.requestStarted(get);
+    metrics.requestStarted(get);
+    let active = (await collect(metrics.producer()))['http.server.active_requests']!;
+    expect(active.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ 'http.request.method': 'GET', 'url.scheme': 'https' }, 2],
+    ]);
+    metrics.requestEnded(get, 200, false, undefined, 0.01);
+    metrics.requestEnded(get, 0, true, undefined, 0.01);
+    active = (await collect(metrics.producer()))['http.server.active_requests']!;
+    expect(active.dataPoints.map((p) => p.value)).toEqual([0]);
+  });
+
+  it('keeps routes apart', async () => {
+    const metrics = new HttpServerMetrics();
+    const slot = slotOf(0, false);
+    metrics.requestStarted(slot);
+    metrics.requestEnded(slot, 200, false, '/users/:id', 0.01);
+    metrics.requestStarted(slot);
+    metrics.requestEnded(slot, 200, false, '/orders/:id', 0.01);
+    const points = (await collect(metrics.producer()))['http.server.requests']!.dataPoints;
+    expect(points.map((p) => p.attributes['http.route'])).toEqual(['/users/:id', '/orders/:id']);
+  });
+
+  it('gives a delta reader only what is new since its last collection', async () => {
+    const metrics = new HttpServerMetrics();
+    const delta = metrics.producer(AggregationTemporality.DELTA);
+    const cumulative = metrics.producer();
+    request(metrics, 'GET', 200, 0.01);
+    request(metrics, 'GET', 200, 0.01);
+    let byName = await collect(delta);
+    expect(byName['http.server.requests']!.aggregationTemporality).toBe(AggregationTemporality.DELTA);
+    expect(byName['http.server.requests']!.dataPoints.map((p) => p.value)).toEqual([2]);
+    request(metrics, 'GET', 200, 0.01);
+    byName = await collect(delta);
+    expect(byName['http.server.requests']!.dataPoints.map((p) => p.value)).toEqual([1]);
+    const histogram = byName['http.server.request.duration']!.dataPoints[0]!.value as { count: number; buckets: { counts: number[] }; min?: number };
+    expect(histogram.count).toBe(1);
+    expect(histogram.buckets.counts.reduce((a, b) => a + b)).toBe(1);
+    expect(histogram.min).toBeUndefined();
+    // Nothing new: no metric at all rather than zeros.
+    expect((await collect(delta))['http.server.requests']).toBeUndefined();
+    // The cumulative reader is unaffected by the delta reader's bookkeeping.
+    expect((await collect(cumulative))['http.server.requests']!.dataPoints.map((p) => p.value)).toEqual([3]);
+  });
+});

@@ -1,0 +1,176 @@
+// Shared by the end-to-end tests: spawn real processes under `node --import @mon/register`,
+// send real HTTP traffic, scrape the real endpoint.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const fixture = (name: string): string => path.join(root, 'test', 'fixtures', name);
+export const example = (name: string): string => path.join(root, 'examples', name);
+
+/** A port that was free a moment ago (bind 0, read it, close). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export interface App {
+  child: ChildProcess;
+  /** Port the app itself listens on (it prints `listening <port>` on stdout). */
+  port: number;
+  metricsPort: number;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  exited: Promise<number | string>;
+  stop: () => Promise<number | string>;
+}
+
+export interface SpawnOptions {
+  env?: Record<string, string | undefined>;
+  /** Node arguments placed before the script; default ['--import', '@mon/register']. */
+  nodeArgs?: string[];
+  args?: string[];
+  cwd?: string;
+  /** Wait for the `listening <port>` line; default true. */
+  waitForListening?: boolean;
+}
+
+/**
+ * Spawns `node --import @mon/register <script>` with the app on a free port (PORT) and the
+ * metrics endpoint on another (OTEL_EXPORTER_PROMETHEUS_PORT), and waits until the app says
+ * `listening <port>`.
+ */
+export async function spawnApp(script: string, options: SpawnOptions = {}): Promise<App> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: String(port),
+    OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+    OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+    ...options.env,
+  };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? ['--import', '@mon/register']), script, ...(options.args ?? [])],
+    { cwd: options.cwd ?? root, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  const app: App = {
+    child,
+    port,
+    metricsPort,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+  if (options.waitForListening !== false) {
+    const deadline = Date.now() + 15_000;
+    while (!/listening \d+/.test(out)) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await app.stop();
+        throw new Error(`app did not start: ${script}\nstdout: ${out}\nstderr: ${err}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  return app;
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export function request(
+  port: number,
+  urlPath: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: urlPath, method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Starts a request and destroys the socket before the response is complete. */
+export function abortedRequest(port: number, urlPath: string, afterMs = 50): Promise<void> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, path: urlPath, agent: false });
+    req.on('error', () => resolve());
+    req.on('close', () => resolve());
+    req.end();
+    setTimeout(() => req.destroy(), afterMs);
+  });
+}
+
+export async function scrape(metricsPort: number, accept?: string): Promise<Reply> {
+  return request(metricsPort, '/metrics', accept ? { headers: { accept } } : {});
+}
+
+/** The value of one series in exposition text, e.g. sample(text, 'x_total', { a: 'b' }). */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = parseLabels(m[3] ?? '');
+    // A subset match: the first series whose labels include all of `labels`.
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[4]);
+  }
+  return undefined;
+}
+
+/** Sum of every series of `name` whose labels include `labels`. */
+export function sumSamples(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = parseLabels(m[3] ?? '');
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) total += Number(m[4]);
+  }
+  return total;
+}
+
+export function parseLabels(body: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+  for (let m = re.exec(body); m; m = re.exec(body)) {
+    labels[m[1]!] = m[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+  }
+  return labels;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

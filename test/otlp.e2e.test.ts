@@ -1,0 +1,242 @@
+// Switching to an OTLP backend is configuration only: real app, real exports into a receiver that
+// decodes them with the official schema.
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { prometheusMetricName, type MetricKind } from '@mon/prometheus';
+import { afterEach, describe, expect, it } from 'vitest';
+import { example, fixture, freePort, request, root, scrape, sleep, spawnApp, type App } from './helpers.js';
+import { attributes, metricsOf, pointValue, startReceiver, type OtlpMetric, type Receiver } from './otlp-receiver.js';
+
+let app: App | undefined;
+let receiver: Receiver | undefined;
+afterEach(async () => {
+  await app?.stop();
+  await receiver?.close();
+  app = undefined;
+  receiver = undefined;
+});
+
+const CUMULATIVE = 2;
+const DELTA = 1;
+
+function otlpEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    OTEL_METRICS_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver!.url,
+    // Long enough that only the flush at exit exports, unless a test shortens it.
+    OTEL_METRIC_EXPORT_INTERVAL: '60000',
+    OTEL_METRIC_EXPORT_TIMEOUT: '3000',
+    ...extra,
+  };
+}
+
+function requestsMetric(metrics: OtlpMetric[]): OtlpMetric[] {
+  return metrics.filter((m) => m.name === 'http.server.requests');
+}
+
+const monLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('mon: '));
+
+describe.each([
+  ['http/protobuf', 'application/x-protobuf'],
+  ['http/json', 'application/json'],
+])('OTLP over %s', (protocol, contentType) => {
+  it('flushes the last interval on SIGTERM: the receiver has exactly the requests sent', async () => {
+    receiver = await startReceiver();
+    app = await spawnApp(example('http-esm/server.mjs'), { env: otlpEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: protocol }) });
+    const sent = 7;
+    for (let i = 0; i < sent; i++) await request(app.port, i % 2 ? '/' : '/fail');
+    expect(receiver.received).toHaveLength(0);
+    app.child.kill('SIGTERM');
+    // The app has no SIGTERM handler: it still dies of the signal, after the flush.
+    expect(await app.exited).toBe('SIGTERM');
+    expect(receiver.received.length).toBeGreaterThanOrEqual(1);
+    expect(receiver.received[0]!.contentType).toContain(contentType);
+    const last = requestsMetric(metricsOf(receiver.received)).at(-1)!;
+    expect(last.sum!.aggregationTemporality).toBe(CUMULATIVE);
+    expect(last.sum!.isMonotonic).toBe(true);
+    const points = last.sum!.dataPoints;
+    expect(points.reduce((n, p) => n + pointValue(p), 0)).toBe(sent);
+    expect(points.map(attributes)).toContainEqual({
+      'http.request.method': 'GET',
+      'url.scheme': 'http',
+      'http.response.status_code': 500,
+      'error.type': '500',
+    });
+    const resource = receiver.received[0]!.body.resourceMetrics[0]!.resource!.attributes!;
+    expect(resource.find((a) => a.key === 'service.name')?.value.stringValue).toBe('example-http-esm');
+  });
+});
+
+describe('OTLP', () => {
+  it('with delta temporality, the points add up to the requests sent', async () => {
+    receiver = await startReceiver();
+    app = await spawnApp(example('http-cjs/server.cjs'), {
+      env: otlpEnv({ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta', OTEL_METRIC_EXPORT_INTERVAL: '300' }),
+    });
+    for (let i = 0; i < 4; i++) await request(app.port, '/');
+    await sleep(700);
+    for (let i = 0; i < 5; i++) await request(app.port, '/');
+    app.child.kill('SIGTERM');
+    await app.exited;
+    const requests = requestsMetric(metricsOf(receiver.received));
+    expect(requests.length).toBeGreaterThanOrEqual(2);
+    for (const m of requests) expect(m.sum!.aggregationTemporality).toBe(DELTA);
+    expect(requests.flatMap((m) => m.sum!.dataPoints).reduce((n, p) => n + pointValue(p), 0)).toBe(9);
+  });
+
+  it('runs Prometheus and OTLP side by side, and OTLP names translate to exactly the series served', async () => {
+    receiver = await startReceiver();
+    app = await spawnApp(example('http-esm/server.mjs'), { env: otlpEnv({ OTEL_METRICS_EXPORTER: 'prometheus,otlp' }) });
+    await request(app.port, '/');
+    await request(app.port, '/order');
+    const text = (await scrape(app.metricsPort)).body;
+    app.child.kill('SIGTERM');
+    await app.exited;
+
+    const served = new Set(
+      [...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]!).filter((name) => name !== 'target_info'),
+    );
+    const kind = (m: OtlpMetric): MetricKind =>
+      m.histogram ? 'histogram' : m.gauge ? 'gauge' : m.sum!.isMonotonic ? 'monotonic-sum' : 'non-monotonic-sum';
+    const exported = new Set(metricsOf(receiver.received).map((m) => prometheusMetricName(m.name, m.unit ?? '', kind(m))));
+    // Every instrument the product creates: HTTP, host, runtime, and the app's own.
+    expect(served.size).toBeGreaterThan(20);
+    expect([...exported].sort()).toEqual([...served].sort());
+    expect(served).toContain('http_server_requests_total');
+    expect(served).toContain('http_server_request_duration_seconds');
+    expect(served).toContain('shop_orders_total');
+  });
+
+  it('loads no exporter package unless it is chosen', async () => {
+    const closedPort = await freePort();
+    const metricsPort = await freePort();
+    const probe = 'setTimeout(() => console.log(Object.keys(require.cache).filter((k) => /exporter-metrics-otlp|otlp-exporter-base/.test(k)).length), 50)';
+    const run = (exporter: string): string =>
+      spawnSync(process.execPath, ['--import', '@mon/register', '-e', probe], {
+        cwd: root,
+        env: {
+          ...process.env,
+          OTEL_METRICS_EXPORTER: exporter,
+          OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+          // Nothing listens there: the exit flush fails fast and is bounded by this timeout.
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closedPort}`,
+          OTEL_METRIC_EXPORT_TIMEOUT: '300',
+        },
+        encoding: 'utf8',
+        timeout: 10_000,
+      }).stdout.trim();
+    expect(run('prometheus')).toBe('0');
+    expect(Number(run('otlp'))).toBeGreaterThan(0);
+  });
+});
+
+describe('OTLP backend trouble', () => {
+  it('connection refused: one warning, the app serves every request and still exits on SIGTERM', async () => {
+    const closed = await freePort();
+    app = await spawnApp(example('http-esm/server.mjs'), {
+      env: {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closed}`,
+        OTEL_METRIC_EXPORT_INTERVAL: '200',
+        OTEL_METRIC_EXPORT_TIMEOUT: '200',
+      },
+    });
+    for (let i = 0; i < 20; i++) expect((await request(app.port, '/')).status).toBe(200);
+    await sleep(1_000); // several failed intervals
+    const started = Date.now();
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe('SIGTERM');
+    expect(Date.now() - started).toBeLessThan(1_000 + 200);
+    const lines = monLines(app.stderr());
+    expect(lines.filter((l) => l.includes('MON_EXPORT_FAILED'))).toHaveLength(1);
+    expect(lines[0]).toContain('ECONNREFUSED');
+    expect(lines[0]).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
+    expect(app.stderr()).not.toMatch(/Unhandled|TypeError|at .*\(/);
+  });
+
+  it('503 with Retry-After is retried, then accepted', async () => {
+    receiver = await startReceiver();
+    receiver.behave((req, res, attempt) => {
+      if (attempt === 1) {
+        res.writeHead(503, { 'retry-after': '1' });
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+    app = await spawnApp(example('http-esm/server.mjs'), { env: otlpEnv({ OTEL_METRIC_EXPORT_TIMEOUT: '5000' }) });
+    for (let i = 0; i < 3; i++) await request(app.port, '/');
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe('SIGTERM');
+    expect(receiver.attempts).toBe(2);
+    const last = requestsMetric(metricsOf(receiver.received)).at(-1)!;
+    expect(last.sum!.dataPoints.reduce((n, p) => n + pointValue(p), 0)).toBe(3);
+    expect(monLines(app.stderr())).toEqual([]);
+  });
+
+  it('400 is not retried and costs one warning naming the status', async () => {
+    receiver = await startReceiver();
+    receiver.behave((req, res) => {
+      res.writeHead(400);
+      res.end('bad');
+    });
+    app = await spawnApp(example('http-esm/server.mjs'), { env: otlpEnv({ OTEL_METRIC_EXPORT_INTERVAL: '200' }) });
+    for (let i = 0; i < 3; i++) expect((await request(app.port, '/')).status).toBe(200);
+    await sleep(900);
+    app.child.kill('SIGTERM');
+    await app.exited;
+    const exports = receiver.attempts;
+    expect(exports).toBeGreaterThanOrEqual(2);
+    const lines = monLines(app.stderr());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('HTTP 400');
+  });
+
+  it('a receiver that never answers delays a SIGTERM exit by at most OTEL_METRIC_EXPORT_TIMEOUT', async () => {
+    receiver = await startReceiver();
+    receiver.behave(() => {
+      // never answer
+    });
+    app = await spawnApp(example('http-esm/server.mjs'), { env: otlpEnv({ OTEL_METRIC_EXPORT_TIMEOUT: '800' }) });
+    await request(app.port, '/');
+    const started = Date.now();
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe('SIGTERM');
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(700);
+    expect(took).toBeLessThan(800 + 1_000);
+  });
+
+  it('an app with its own SIGTERM handler keeps control, and the flush still happens', async () => {
+    receiver = await startReceiver();
+    app = await spawnApp(fixture('own-sigterm.mjs'), { env: otlpEnv() });
+    await request(app.port, '/');
+    await request(app.port, '/');
+    app.child.kill('SIGTERM');
+    await sleep(100);
+    expect((await request(app.port, '/')).body).toBe('ok\n');
+    expect(await app.exited).toBe(0);
+    const last = requestsMetric(metricsOf(receiver.received)).at(-1)!;
+    expect(last.sum!.dataPoints.reduce((n, p) => n + pointValue(p), 0)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('flushes when the event loop empties (beforeExit)', async () => {
+    receiver = await startReceiver();
+    const script = `
+      const http = require('node:http');
+      const s = http.createServer((q, r) => r.end('x')).listen(0, () => {
+        let left = 3;
+        for (let i = 0; i < 3; i++) http.get('http://127.0.0.1:' + s.address().port, (r) => { r.resume(); r.on('end', () => { if (--left === 0) s.close(); }); });
+      });`;
+    // Async spawn: the receiver lives in this process and must keep answering.
+    const child = spawn(process.execPath, ['--import', '@mon/register', '-e', script], {
+      cwd: root,
+      env: { ...process.env, ...otlpEnv() },
+      stdio: 'ignore',
+    });
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    const last = requestsMetric(metricsOf(receiver.received)).at(-1)!;
+    expect(last.sum!.dataPoints.reduce((n, p) => n + pointValue(p), 0)).toBe(3);
+  });
+});

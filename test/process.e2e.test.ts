@@ -1,0 +1,151 @@
+// The preload must not change how the app behaves: exit, signals, busy ports, bad config.
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { example, fixture, freePort, request, root, scrape, sleep, spawnApp, type App } from './helpers.js';
+
+let app: App | undefined;
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+});
+
+const monLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('mon: '));
+
+function timeRun(args: string[], env: NodeJS.ProcessEnv = process.env): { ms: number; stdout: string; status: number | null } {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, args, { cwd: root, env, encoding: 'utf8', timeout: 10_000 });
+  return { ms: performance.now() - started, stdout: result.stdout, status: result.status };
+}
+
+describe('a short script', () => {
+  it('exits by itself, as fast as without the preload (within 150 ms, median of 5)', async () => {
+    const env = { ...process.env, OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()) };
+    const bare: number[] = [];
+    const mon: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      bare.push(timeRun(['-e', 'console.log(1)'], env).ms);
+      const run = timeRun(['--import', '@mon/register', '-e', 'console.log(1)'], env);
+      expect(run.stdout).toBe('1\n');
+      expect(run.status).toBe(0);
+      mon.push(run.ms);
+    }
+    const median = (xs: number[]): number => xs.sort((a, b) => a - b)[2]!;
+    // Not a benchmark (test/bench measures start-up): a guard that the preload never holds the
+    // process open (an un-unref'd server or timer would hit the 10 s spawn timeout).
+    expect(median(mon) - median(bare)).toBeLessThan(150);
+  });
+
+  it('works from NODE_OPTIONS too', () => {
+    const result = spawnSync(process.execPath, ['-e', 'console.log(typeof globalThis[Symbol.for("mon.pipeline")])'], {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '--import @mon/register', OTEL_METRICS_EXPORTER: 'none' },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(result.stdout).toBe('object\n');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('signals', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s ends an app that has no handler, as it would without mon', async (signal) => {
+    app = await spawnApp(example('http-esm/server.mjs'));
+    await request(app.port, '/');
+    const started = Date.now();
+    app.child.kill(signal);
+    expect(await app.exited).toBe(signal);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('leaves an app with its own SIGTERM handler in control', async () => {
+    app = await spawnApp(fixture('own-sigterm.mjs'));
+    app.child.kill('SIGTERM');
+    await sleep(100);
+    // Still serving after the signal: mon did not exit the process behind the app's back.
+    expect((await request(app.port, '/')).body).toBe('ok\n');
+    expect(await app.exited).toBe(0);
+    expect(app.stdout()).toContain('cleanup done');
+  });
+});
+
+describe('a busy metrics port', () => {
+  it('costs one warning line naming the cause and the fix; the app keeps serving', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const busy = (blocker.address() as net.AddressInfo).port;
+    try {
+      app = await spawnApp(example('http-esm/server.mjs'), { env: { OTEL_EXPORTER_PROMETHEUS_PORT: String(busy) } });
+      for (let i = 0; i < 3; i++) expect((await request(app.port, '/')).status).toBe(200);
+      await sleep(100);
+      const lines = monLines(app.stderr());
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`127.0.0.1:${busy}`);
+      expect(lines[0]).toContain('EADDRINUSE');
+      expect(lines[0]).toContain('OTEL_EXPORTER_PROMETHEUS_PORT');
+      expect(app.stderr().trim().split('\n')).toHaveLength(1);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('lets a child process that inherits NODE_OPTIONS run, with one warning', async () => {
+    const metricsPort = await freePort();
+    app = await spawnApp(fixture('spawns-child.mjs'), {
+      nodeArgs: [],
+      env: { NODE_OPTIONS: '--import @mon/register', OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort) },
+    });
+    expect(app.stdout()).toContain('child served');
+    expect(app.stdout()).toContain('child exited 0');
+    expect(monLines(app.stderr())).toHaveLength(1);
+    expect(monLines(app.stderr())[0]).toContain('EADDRINUSE');
+    // The parent, first to start, owns the endpoint.
+    expect((await scrape(metricsPort)).status).toBe(200);
+  });
+});
+
+describe('configuration', () => {
+  it('a bad value costs one line naming the variable, the value and what is used instead', async () => {
+    app = await spawnApp(example('http-esm/server.mjs'), { env: { OTEL_METRIC_EXPORT_INTERVAL: 'soon' } });
+    expect((await request(app.port, '/')).status).toBe(200);
+    expect(monLines(app.stderr())).toEqual([
+      'mon: OTEL_METRIC_EXPORT_INTERVAL="soon" is not a whole number of milliseconds (1-2147483647); using 60000. [MON_BAD_ENV]',
+    ]);
+    expect((await scrape(app.metricsPort)).status).toBe(200);
+  });
+
+  it('OTEL_SDK_DISABLED=true starts nothing and binds nothing', async () => {
+    app = await spawnApp(example('http-esm/server.mjs'), { env: { OTEL_SDK_DISABLED: 'true' } });
+    expect((await request(app.port, '/')).status).toBe(200);
+    await expect(scrape(app.metricsPort)).rejects.toThrow(/ECONNREFUSED/);
+    expect(app.stderr()).toBe('');
+  });
+
+  it('OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES reach target_info', async () => {
+    app = await spawnApp(example('http-cjs/server.cjs'), {
+      env: { OTEL_SERVICE_NAME: 'checkout', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod' },
+    });
+    const text = (await scrape(app.metricsPort)).body;
+    expect(text).toMatch(/target_info\{[^}]*service_name="checkout"/);
+    expect(text).toMatch(/target_info\{[^}]*deployment_environment_name="prod"/);
+  });
+});
+
+describe('a finished process', () => {
+  it('exits when its server closes, with the metrics endpoint still up', async () => {
+    const script = `
+      const http = require('node:http');
+      const s = http.createServer((q, r) => r.end('x')).listen(0, () => {
+        http.get('http://127.0.0.1:' + s.address().port, (r) => { r.resume(); r.on('end', () => s.close()); });
+      });`;
+    const child = spawn(process.execPath, ['--import', '@mon/register', '-e', script], {
+      cwd: root,
+      env: { ...process.env, OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()) },
+    });
+    const started = Date.now();
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
