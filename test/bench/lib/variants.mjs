@@ -1,0 +1,127 @@
+// What the benches compare: the same app started bare, under mon, and under a peer. Each variant
+// says how to start it and, when it records HTTP metrics, where to scrape and which series counts
+// requests, so a bench can check that the instrumented variants really counted the load they were
+// measured under (a preload that silently records nothing would look fast).
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cleanEnv, freePort, get, spawnNode, stop, sumSamples, waitListening } from './process.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, '..', '..', '..');
+const server = (name) => path.join(here, '..', 'servers', name);
+
+const MON = ['--import', '@mon/register'];
+const PEER_OTEL = ['--import', pathToFileURL(server('peer-otel.mjs')).href];
+
+/**
+ * group: the app; variants of one group are compared to its `baseline`.
+ * metrics.on: 'own' = a metrics port of its own (OTEL_EXPORTER_PROMETHEUS_PORT), 'app' = the app's port.
+ * metrics.series: names whose samples sum to the number of requests served (first one present wins).
+ */
+export const VARIANTS = [
+  { id: 'bare', group: 'node:http', name: 'bare', script: 'hello.mjs', nodeArgs: [], baseline: true },
+  {
+    id: 'mon',
+    group: 'node:http',
+    name: 'mon',
+    script: 'hello.mjs',
+    nodeArgs: MON,
+    metrics: { on: 'own', series: ['http_server_requests_total'] },
+  },
+  {
+    id: 'otel',
+    group: 'node:http',
+    name: 'OTel instrumentation-http',
+    script: 'hello.mjs',
+    nodeArgs: PEER_OTEL,
+    // exporter-prometheus 0.223 drops the unit suffix; accept the compatible name too.
+    metrics: { on: 'own', series: ['http_server_request_duration_count', 'http_server_request_duration_seconds_count'] },
+  },
+  { id: 'express', group: 'express', name: 'bare', script: 'express.mjs', nodeArgs: [], baseline: true },
+  {
+    id: 'express-mon',
+    group: 'express',
+    name: 'mon',
+    script: 'express.mjs',
+    nodeArgs: MON,
+    metrics: { on: 'own', series: ['http_server_requests_total'] },
+  },
+  {
+    id: 'express-prom',
+    group: 'express',
+    name: 'prom-client + express-prom-bundle',
+    script: 'express-prom.mjs',
+    nodeArgs: [],
+    metrics: { on: 'app', series: ['http_request_duration_seconds_count'] },
+  },
+];
+
+/** The command line a variant runs, relative to the repository root, for the reports. */
+export function commandOf(variant) {
+  const args = variant.nodeArgs.map((a) => (a.startsWith('file:') ? path.relative(root, fileURLToPath(a)) : a));
+  return ['node', ...args, path.relative(root, server(variant.script))].join(' ');
+}
+
+/** Variants selected by `--only id,id` (all when `only` is empty), keeping each group's baseline. */
+export function selectVariants(only) {
+  if (!only || only.length === 0) return VARIANTS;
+  const unknown = only.filter((id) => !VARIANTS.some((v) => v.id === id));
+  if (unknown.length) throw new Error(`unknown variant(s) ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.id).join(', ')}`);
+  return VARIANTS.filter((v) => only.includes(v.id) || (v.baseline && VARIANTS.some((o) => o.group === v.group && only.includes(o.id))));
+}
+
+/** Ports and environment for one start of a variant. */
+export async function prepare(variant) {
+  const port = await freePort();
+  const metricsPort = variant.metrics?.on === 'own' ? await freePort() : port;
+  const env = cleanEnv({
+    PORT: String(port),
+    OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+    OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+  });
+  return {
+    port,
+    url: `http://127.0.0.1:${port}/`,
+    metricsUrl: variant.metrics ? `http://127.0.0.1:${metricsPort}/metrics` : null,
+    env,
+    spawn: () => spawnNode([...variant.nodeArgs, server(variant.script)], { env, cwd: root }),
+  };
+}
+
+/** Starts a variant and waits for its `listening` line. */
+export async function start(variant) {
+  const prepared = await prepare(variant);
+  const proc = prepared.spawn();
+  try {
+    await waitListening(proc);
+  } catch (error) {
+    await stop(proc);
+    error.message = `${commandOf(variant)}: ${error.message}`;
+    throw error;
+  }
+  return { ...prepared, proc, pid: proc.child.pid, stop: () => stop(proc) };
+}
+
+/**
+ * Requests the variant's metrics say it served (null for a variant without metrics). Throws when the
+ * endpoint does not answer or has none of the expected series: the setup is broken, and numbers
+ * measured on it would mean nothing.
+ */
+export async function countedRequests(variant, running) {
+  if (!variant.metrics) return null;
+  let res;
+  try {
+    res = await get(running.metricsUrl);
+  } catch (error) {
+    throw new Error(`${commandOf(variant)}: scrape of ${running.metricsUrl} failed: ${error.message}`);
+  }
+  if (res.status !== 200) throw new Error(`${commandOf(variant)}: ${running.metricsUrl} answered ${res.status}`);
+  for (const name of variant.metrics.series) {
+    const sum = sumSamples(res.body, name);
+    if (sum !== null) return sum;
+  }
+  throw new Error(
+    `${commandOf(variant)}: no ${variant.metrics.series.join(' / ')} on ${running.metricsUrl}: ` +
+      'requests were not counted, the setup is broken',
+  );
+}
