@@ -35,6 +35,12 @@ export interface Config {
   exportTimeoutMillis: number;
   groups: Set<MetricGroup>;
   diskPaths: string[] | undefined;
+  http: {
+    ignorePaths: string[] | undefined;
+    routePatterns: string[] | undefined;
+    normalizePaths: boolean;
+    maxRoutes: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -55,6 +61,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     exportTimeoutMillis,
     groups: groups(env),
     diskPaths: list(env.MON_DISK_PATHS),
+    http: {
+      ignorePaths: paths(env, 'MON_IGNORE_PATHS'),
+      routePatterns: paths(env, 'MON_ROUTE_PATTERNS'),
+      normalizePaths: bool(env, 'MON_NORMALIZE_PATHS', false, true),
+      maxRoutes: positiveInt(env, 'MON_MAX_ROUTES', 500),
+    },
   };
   return Object.freeze(config);
 }
@@ -73,14 +85,27 @@ function bad(name: string, value: string, expected: string, used: string): void 
   warn('MON_BAD_ENV', `${name}=${JSON.stringify(value)} is not ${expected}; using ${used}.`);
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
+/** `true`/`false`; MON_* flags also take `1`/`0`. */
+function bool(env: Env, name: string, fallback: boolean, numeric = false): boolean {
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return fallback;
   const lower = raw.toLowerCase();
-  if (lower === 'true') return true;
-  if (lower === 'false') return false;
-  bad(name, raw, 'true or false', String(fallback));
+  if (lower === 'true' || (numeric && lower === '1')) return true;
+  if (lower === 'false' || (numeric && lower === '0')) return false;
+  bad(name, raw, numeric ? 'true, false, 1 or 0' : 'true or false', String(fallback));
   return fallback;
+}
+
+/** A comma list of URL paths; entries not starting with `/` are dropped with a warning. */
+function paths(env: Env, name: string): string[] | undefined {
+  const items = list(env[name]);
+  if (items === undefined) return undefined;
+  const good = items.filter((item) => item.startsWith('/'));
+  const rejected = items.filter((item) => !item.startsWith('/'));
+  if (rejected.length > 0) {
+    warn('MON_BAD_ENV', `${name} entries must start with "/": ignoring ${JSON.stringify(rejected.join(','))}.`);
+  }
+  return good.length > 0 ? good : undefined;
 }
 
 function positiveInt(env: Env, name: string, fallback: number): number {

@@ -71,6 +71,20 @@ export class HttpServerMetrics {
   /** Method/scheme pairs ever seen, so an idle app does not show 20 zero active-request series. */
   private readonly seen = new Array<boolean>(SLOTS).fill(false);
   private readonly startTime: HrTime = hrTime();
+  private seriesCount = 0;
+  /** Where requests go once the series limit is reached, as the SDK's cardinality limit does. */
+  private overflow: Series | undefined;
+
+  /**
+   * @param maxSeries the most (method, scheme, status, outcome, route) series kept; the rest are
+   *   counted in one series labelled otel.metric.overflow=true. Routes are bounded on their own
+   *   (routes.ts); this bounds what is left, e.g. an app sending hundreds of odd status codes.
+   * @param onOverflow called once, the first time the limit is hit.
+   */
+  constructor(
+    private readonly maxSeries = 2000,
+    private readonly onOverflow: () => void = () => {},
+  ) {}
 
   requestStarted(slot: number): void {
     this.active[slot]!++;
@@ -113,6 +127,15 @@ export class HttpServerMetrics {
     aborted: boolean,
     route: string | undefined,
   ): Series {
+    if (this.seriesCount >= this.maxSeries) {
+      if (this.overflow === undefined) {
+        this.overflow = new Series({ 'otel.metric.overflow': true });
+        this.plain.set(-1, this.overflow);
+        this.onOverflow();
+      }
+      return this.overflow;
+    }
+    this.seriesCount++;
     const attributes: Attributes = {
       'http.request.method': METHOD_NAMES[slot >> 1]!,
       'url.scheme': slot & 1 ? 'https' : 'http',

@@ -8,7 +8,9 @@ import dc from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
+import type { Config } from './config.js';
 import { type HttpServerMetrics, SLOTS, methodIndex, slotOf } from './http-server-metrics.js';
+import { createPathFilter, createRouteResolver } from './routes.js';
 
 /** Set on servers whose requests are never counted: the metrics endpoint itself. */
 const TELEMETRY_SERVER = Symbol.for('mon.telemetry-server');
@@ -19,7 +21,7 @@ interface RequestStart {
   server: Server & { [TELEMETRY_SERVER]?: boolean };
 }
 
-export type RouteOf = (request: IncomingMessage) => string | undefined;
+type RouteOf = (request: IncomingMessage) => string | undefined;
 
 /**
  * Start time and method/scheme slot of each request in flight, packed into one number so the
@@ -32,10 +34,12 @@ const inFlight = new WeakMap<ServerResponse, number>();
 
 let metrics: HttpServerMetrics;
 let routeOf: RouteOf = () => undefined;
+let ignored: ((url: string | undefined) => boolean) | undefined;
 
 function onRequestStart(message: unknown): void {
   const { request, response, server } = message as RequestStart;
   if (server[TELEMETRY_SERVER] === true) return;
+  if (ignored !== undefined && ignored(request.url)) return;
   const slot = slotOf(methodIndex(request.method), (request.socket as Socket & { encrypted?: boolean }).encrypted === true);
   inFlight.set(response, Math.round(performance.now() * 1000) * SLOTS + slot);
   metrics.requestStarted(slot);
@@ -59,9 +63,10 @@ function onResponseClose(this: ServerResponse): void {
 }
 
 /** Subscribes once; returns the function that unsubscribes. */
-export function instrumentHttpServers(target: HttpServerMetrics, options: { routeOf?: RouteOf } = {}): () => void {
+export function instrumentHttpServers(target: HttpServerMetrics, options: Config['http']): () => void {
   metrics = target;
-  if (options.routeOf) routeOf = options.routeOf;
+  routeOf = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes });
+  ignored = options.ignorePaths ? createPathFilter(options.ignorePaths) : undefined;
   dc.subscribe('http.server.request.start', onRequestStart);
   return () => dc.unsubscribe('http.server.request.start', onRequestStart);
 }

@@ -57,7 +57,14 @@ async function build(): Promise<Pipeline | undefined> {
     debug('OTEL_SDK_DISABLED=true: nothing started');
     return undefined;
   }
-  const http = config.groups.has('http') ? new HttpServerMetrics() : undefined;
+  const http = config.groups.has('http')
+    ? new HttpServerMetrics(2000, () =>
+        warn(
+          'MON_TOO_MANY_SERIES',
+          'HTTP server metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true". Check for odd status codes or routes.',
+        ),
+      )
+    : undefined;
   const readers = await createReaders(config, (temporality) => (http ? [http.producer(temporality)] : []));
   const meterProvider = new MeterProvider({
     resource: buildResource(config, process.argv[1]),
@@ -66,7 +73,7 @@ async function build(): Promise<Pipeline | undefined> {
   metrics.setGlobalMeterProvider(meterProvider);
 
   const stops: Array<() => void> = [];
-  if (http) stops.push(instrumentHttpServers(http));
+  if (http) stops.push(instrumentHttpServers(http, config.http));
   const hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http');
   if (hostGroups.length > 0) {
     stops.push(

@@ -1,0 +1,155 @@
+// http.route: the route template a request matched, never its raw path. Read from what the
+// frameworks publish, after the response is done:
+// - Express 4 and 5: `req.route.path` (the matched route's pattern) under `req.baseUrl` (the mount
+//   path of nested routers and sub-apps). No patching.
+// - Fastify 4 and 5: the `fastify.initialization` diagnostics channel hands us each instance as
+//   it is created; an onRequest hook reads `request.routeOptions.url`, a public field.
+// - Anything else: no route at all (as the semantic conventions say), unless the user opts in with
+//   MON_ROUTE_PATTERNS or MON_NORMALIZE_PATHS.
+// Whatever the source, at most `maxRoutes` distinct routes exist; beyond that every new one is
+// `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
+import dc from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
+import { warn } from './warn.js';
+
+export const OTHER_ROUTE = '_OTHER';
+
+export interface RouteOptions {
+  /** Templates such as `/users/:id` (`*` matches the rest) for servers without a router. */
+  patterns?: string[] | undefined;
+  /** Numeric, UUID and long hex path segments become `:id`. */
+  normalize?: boolean | undefined;
+  maxRoutes: number;
+}
+
+interface ExpressRequest extends IncomingMessage {
+  route?: { path?: unknown };
+  baseUrl?: string;
+}
+
+interface FastifyLike {
+  addHook: (name: 'onRequest', hook: (request: { raw: IncomingMessage; routeOptions?: { url?: string } }, reply: unknown, done: () => void) => void) => void;
+}
+
+const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|[0-9A-Za-z_-]{32,})$/i;
+
+export function normalizePath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (ID_SEGMENT.test(segment) ? ':id' : segment))
+    .join('/');
+}
+
+function compilePattern(template: string): RegExp {
+  const source = template
+    .split('/')
+    .map((segment) => {
+      if (segment.startsWith(':')) return '[^/]+';
+      if (segment === '*') return '.*';
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return new RegExp(`^${source}/?$`);
+}
+
+/** Returns the routeOf function for http-server.ts, and subscribes to what frameworks publish. */
+export function createRouteResolver(options: RouteOptions): (request: IncomingMessage) => string | undefined {
+  const known = new Set<string>();
+  /** Bounded: at most maxRoutes distinct strings ever leave this function (plus _OTHER). */
+  const bound = (route: string): string => {
+    if (known.has(route)) return route;
+    if (known.size >= options.maxRoutes) {
+      warn(
+        'MON_TOO_MANY_ROUTES',
+        `more than ${options.maxRoutes} distinct routes; further ones are counted as http.route="${OTHER_ROUTE}". Raise MON_MAX_ROUTES if the app really has that many.`,
+      );
+      return OTHER_ROUTE;
+    }
+    known.add(route);
+    return route;
+  };
+
+  // Fastify: route per raw request, recorded by our hook. WeakMap: nothing on the user's objects.
+  const fastifyRoutes = new WeakMap<IncomingMessage, string>();
+  let fastifySeen = false;
+  dc.subscribe('fastify.initialization', (message) => {
+    const fastify = (message as { fastify?: FastifyLike }).fastify;
+    if (typeof fastify?.addHook !== 'function') return;
+    fastifySeen = true;
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      const url = request.routeOptions?.url;
+      if (typeof url === 'string') fastifyRoutes.set(request.raw, url);
+      done();
+    });
+  });
+
+  // Express: `baseUrl` holds the mount path as matched, so a parameter in a mount path
+  // (`app.use('/orgs/:org', router)`) arrives as its value; id-like segments of it are normalised.
+  // Cache per (route object, baseUrl) so a steady request stream builds no strings.
+  const expressCache = new WeakMap<object, Map<string, string>>();
+  const expressRoute = (route: { path?: unknown }, baseUrl: string | undefined): string => {
+    const path = typeof route.path === 'string' ? route.path : String(route.path);
+    if (!baseUrl) return bound(path);
+    let byBase = expressCache.get(route);
+    if (byBase === undefined) expressCache.set(route, (byBase = new Map()));
+    let full = byBase.get(baseUrl);
+    if (full === undefined) {
+      full = bound(normalizePath(baseUrl) + (path === '/' ? '' : path));
+      // Bounded like the routes: a flood of distinct base URLs cannot grow the cache.
+      if (byBase.size < options.maxRoutes) byBase.set(baseUrl, full);
+    }
+    return full;
+  };
+
+  const patterns = options.patterns?.map((template) => ({ template, regexp: compilePattern(template) }));
+  const fromPath = (request: IncomingMessage): string | undefined => {
+    const url = request.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (patterns) for (const { template, regexp } of patterns) if (regexp.test(path)) return bound(template);
+    if (options.normalize) return bound(normalizePath(path));
+    return undefined;
+  };
+  const optedIn = patterns !== undefined || options.normalize === true;
+
+  return (request) => {
+    const express = request as ExpressRequest;
+    if (express.route !== undefined && express.route !== null) return expressRoute(express.route, express.baseUrl);
+    if (fastifySeen) {
+      const route = fastifyRoutes.get(request);
+      if (route !== undefined) return bound(route);
+    }
+    return optedIn ? fromPath(request) : undefined;
+  };
+}
+
+/**
+ * MON_IGNORE_PATHS entries: exact (`/health`), prefix (`/health*`) or glob (`/static/**`,
+ * `/users/*\/avatar`). Returns a predicate on the raw request URL, query string ignored.
+ */
+export function createPathFilter(entries: string[]): (url: string | undefined) => boolean {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  const globs: RegExp[] = [];
+  for (const entry of entries) {
+    const star = entry.indexOf('*');
+    if (star === -1) exact.add(entry);
+    else if (star === entry.length - 1 && !entry.endsWith('**')) prefixes.push(entry.slice(0, -1));
+    else {
+      const source = entry
+        .split(/(\*\*|\*)/)
+        .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+        .join('');
+      globs.push(new RegExp(`^${source}$`));
+    }
+  }
+  return (url) => {
+    if (url === undefined) return false;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (exact.has(path)) return true;
+    for (const prefix of prefixes) if (path.startsWith(prefix)) return true;
+    for (const glob of globs) if (glob.test(path)) return true;
+    return false;
+  };
+}

@@ -1,0 +1,75 @@
+import type { IncomingMessage } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createPathFilter, createRouteResolver, normalizePath, OTHER_ROUTE } from '../src/routes.js';
+
+const req = (url: string, extra: object = {}): IncomingMessage => ({ url, ...extra }) as IncomingMessage;
+
+let stderr: string[];
+beforeEach(() => {
+  stderr = [];
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr.push(String(chunk));
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('normalizePath', () => {
+  it.each([
+    ['/users/42', '/users/:id'],
+    ['/users/0b7e4a52-7b1c-4a53-9b66-d1c5c8f0e0aa/avatar', '/users/:id/avatar'],
+    ['/blobs/9f86d081884c7d65', '/blobs/:id'],
+    ['/users/bob', '/users/bob'],
+    ['/v2/items', '/v2/items'],
+    ['/', '/'],
+  ])('%s -> %s', (path, expected) => expect(normalizePath(path)).toBe(expected));
+});
+
+describe('createRouteResolver', () => {
+  it('gives no route to a plain request unless opted in', () => {
+    expect(createRouteResolver({ maxRoutes: 10 })(req('/users/1'))).toBeUndefined();
+  });
+
+  it('joins the Express mount path and route pattern, normalising ids in the mount path', () => {
+    const routeOf = createRouteResolver({ maxRoutes: 10 });
+    const route = { path: '/:item' };
+    expect(routeOf(req('/7', { route, baseUrl: '/api/users/42/items' }))).toBe('/api/users/:id/items/:item');
+    expect(routeOf(req('/', { route: { path: '/' }, baseUrl: '/api' }))).toBe('/api');
+    expect(routeOf(req('/x', { route: { path: '/x' }, baseUrl: '' }))).toBe('/x');
+    expect(routeOf(req('/f.txt', { route: { path: /^\/f/ } }))).toBe('/^\\/f/');
+  });
+
+  it('matches MON_ROUTE_PATTERNS before normalising, ignoring the query string', () => {
+    const routeOf = createRouteResolver({ patterns: ['/users/:id', '/static/*'], normalize: true, maxRoutes: 10 });
+    expect(routeOf(req('/users/abc?x=1'))).toBe('/users/:id');
+    expect(routeOf(req('/static/a/b.css'))).toBe('/static/*');
+    expect(routeOf(req('/orders/12'))).toBe('/orders/:id');
+  });
+
+  it('caps distinct routes, then says _OTHER and warns once', () => {
+    const routeOf = createRouteResolver({ normalize: true, maxRoutes: 2 });
+    expect(routeOf(req('/a'))).toBe('/a');
+    expect(routeOf(req('/b'))).toBe('/b');
+    expect(routeOf(req('/c'))).toBe(OTHER_ROUTE);
+    expect(routeOf(req('/d'))).toBe(OTHER_ROUTE);
+    expect(routeOf(req('/a'))).toBe('/a');
+    expect(stderr).toHaveLength(1);
+    expect(stderr[0]).toContain('MON_MAX_ROUTES');
+  });
+});
+
+describe('createPathFilter', () => {
+  const ignored = createPathFilter(['/healthz', '/ready*', '/static/**/*.map', '/users/*/avatar']);
+  it.each([
+    ['/healthz', true],
+    ['/healthz?verbose=1', true],
+    ['/healthz/x', false],
+    ['/readyz', true],
+    ['/static/a/b/c.js.map', true],
+    ['/static/c.js', false],
+    ['/users/42/avatar', true],
+    ['/users/42/x/avatar', false],
+    ['/work', false],
+    [undefined, false],
+  ])('%s ignored: %s', (url, expected) => expect(ignored(url)).toBe(expected));
+});
