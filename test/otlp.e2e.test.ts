@@ -2,6 +2,8 @@
 // decodes them with the official schema.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { prometheusMetricName, type MetricKind } from '@mon/prometheus';
 import { afterEach, describe, expect, it } from 'vitest';
 import { example, fixture, freePort, request, root, scrape, sleep, spawnApp, type App } from './helpers.js';
@@ -107,26 +109,40 @@ describe('OTLP', () => {
     expect(served).toContain('shop_orders_total');
   });
 
-  it('loads no exporter package unless it is chosen', async () => {
+  it('loads no exporter code unless it is chosen', async () => {
+    // The OTLP exporters are bundled into chunks of their own; find the ones that hold them.
+    const chunkDir = path.join(root, 'packages/register/dist/bundle/chunks');
+    const exporterChunks = readdirSync(chunkDir).filter(
+      (f) => f.endsWith('.js') && readFileSync(path.join(chunkDir, f), 'utf8').includes('OTLPMetricExporter'),
+    );
+    expect(exporterChunks.length).toBeGreaterThan(0);
     const closedPort = await freePort();
     const metricsPort = await freePort();
-    const probe = 'setTimeout(() => console.log(Object.keys(require.cache).filter((k) => /exporter-metrics-otlp|otlp-exporter-base/.test(k)).length), 50)';
-    const run = (exporter: string): string =>
-      spawnSync(process.execPath, ['--import', '@mon/register', '-e', probe], {
-        cwd: root,
-        env: {
-          ...process.env,
-          OTEL_METRICS_EXPORTER: exporter,
-          OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
-          // Nothing listens there: the exit flush fails fast and is bounded by this timeout.
-          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closedPort}`,
-          OTEL_METRIC_EXPORT_TIMEOUT: '300',
+    const loaded = (exporter: string): string[] => {
+      const out = spawnSync(
+        process.execPath,
+        ['--import', fixture('record-loads.mjs'), '--import', '@mon/register', '-e', 'setTimeout(() => {}, 300)'],
+        {
+          cwd: root,
+          env: {
+            ...process.env,
+            OTEL_METRICS_EXPORTER: exporter,
+            OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+            // Nothing listens there: the exit flush fails fast and is bounded by this timeout.
+            OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closedPort}`,
+            OTEL_METRIC_EXPORT_TIMEOUT: '300',
+          },
+          encoding: 'utf8',
+          timeout: 10_000,
         },
-        encoding: 'utf8',
-        timeout: 10_000,
-      }).stdout.trim();
-    expect(run('prometheus')).toBe('0');
-    expect(Number(run('otlp'))).toBeGreaterThan(0);
+      ).stdout;
+      return JSON.parse(out.trim().split('\n').at(-1)!) as string[];
+    };
+    const isExporter = (url: string): boolean => exporterChunks.some((f) => url.endsWith(`/chunks/${f}`));
+    const prometheusOnly = loaded('prometheus');
+    expect(prometheusOnly.some((url) => url.includes('/register/dist/bundle/index.js'))).toBe(true);
+    expect(prometheusOnly.filter(isExporter)).toEqual([]);
+    expect(loaded('otlp').filter(isExporter).length).toBeGreaterThan(0);
   });
 });
 

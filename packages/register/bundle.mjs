@@ -1,21 +1,24 @@
-// Bundles the preload into one file (dist/preload.js): what `--import @mon/register` loads.
+// Bundles the preload (dist/bundle/index.js: what `--import @mon/register` loads), with the
+// OTLP exporters split into chunks that are read only when OTEL_METRICS_EXPORTER asks for them.
 //
 // Why: every process that inherits NODE_OPTIONS pays the preload's start-up. Loading the
 // OpenTelemetry packages module by module cost +70 ms and +18 MB RSS over bare `node -e 0`; one
 // bundle, built from their ESM builds so @opentelemetry/semantic-conventions tree-shakes from 390 kB
 // to 1 kB, costs +23 ms and +8 MB (test/bench/startup.mjs, test/bench/memory.mjs).
-// The OTLP exporters stay external: they are imported only when OTEL_METRICS_EXPORTER asks.
+// The OTLP exporters are bundled too, as lazily imported chunks: installing them as packages
+// brought 28 MB of node_modules (semantic-conventions, sdk-logs, sdk-trace) for a 1 MB product.
 import { build } from 'esbuild';
 
 await build({
   entryPoints: ['dist/index.js'],
-  outfile: 'dist/preload.js',
+  outdir: 'dist/bundle',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   mainFields: ['module', 'main'],
-  external: ['@opentelemetry/exporter-metrics-otlp-http', '@opentelemetry/exporter-metrics-otlp-proto'],
   // Identifiers are kept (stack traces stay readable); whitespace and dead code go.
   minifyWhitespace: true,
   minifySyntax: true,
