@@ -1,5 +1,5 @@
 export { PrometheusReader } from './reader.js';
-export type { CollectedText, PrometheusReaderOptions } from './reader.js';
+export type { CollectedText, PrometheusReaderOptions, RequestHandler } from './reader.js';
 export { serialize } from './serialize.js';
 export type { ExpositionFormat, SerializeOptions } from './serialize.js';
 export { prometheusLabelName, prometheusMetricName } from './names.js';

@@ -34,7 +34,16 @@ export interface PrometheusReaderOptions {
    * `MonWarning` process warning naming the port, the cause and the fix. Nothing is thrown.
    */
   onServerError?: (error: NodeJS.ErrnoException) => void;
+  /**
+   * Offered every request for a path other than `endpoint`, on the same server (same bind
+   * address, timeouts and unref). Returns true when it has answered (or will answer) the request;
+   * false leaves the usual 404. A throw answers 500. Example: `createLivePage()` from `@mon/live`.
+   */
+  fallback?: RequestHandler;
 }
+
+/** Answers a request it owns and returns true, or returns false without touching `res`. */
+export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
 export interface CollectedText {
   contentType: string;
@@ -53,6 +62,7 @@ export class PrometheusReader extends MetricReader {
   readonly ready: Promise<void>;
   readonly #server: http.Server;
   readonly #endpoint: string;
+  readonly #fallback: RequestHandler | undefined;
   readonly #serializeOptions: SerializeOptions;
   readonly #dropped = new Set<string>();
   #collecting: Promise<CollectionResult> | undefined;
@@ -64,6 +74,7 @@ export class PrometheusReader extends MetricReader {
       metricProducers: options.metricProducers,
     });
     this.#endpoint = options.endpoint ?? '/metrics';
+    this.#fallback = options.fallback;
     this.#serializeOptions = {
       withScopeLabels: options.withScopeLabels === true,
       withTargetInfo: options.withTargetInfo !== false,
@@ -169,7 +180,7 @@ export class PrometheusReader extends MetricReader {
       const query = url.indexOf('?');
       const path = query === -1 ? url : url.slice(0, query);
       if (path !== this.#endpoint) {
-        reply(res, 404, 'Not Found\n');
+        if (this.#fallback === undefined || !this.#fallback(req, res)) reply(res, 404, 'Not Found\n');
       } else if (req.method === 'GET') {
         this.collectText(req.headers.accept).then(
           ({ contentType, body }) => {

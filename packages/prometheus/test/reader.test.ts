@@ -106,6 +106,46 @@ describe('PrometheusReader', () => {
     await old.text();
   });
 
+  it('offers other paths to a fallback on the same server, and keeps 404 and 405 otherwise', async () => {
+    const seen: string[] = [];
+    const { url } = await start({
+      fallback: (req, res) => {
+        seen.push(`${req.method} ${req.url}`);
+        if (req.url !== '/') return false;
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<p>page</p>');
+        return true;
+      },
+    });
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe('<p>page</p>');
+    const missing = await fetch(`${url}/other`);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe('Not Found\n');
+    // The metrics endpoint stays the reader's: the fallback never sees it.
+    const metrics = await fetch(`${url}/metrics`);
+    expect(await metrics.text()).toContain('http_server_requests_total');
+    const post = await fetch(`${url}/metrics`, { method: 'POST', body: 'x' });
+    expect(post.status).toBe(405);
+    await post.text();
+    expect(seen).toEqual(['GET /', 'GET /other']);
+  });
+
+  it('answers 500 and keeps serving when the fallback throws', async () => {
+    const { url } = await start({
+      fallback: () => {
+        throw new Error('fallback failed');
+      },
+    });
+    const broken = await fetch(`${url}/`);
+    expect(broken.status).toBe(500);
+    await broken.text();
+    const metrics = await fetch(`${url}/metrics`);
+    expect(metrics.status).toBe(200);
+    await metrics.text();
+  });
+
   it('serves what was collected when a callback throws', async () => {
     const { url, provider } = await start();
     provider

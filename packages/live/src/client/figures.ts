@@ -1,0 +1,338 @@
+// From two or three scrapes of /metrics to the figures the page draws: rates from counter
+// increases, percentiles from histogram bucket increases (Prometheus' histogram_quantile), shares
+// of CPU and event-loop time. Pure, no DOM: runs in the browser and under vitest.
+import { seriesKey, type Sample, type Samples } from './exposition.js';
+
+export interface Snapshot {
+  /** When the scrape was answered, in ms (the page's clock). */
+  readonly time: number;
+  readonly samples: Samples;
+}
+
+/**
+ * Every series the page reads, in one table: the names mon's /metrics serves (README "Metrics";
+ * examples/grafana/dashboard.json uses the same). A missing one leaves its chart empty, saying so.
+ */
+export const SERIES = {
+  requests: 'http_server_requests_total',
+  duration: 'http_server_request_duration_seconds',
+  active: 'http_server_active_requests',
+  systemCpuTime: 'system_cpu_time_seconds_total',
+  systemCpuUtilization: 'system_cpu_utilization_ratio',
+  processCpuTime: 'process_cpu_time_seconds_total',
+  processCpuUtilization: 'process_cpu_utilization_ratio',
+  rss: 'process_memory_usage_bytes',
+  heapUsed: 'v8js_memory_heap_used_bytes',
+  heapSize: 'v8js_memory_heap_space_size_bytes',
+  systemMemory: 'system_memory_usage_bytes',
+  filesystemUsage: 'system_filesystem_usage_bytes',
+  filesystemUtilization: 'system_filesystem_utilization_ratio',
+  loopDelayP50: 'nodejs_eventloop_delay_p50_seconds',
+  loopDelayP99: 'nodejs_eventloop_delay_p99_seconds',
+  loopDelayMax: 'nodejs_eventloop_delay_max_seconds',
+  loopTime: 'nodejs_eventloop_time_seconds_total',
+  loopUtilization: 'nodejs_eventloop_utilization_ratio',
+  gcDuration: 'v8js_gc_duration_seconds',
+  uptime: 'process_uptime_seconds',
+  targetInfo: 'target_info',
+} as const;
+
+type Labels = Readonly<Record<string, string>>;
+type Filter = (labels: Labels) => boolean;
+
+/** One point per scrape. Undefined where there is nothing to say (no requests, no such metric). */
+export interface Point {
+  time: number;
+  /** Requests per second since the previous scrape: all, 4xx, 5xx (and aborted). */
+  requestRate?: number;
+  clientErrorRate?: number;
+  serverErrorRate?: number;
+  /** Share of requests with an `error_type` (5xx, aborted), over the latency window. */
+  errorRatio?: number;
+  /** Seconds, over the latency window. */
+  p50?: number;
+  p95?: number;
+  p99?: number;
+  active?: number;
+  /** Shares of all CPUs (0..1). */
+  cpuProcess?: number;
+  cpuSystem?: number;
+  /** Bytes. */
+  rss?: number;
+  heapUsed?: number;
+  heapSize?: number;
+  /** Seconds. */
+  loopDelayP50?: number;
+  loopDelayP99?: number;
+  loopDelayMax?: number;
+  /** Shares of wall time (0..1). */
+  loopUtilization?: number;
+  gcShare?: number;
+}
+
+export interface Disk {
+  mountpoint: string;
+  device: string;
+  used: number;
+  free: number;
+  /** used / (used + free), as df's Use%. */
+  utilization: number;
+}
+
+export interface Status {
+  service?: string;
+  pid?: string;
+  runtimeVersion?: string;
+  uptime?: number;
+  /**
+   * Requests counted since the app started. 0 before the first: mon exports no HTTP series
+   * until a request finishes, so "none yet" and "HTTP metrics turned off" look the same.
+   */
+  totalRequests: number;
+  disks: Disk[];
+  systemMemoryUsed?: number;
+  systemMemoryTotal?: number;
+}
+
+/**
+ * The figures at `current`: rates over the interval since `previous`, percentiles and error
+ * ratio over the longer interval since `windowStart` (steadier at low traffic).
+ */
+export function computePoint(current: Snapshot, previous: Snapshot | undefined, windowStart: Snapshot | undefined): Point {
+  const point: Point = { time: current.time };
+  const s = current.samples;
+
+  if (previous !== undefined && current.time > previous.time) {
+    const seconds = (current.time - previous.time) / 1000;
+    const all = increase(previous, current, SERIES.requests);
+    if (all !== undefined) {
+      point.requestRate = all / seconds;
+      point.clientErrorRate = (increase(previous, current, SERIES.requests, statusClass('4')) ?? 0) / seconds;
+      point.serverErrorRate = (increase(previous, current, SERIES.requests, isError) ?? 0) / seconds;
+    }
+
+    const cpuTotal = increase(previous, current, SERIES.systemCpuTime);
+    const cpuIdle = increase(previous, current, SERIES.systemCpuTime, (l) => l.cpu_mode === 'idle');
+    const processCpu = increase(previous, current, SERIES.processCpuTime);
+    if (cpuTotal !== undefined && cpuTotal > 0) {
+      point.cpuSystem = clamp01(1 - (cpuIdle ?? 0) / cpuTotal);
+      // system_cpu_time is summed over CPUs, so its increase is wall time x CPUs.
+      if (processCpu !== undefined) point.cpuProcess = clamp01(processCpu / cpuTotal);
+    }
+
+    const loopActive = increase(previous, current, SERIES.loopTime, (l) => l.nodejs_eventloop_state === 'active');
+    const loopAll = increase(previous, current, SERIES.loopTime);
+    if (loopActive !== undefined && loopAll !== undefined && loopAll > 0) point.loopUtilization = clamp01(loopActive / loopAll);
+
+    const gc = increase(previous, current, `${SERIES.gcDuration}_sum`);
+    // No GC series yet only means no GC has happened since start; the runtime group is on when heap is.
+    if (gc !== undefined) point.gcShare = gc / seconds;
+    else if (s.has(SERIES.heapUsed)) point.gcShare = 0;
+  }
+  // Gauges the host computes per collection; used when the counters above are not exported.
+  point.cpuSystem ??= oneMinus(total(s, SERIES.systemCpuUtilization, (l) => l.cpu_mode === 'idle'));
+  point.cpuProcess ??= total(s, SERIES.processCpuUtilization);
+  point.loopUtilization ??= total(s, SERIES.loopUtilization);
+
+  if (windowStart !== undefined && current.time > windowStart.time) {
+    const buckets = bucketIncreases(windowStart, current, SERIES.duration);
+    if (buckets !== undefined) {
+      point.p50 = histogramQuantile(0.5, buckets);
+      point.p95 = histogramQuantile(0.95, buckets);
+      point.p99 = histogramQuantile(0.99, buckets);
+    }
+    const all = increase(windowStart, current, SERIES.requests);
+    if (all !== undefined && all > 0) point.errorRatio = (increase(windowStart, current, SERIES.requests, isError) ?? 0) / all;
+  }
+
+  point.active = total(s, SERIES.active);
+  point.rss = total(s, SERIES.rss);
+  point.heapUsed = total(s, SERIES.heapUsed);
+  point.heapSize = total(s, SERIES.heapSize);
+  point.loopDelayP50 = total(s, SERIES.loopDelayP50);
+  point.loopDelayP99 = total(s, SERIES.loopDelayP99);
+  point.loopDelayMax = total(s, SERIES.loopDelayMax);
+  return point;
+}
+
+export function computeStatus(samples: Samples): Status {
+  const info = samples.get(SERIES.targetInfo)?.[0]?.labels;
+  const disks = new Map<string, Disk>();
+  for (const { labels, value } of samples.get(SERIES.filesystemUsage) ?? []) {
+    const mountpoint = labels.system_filesystem_mountpoint ?? labels.system_device ?? '?';
+    let disk = disks.get(mountpoint);
+    if (disk === undefined) {
+      disk = { mountpoint, device: labels.system_device ?? '', used: 0, free: 0, utilization: 0 };
+      disks.set(mountpoint, disk);
+    }
+    if (labels.system_filesystem_state === 'used') disk.used += value;
+    else if (labels.system_filesystem_state === 'free') disk.free += value;
+  }
+  for (const disk of disks.values()) {
+    const reported = samples.get(SERIES.filesystemUtilization)?.find((x) => x.labels.system_filesystem_mountpoint === disk.mountpoint);
+    disk.utilization = reported?.value ?? (disk.used + disk.free > 0 ? disk.used / (disk.used + disk.free) : 0);
+  }
+  const used = total(samples, SERIES.systemMemory, (l) => l.system_memory_state === 'used');
+  const memoryAll = total(samples, SERIES.systemMemory);
+  return {
+    service: info?.service_name,
+    pid: info?.process_pid,
+    runtimeVersion: info?.process_runtime_version,
+    uptime: total(samples, SERIES.uptime),
+    totalRequests: total(samples, SERIES.requests) ?? 0,
+    disks: [...disks.values()].sort((a, b) => a.mountpoint.localeCompare(b.mountpoint)),
+    systemMemoryUsed: used,
+    // used + available: the states the host reports; their sum is the machine's memory.
+    systemMemoryTotal: memoryAll,
+  };
+}
+
+export interface RouteStats {
+  /** `http_route`, or '' for requests without one (plain node:http has no routes). */
+  route: string;
+  /** Requests per second over the window. */
+  rate: number;
+  /** Share with error_type set. */
+  errorRatio: number;
+  /** Seconds. */
+  p95?: number;
+}
+
+/** Per route over the window from `from` to `to`: the routes that had requests, busiest first. */
+export function routeStats(from: Snapshot, to: Snapshot): RouteStats[] {
+  const seconds = (to.time - from.time) / 1000;
+  if (!(seconds > 0)) return [];
+  const routes = new Map<string, { requests: number; errors: number; buckets: Map<number, number> }>();
+  const entry = (route: string) => {
+    let found = routes.get(route);
+    if (found === undefined) routes.set(route, (found = { requests: 0, errors: 0, buckets: new Map() }));
+    return found;
+  };
+  const grew = (name: string, visit: (labels: Labels, increase: number) => void): void => {
+    const before = byKey(from.samples.get(name));
+    for (const { labels, value } of to.samples.get(name) ?? []) {
+      const old = before.get(seriesKey(labels));
+      visit(labels, old === undefined || value < old ? value : value - old);
+    }
+  };
+  grew(SERIES.requests, (labels, increase) => {
+    const route = entry(labels.http_route ?? '');
+    route.requests += increase;
+    if (isError(labels)) route.errors += increase;
+  });
+  grew(`${SERIES.duration}_bucket`, (labels, increase) => {
+    const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
+    if (Number.isNaN(le)) return;
+    const { buckets } = entry(labels.http_route ?? '');
+    buckets.set(le, (buckets.get(le) ?? 0) + increase);
+  });
+  const stats: RouteStats[] = [];
+  for (const [route, { requests, errors, buckets }] of routes) {
+    if (!(requests > 0)) continue;
+    const sorted = [...buckets].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
+    stats.push({ route, rate: requests / seconds, errorRatio: errors / requests, p95: histogramQuantile(0.95, sorted) });
+  }
+  return stats.sort((a, b) => b.rate - a.rate || a.route.localeCompare(b.route));
+}
+
+/** Sum of the series of `name` whose labels pass `filter`; undefined when there is none. */
+export function total(samples: Samples, name: string, filter?: Filter): number | undefined {
+  const list = samples.get(name);
+  if (list === undefined) return undefined;
+  let sum = 0;
+  let found = false;
+  for (const { labels, value } of list) {
+    if (filter !== undefined && !filter(labels)) continue;
+    sum += value;
+    found = true;
+  }
+  return found ? sum : undefined;
+}
+
+/**
+ * How much the counters of `name` grew from `from` to `to`, summed over series. A series that
+ * went down was reset (the app restarted): its whole current value is the increase, as
+ * Prometheus' increase() takes it. A series new since `from` started at 0. Undefined when `to`
+ * has no such series.
+ */
+export function increase(from: Snapshot, to: Snapshot, name: string, filter?: Filter): number | undefined {
+  const now = to.samples.get(name);
+  if (now === undefined) return undefined;
+  const before = byKey(from.samples.get(name));
+  let sum = 0;
+  let found = false;
+  for (const { labels, value } of now) {
+    if (filter !== undefined && !filter(labels)) continue;
+    found = true;
+    const old = before.get(seriesKey(labels));
+    sum += old === undefined || value < old ? value : value - old;
+  }
+  return found ? sum : undefined;
+}
+
+export interface Bucket {
+  /** Upper bound (`le`), Infinity for the last. */
+  le: number;
+  /** Cumulative count. */
+  count: number;
+}
+
+/** Bucket increases of histogram `base` from `from` to `to`, summed over all its series by `le`. */
+export function bucketIncreases(from: Snapshot, to: Snapshot, base: string): Bucket[] | undefined {
+  const name = `${base}_bucket`;
+  const now = to.samples.get(name);
+  if (now === undefined) return undefined;
+  const before = byKey(from.samples.get(name));
+  const byLe = new Map<number, number>();
+  for (const { labels, value } of now) {
+    const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
+    if (Number.isNaN(le)) continue;
+    const old = before.get(seriesKey(labels));
+    const grew = old === undefined || value < old ? value : value - old;
+    byLe.set(le, (byLe.get(le) ?? 0) + grew);
+  }
+  return [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
+}
+
+/**
+ * Prometheus' histogram_quantile: linear interpolation inside the bucket holding the rank, the
+ * first bucket starting at 0, the +Inf bucket answered with the highest finite bound. Undefined
+ * when no observation fell in the interval.
+ */
+export function histogramQuantile(q: number, buckets: readonly Bucket[]): number | undefined {
+  const last = buckets[buckets.length - 1];
+  if (last === undefined || last.le !== Infinity || !(last.count > 0)) return undefined;
+  const rank = q * last.count;
+  for (let i = 0; i < buckets.length; i++) {
+    const bucket = buckets[i]!;
+    if (bucket.count < rank) continue;
+    if (bucket.le === Infinity) return buckets[i - 1]?.le;
+    const lower = i === 0 ? 0 : buckets[i - 1]!.le;
+    const below = i === 0 ? 0 : buckets[i - 1]!.count;
+    if (i === 0 && bucket.le <= 0) return bucket.le;
+    const inBucket = bucket.count - below;
+    return inBucket > 0 ? lower + ((bucket.le - lower) * (rank - below)) / inBucket : bucket.le;
+  }
+  return undefined;
+}
+
+function byKey(list: readonly Sample[] | undefined): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const { labels, value } of list ?? []) map.set(seriesKey(labels), value);
+  return map;
+}
+
+// error_type is set for 5xx and for aborted requests (README "Metrics").
+const isError: Filter = (labels) => (labels.error_type ?? '') !== '';
+const statusClass =
+  (digit: string): Filter =>
+  (labels) =>
+    (labels.http_response_status_code ?? '').startsWith(digit);
+
+function clamp01(value: number): number {
+  return Math.min(1, Math.max(0, value));
+}
+
+function oneMinus(value: number | undefined): number | undefined {
+  return value === undefined ? undefined : clamp01(1 - value);
+}

@@ -1,0 +1,91 @@
+// The request handler behind the live page: `GET /` and the page's own scripts under /live/.
+// It answers only those paths and returns false for every other, so it can sit behind the
+// Prometheus reader's server (`new PrometheusReader({ fallback: createLivePage() })`) and share
+// its bind address, timeouts and unref'd sockets. It reads no files (the scripts are embedded
+// strings, see bundle.mjs), so it works bundled into the preload; the page and its headers are
+// built at the first request, so a process that never opens the page pays nothing more.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ASSET_SOURCES } from './assets.js';
+import { renderPage, STYLE } from './page.js';
+
+export interface LivePageOptions {
+  /** Where the page fetches the exposition from, on the same origin. Default `/metrics`. */
+  metricsPath?: string;
+  /** How often the page polls, in ms. Default 2000; at least 500. */
+  intervalMs?: number;
+}
+
+/** Answers a request it owns and returns true, or returns false without touching `res`. */
+export type LivePageHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** The page's scripts are served under this path; the page itself on `/`. */
+export const ASSET_PREFIX = '/live/';
+/** The file names served under ASSET_PREFIX: the compiled browser modules of src/client. */
+export const ASSETS: readonly string[] = Object.keys(ASSET_SOURCES);
+
+interface Files {
+  page: Buffer;
+  assets: Map<string, Buffer>;
+  headers: Record<string, string>;
+}
+
+export function createLivePage(options: LivePageOptions = {}): LivePageHandler {
+  const metricsPath = options.metricsPath ?? '/metrics';
+  const intervalMs = Math.max(500, options.intervalMs ?? 2000);
+  let files: Files | undefined;
+
+  const load = (): Files => ({
+    page: Buffer.from(renderPage({ metricsPath, intervalMs, assetPrefix: ASSET_PREFIX })),
+    assets: new Map(Object.entries(ASSET_SOURCES).map(([name, source]) => [name, Buffer.from(source)])),
+    headers: securityHeaders(),
+  });
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const isPage = path === '/';
+    const asset = path.startsWith(ASSET_PREFIX) ? path.slice(ASSET_PREFIX.length) : undefined;
+    if (!isPage && (asset === undefined || !Object.hasOwn(ASSET_SOURCES, asset))) return false;
+
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Method Not Allowed\n');
+      return true;
+    }
+    files ??= load();
+    const body = isPage ? files.page : files.assets.get(asset!)!;
+    res.writeHead(200, {
+      ...files.headers,
+      'Content-Type': isPage ? 'text/html; charset=utf-8' : 'text/javascript; charset=utf-8',
+      'Content-Length': body.length,
+      // The page is a few KB and changes with the installed version: always revalidate.
+      'Cache-Control': 'no-cache',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return true;
+  };
+}
+
+// The page loads only its own scripts, talks only to its own origin, and cannot be framed: it
+// shows whatever the app's metrics say, so it gets no more reach than /metrics itself has.
+function securityHeaders(): Record<string, string> {
+  const styleHash = createHash('sha256').update(STYLE).digest('base64');
+  return {
+    'Content-Security-Policy': [
+      "default-src 'none'",
+      "script-src 'self'",
+      "connect-src 'self'",
+      `style-src 'sha256-${styleHash}'`,
+      'img-src data:',
+      "base-uri 'none'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+    ].join('; '),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'X-Frame-Options': 'DENY',
+  };
+}

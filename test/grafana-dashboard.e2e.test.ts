@@ -1,0 +1,232 @@
+// examples/grafana against the real thing: every panel's PromQL, with the template variables
+// substituted as Grafana does, run through a real Prometheus scraping an example app under load.
+// A panel that answers an error or no data fails the test: the dashboard is only worth shipping
+// if it shows data on exactly the series mon produces.
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { example, root, scrape, sleep, spawnApp, type App } from './helpers.js';
+import { startLoad } from './load.js';
+import { promtoolBinary, skipWithout, startPrometheus, type Prometheus } from './prometheus.js';
+
+interface Target {
+  refId: string;
+  expr: string;
+  datasource: { type: string; uid: string };
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { h: number; w: number; x: number; y: number };
+  datasource?: { type: string; uid: string };
+  targets?: Target[];
+  panels?: Panel[];
+}
+interface Variable {
+  name: string;
+  type: string;
+  definition?: string;
+  query: unknown;
+  allValue?: string;
+  includeAll?: boolean;
+  multi?: boolean;
+}
+
+const dir = path.join(root, 'examples', 'grafana');
+const dashboard = JSON.parse(readFileSync(path.join(dir, 'dashboard.json'), 'utf8')) as {
+  uid: string;
+  panels: Panel[];
+  templating: { list: Variable[] };
+};
+const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+const queries = panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
+const variables = new Map(dashboard.templating.list.map((v) => [v.name, v]));
+/** `label_values(selector, label)` of each query variable. */
+const variableQueries = dashboard.templating.list
+  .filter((v) => v.type === 'query')
+  .map((v) => {
+    const m = /^label_values\((.*),\s*(\w+)\)$/.exec(v.definition ?? '');
+    if (!m) throw new Error(`variable ${v.name}: not a label_values() query: ${v.definition}`);
+    return { name: v.name, selector: m[1]!, label: m[2]! };
+  });
+
+// Grafana's Prometheus data source, for a multi-value or include-all variable inside =~"...":
+// regex-escape each value (a backslash doubled again for the PromQL string), join as (a|b).
+function regexEscape(value: string): string {
+  return value.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
+}
+
+function substitute(expr: string, values: Record<string, string>, rateInterval: string): string {
+  const out = expr.replace(/\$(?:\{(\w+)\}|(\w+))/g, (whole, braced: string | undefined, bare: string | undefined) => {
+    const name = braced ?? bare!;
+    if (name === '__rate_interval') return rateInterval;
+    const value = values[name];
+    if (value === undefined) throw new Error(`unknown variable ${whole} in ${expr}`);
+    return value;
+  });
+  return out;
+}
+
+/** Variable values as Grafana substitutes them: chosen values regex-escaped, or the All value. */
+function selection(chosen: Record<string, string> | 'all'): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const { name } of variableQueries) {
+    const variable = variables.get(name)!;
+    values[name] = chosen === 'all' ? variable.allValue! : regexEscape(chosen[name]!);
+  }
+  return values;
+}
+
+describe('the Grafana dashboard', () => {
+  it('is well formed: unique ids, on the grid, every query on the data source variable', () => {
+    const ids = panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const panel of panels) {
+      const { x, y, w, h } = panel.gridPos;
+      expect(x >= 0 && w > 0 && x + w <= 24 && y >= 0 && h > 0, panel.title).toBe(true);
+      if (panel.type === 'row') continue;
+      expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
+      expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+      for (const target of panel.targets!) expect(target.datasource.uid).toBe('${datasource}');
+    }
+    // No two panels overlap.
+    const cells = new Set<string>();
+    for (const { gridPos, title } of panels) {
+      for (let dx = 0; dx < gridPos.w; dx++) {
+        for (let dy = 0; dy < gridPos.h; dy++) {
+          const cell = `${gridPos.x + dx},${gridPos.y + dy}`;
+          expect(cells.has(cell), `${title} overlaps at ${cell}`).toBe(false);
+          cells.add(cell);
+        }
+      }
+    }
+  });
+
+  it('has job, instance and service variables from target_info, usable by every query', () => {
+    expect(variables.get('datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    expect(variableQueries.map((v) => [v.name, v.label])).toEqual([
+      ['job', 'job'],
+      ['instance', 'instance'],
+      ['service', 'service_name'],
+    ]);
+    for (const v of variableQueries) {
+      expect(v.selector).toMatch(/^target_info\b/);
+      expect(variables.get(v.name)).toMatchObject({ includeAll: true, multi: true, allValue: '.*' });
+    }
+    for (const { panel, target } of queries) {
+      for (const name of ['job', 'instance', 'service']) expect(target.expr, panel.title).toContain(`"$${name}"`);
+      // Throws on any variable the dashboard does not define.
+      substitute(target.expr, selection('all'), '1m');
+    }
+  });
+
+  it('charts every figure the issue asks for, on the series mon serves', async () => {
+    const used = new Set(queries.flatMap(({ target }) => target.expr.match(/\b[a-z][a-z0-9_]*(?=\{)/g) ?? []));
+    for (const name of [
+      'http_server_requests_total',
+      'http_server_request_duration_seconds_bucket',
+      'http_server_active_requests',
+      'system_cpu_time_seconds_total',
+      'process_cpu_time_seconds_total',
+      'process_memory_usage_bytes',
+      'system_memory_usage_bytes',
+      'system_filesystem_utilization_ratio',
+      'system_filesystem_usage_bytes',
+      'nodejs_eventloop_delay_p99_seconds',
+      'nodejs_eventloop_time_seconds_total',
+      'v8js_gc_duration_seconds_sum',
+      'v8js_memory_heap_used_bytes',
+    ]) {
+      expect(used, name).toContain(name);
+    }
+    // And every series the dashboard reads is on the endpoint of an app that has served traffic
+    // (this part needs no Prometheus).
+    const app = await spawnApp(example('http-esm/server.mjs'));
+    try {
+      await startLoad(app.port, ['/', '/fail', '/slow?ms=5'], 1_500).done;
+      const body = (await scrape(app.metricsPort)).body;
+      const served = new Set(body.split('\n').filter((l) => !l.startsWith('#')).map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)?.[0]));
+      for (const name of used) expect(served.has(name), `${name} is not on /metrics`).toBe(true);
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
+describe.skipIf(skipWithout('prometheus'))('the Grafana dashboard on a real Prometheus', () => {
+  let app: App | undefined;
+  let prometheus: Prometheus | undefined;
+  let statuses: Record<string, number> = {};
+
+  beforeAll(async () => {
+    app = await spawnApp(example('http-esm/server.mjs'));
+    prometheus = await startPrometheus([`127.0.0.1:${app.metricsPort}`]);
+    await prometheus.waitForScrapes(1);
+    // About 10 s of mixed traffic (fast, slow, 404, 500), so rates, percentiles, the error ratio
+    // and GC pauses all have points over several 1 s scrapes.
+    statuses = await startLoad(app.port, ['/', '/users/{n}', '/slow?ms=15', '/nope', '/', '/fail', '/order?pay=card'], 10_000).done;
+    await sleep(1_200); // one more scrape after the last request
+  }, 60_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await app?.stop();
+  });
+
+  it('ships a prometheus.yml that Prometheus accepts, scraping mon on localhost:9464', () => {
+    const text = readFileSync(path.join(dir, 'prometheus.yml'), 'utf8');
+    expect(text).toMatch(/targets: \['localhost:9464'\]/);
+    const check = spawnSync(promtoolBinary!, ['check', 'config', path.join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toContain('SUCCESS');
+    expect(check.status).toBe(0);
+  });
+
+  it('answers every variable query and every panel query with data, for one target and for All', async () => {
+    expect(statuses['500']).toBeGreaterThan(0);
+    const [info] = await prometheus!.query('target_info');
+    const chosen = { job: info!.metric.job!, instance: info!.metric.instance!, service: info!.metric.service_name! };
+    expect(chosen.service).toBe('example-http-esm');
+
+    for (const values of [selection(chosen), selection('all')]) {
+      // The variables' own label_values() queries, as PromQL.
+      for (const v of variableQueries) {
+        const result = await prometheus!.query(`group by (${v.label}) (${substitute(v.selector, values, '5s')})`);
+        expect(result.map((r) => r.metric[v.label]), v.name).toContain(chosen[v.name as keyof typeof chosen]);
+      }
+      // Grafana with a 1 s scrape interval makes $__rate_interval 4 s; 5 s leaves room for a late scrape.
+      const answers = await Promise.all(
+        queries.map(async ({ panel, target }) => {
+          const expr = substitute(target.expr, values, '5s');
+          try {
+            const result = await prometheus!.query(expr);
+            const finite = result.filter((r) => Number.isFinite(Number(r.value[1])));
+            return finite.length > 0 ? undefined : `${panel.title} [${target.refId}]: no data: ${expr}`;
+          } catch (error) {
+            return `${panel.title} [${target.refId}]: ${(error as Error).message}`;
+          }
+        }),
+      );
+      expect(answers.filter((a) => a !== undefined)).toEqual([]);
+    }
+    console.log(`grafana dashboard: ${panels.filter((p) => p.type !== 'row').length} panels, ${queries.length} queries, each with data`);
+  });
+
+  it('draws the figures the app really had: the status mix and the error ratio', async () => {
+    const values = selection('all');
+    const byStatus = queries.find(({ panel }) => panel.title === 'Requests by status')!.target.expr;
+    const rates = await prometheus!.query(substitute(byStatus, values, '10s'));
+    const perSecond: Record<string, number> = Object.fromEntries(rates.map((r) => [r.metric.http_response_status_code, Number(r.value[1])]));
+    const sent = Object.values(statuses).reduce((a, b) => a + b, 0);
+    const drawn = Object.values(perSecond).reduce((a, b) => a + b, 0);
+    // Shares, not absolute rates: those depend on where the window falls on the load.
+    expect(Object.keys(perSecond).sort()).toEqual(Object.keys(statuses).sort());
+    for (const [status, count] of Object.entries(statuses)) {
+      expect(Math.abs(perSecond[status]! / drawn - count / sent), status).toBeLessThan(0.03);
+    }
+    const ratio = queries.find(({ panel }) => panel.title === 'Error ratio')!.target.expr;
+    const [errors] = await prometheus!.query(substitute(ratio, values, '10s'));
+    expect(Math.abs(Number(errors!.value[1]) - statuses['500']! / sent)).toBeLessThan(0.03);
+  });
+});

@@ -1,0 +1,163 @@
+// The live page in a real browser: headless Chromium (Debian `chromium`, driven by
+// playwright-core; never a downloaded browser) opens it beside /metrics of an example app under
+// the preload, first before any request (the empty state), then while traffic flows. The
+// screenshots stay in test-results/ for a person to look at.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLivePage } from '@mon/live';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { example, request, root, scrape, spawnApp, sumSamples, type App } from './helpers.js';
+import { startLoad } from './load.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const RESULTS = path.join(root, 'test-results');
+
+function skipWithoutChromium(): boolean {
+  if (existsSync(CHROMIUM)) return false;
+  if (process.env.MON_REQUIRE_CHROMIUM === '1') throw new Error(`MON_REQUIRE_CHROMIUM=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
+  console.warn(`skipping: ${CHROMIUM} is missing (apt-get install -y chromium to run the live page in a browser)`);
+  return true;
+}
+
+// Until @mon/register serves the page itself (MON_UI), the test serves it from here beside a
+// pass-through of the app's /metrics: same page, same origin, same figures.
+const registerPackage = JSON.parse(readFileSync(path.join(root, 'packages/register/package.json'), 'utf8'));
+const wired = '@mon/live' in { ...registerPackage.dependencies, ...registerPackage.devDependencies };
+
+const CHARTS = ['requests', 'latency', 'errors', 'active', 'cpu', 'memory', 'loop-delay', 'loop-utilization'];
+
+let app: App | undefined;
+let context: BrowserContext | undefined;
+let userDataDir: string | undefined;
+let standIn: http.Server | undefined;
+
+async function pageUrl(metricsPort: number): Promise<string> {
+  if (wired) return `http://127.0.0.1:${metricsPort}/`;
+  const live = createLivePage();
+  standIn = http.createServer((req, res) => {
+    if (live(req, res)) return;
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    http.get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', headers: req.headers }, (upstream) => {
+      res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+      upstream.pipe(res);
+    }).on('error', () => res.writeHead(502).end());
+  });
+  await new Promise<void>((resolve) => standIn!.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(standIn.address() as AddressInfo).port}/`;
+}
+
+/** The number of points each line of a chart has drawn. */
+async function linePoints(page: Page, chart: string): Promise<number[]> {
+  return page.$$eval(`#card-${chart} path.line`, (paths) => paths.map((p) => Number(p.getAttribute('data-points'))));
+}
+
+describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(RESULTS, { recursive: true });
+    if (!wired) console.warn('@mon/register does not serve @mon/live yet: the test serves the page beside a pass-through of /metrics');
+    userDataDir = mkdtempSync(path.join(tmpdir(), 'mon-chromium-'));
+    [app, context] = await Promise.all([
+      spawnApp(example('http-esm/server.mjs')),
+      chromium.launchPersistentContext(userDataDir, {
+        executablePath: CHROMIUM,
+        headless: true,
+        // A laptop screen.
+        viewport: { width: 1440, height: 900 },
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await app?.stop();
+    await new Promise((resolve) => (standIn ? standIn.close(resolve) : resolve(undefined)));
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  it('shows a clear empty state before the first request, then charts every figure while traffic flows', async () => {
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      // CSP violations and failed loads are console errors.
+      if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(await pageUrl(app!.metricsPort));
+
+    // Before any request: the banner says so, the request charts wait, the host charts already draw.
+    await page.waitForFunction(() => Number(document.querySelector('#card-cpu path.line')?.getAttribute('data-points')) >= 2, null, {
+      timeout: 15_000,
+    });
+    expect(await page.textContent('#banner')).toContain('No HTTP requests yet');
+    expect(await page.textContent('#service')).toBe('example-http-esm');
+    for (const chart of ['requests', 'latency', 'errors', 'active']) {
+      expect(await page.getAttribute(`#card-${chart}`, 'class')).toContain('is-empty');
+      expect(await page.textContent(`#card-${chart} .empty`)).toBe('Waiting for the first request to the app…');
+    }
+    await page.screenshot({ path: path.join(RESULTS, 'live-page-empty.png') });
+
+    // Traffic: fast, slow, not found and failing requests.
+    const load = startLoad(app!.port, ['/', '/users/{n}', '/slow?ms=20', '/nope', '/', '/fail', '/order', '/slow?ms=5'], 9_000);
+    await page.waitForFunction(
+      (charts) =>
+        charts.every((chart) => {
+          const card = document.getElementById(`card-${chart}`);
+          const first = card?.querySelector('path.line');
+          return card !== null && !card.classList.contains('is-empty') && Number(first?.getAttribute('data-points')) >= 3;
+        }),
+      CHARTS,
+      { timeout: 20_000 },
+    );
+    await page.screenshot({ path: path.join(RESULTS, 'live-page.png') });
+
+    expect(await page.isHidden('#banner')).toBe(true);
+    // Every line of every chart has data (the in-flight gauge may be 0, still a point).
+    for (const chart of CHARTS) {
+      const points = await linePoints(page, chart);
+      expect(points.length, chart).toBeGreaterThan(0);
+      for (const count of points) expect(count, `${chart}: ${points.join(',')}`).toBeGreaterThanOrEqual(2);
+    }
+    const requests = await page.$eval('#card-requests path.s1', (p) => p.getAttribute('d') ?? '');
+    // A drawn line: a move then line segments.
+    expect(requests).toMatch(/^M[\d.]+ [\d.]+(L[\d.]+ [\d.]+){2,}/);
+    const legend = await page.textContent('#card-latency .legend');
+    expect(legend).toMatch(/p50 [\d.]+ (µs|ms)/);
+    expect(legend).toMatch(/p99 [\d.]+ ms/);
+    expect(await page.textContent('#card-errors .legend')).toMatch(/5xx & aborted [\d.]+%/);
+    const disks = await page.$$eval('.disk .fill', (fills) => fills.map((f) => (f as HTMLElement).style.width));
+    expect(disks.length).toBeGreaterThan(0);
+    for (const width of disks) expect(parseFloat(width)).toBeGreaterThan(0);
+    expect(await page.textContent('#live')).toContain('live');
+    // The example app is plain node:http: one row, for requests without a route.
+    const routes = await page.$$eval('#route-list tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    expect(routes.length).toBeGreaterThan(0);
+    expect(routes[0]![1]).toMatch(/^[\d.]+\/s$/);
+    expect(routes[0]![2]).toMatch(/ (µs|ms)$/);
+
+    // The page's own parse of /metrics agrees with the app: after the load, the request count in
+    // the header is the counter's value.
+    const sent = Object.values(await load.done).reduce((a, b) => a + b, 0);
+    const counted = sumSamples((await scrape(app!.metricsPort)).body, 'http_server_requests_total');
+    expect(counted).toBe(sent);
+    await page.waitForFunction((n) => document.getElementById('facts')?.textContent?.includes(`${n} requests`), sent.toLocaleString('en-US'), {
+      timeout: 10_000,
+    });
+
+    expect(problems).toEqual([]);
+  });
+
+  it.skipIf(!wired)('is not served with MON_UI=off; /metrics still is', async () => {
+    const off = await spawnApp(example('http-esm/server.mjs'), { env: { MON_UI: 'off' } });
+    try {
+      expect((await request(off.metricsPort, '/')).status).toBe(404);
+      expect((await scrape(off.metricsPort)).status).toBe(200);
+    } finally {
+      await off.stop();
+    }
+  });
+});
