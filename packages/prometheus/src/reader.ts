@@ -1,6 +1,7 @@
 // PrometheusReader: a pull MetricReader with its own small HTTP server. It runs inside other
 // people's processes, so the server never keeps the app alive, never throws on a busy port, and
 // never lets a slow client hold a connection.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { debuglog } from 'node:util';
@@ -40,6 +41,16 @@ export interface PrometheusReaderOptions {
    * false leaves the usual 404. A throw answers 500. Example: `createLivePage()` from `@mon/live`.
    */
   fallback?: RequestHandler;
+  /**
+   * Require credentials on every path of the server: a bearer token, or a user and password for
+   * basic auth. Checked in constant time; anything else gets 401 with `WWW-Authenticate`.
+   */
+  auth?: { bearer: string } | { username: string; password: string };
+  /**
+   * How the reader reports what a user should know (a metric left out, a metric callback that
+   * failed): once per cause. Default: a `MonWarning` process warning.
+   */
+  warn?: (code: string, message: string) => void;
 }
 
 /** Answers a request it owns and returns true, or returns false without touching `res`. */
@@ -64,7 +75,10 @@ export class PrometheusReader extends MetricReader {
   readonly #endpoint: string;
   readonly #fallback: RequestHandler | undefined;
   readonly #serializeOptions: SerializeOptions;
-  readonly #dropped = new Set<string>();
+  readonly #warned = new Set<string>();
+  readonly #warn: (code: string, message: string) => void;
+  /** sha256 of the one Authorization header accepted, and the challenge sent otherwise. */
+  readonly #auth: { digest: Buffer; challenge: string } | undefined;
   #collecting: Promise<CollectionResult> | undefined;
 
   constructor(options: PrometheusReaderOptions = {}) {
@@ -75,6 +89,17 @@ export class PrometheusReader extends MetricReader {
     });
     this.#endpoint = options.endpoint ?? '/metrics';
     this.#fallback = options.fallback;
+    this.#warn = options.warn ?? ((code, message) => process.emitWarning(message, { type: 'MonWarning', code }));
+    if (options.auth !== undefined) {
+      const expected =
+        'bearer' in options.auth
+          ? `Bearer ${options.auth.bearer}`
+          : `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
+      this.#auth = {
+        digest: sha256(expected),
+        challenge: 'bearer' in options.auth ? 'Bearer realm="metrics"' : 'Basic realm="metrics", charset="UTF-8"',
+      };
+    }
     this.#serializeOptions = {
       withScopeLabels: options.withScopeLabels === true,
       withTargetInfo: options.withTargetInfo !== false,
@@ -146,7 +171,13 @@ export class PrometheusReader extends MetricReader {
   async collectText(accept?: string): Promise<CollectedText> {
     const format = negotiate(accept);
     const { resourceMetrics, errors } = await this.#collectShared();
-    if (errors.length > 0) debug('prometheus: %d collection error(s): %o', errors.length, errors);
+    if (errors.length > 0) {
+      debug('prometheus: %d collection error(s): %o', errors.length, errors);
+      for (const error of errors) {
+        const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        this.#once('MON_CALLBACK_FAILED', `a metric callback failed (${what}); its metrics are left out, the rest is served.`);
+      }
+    }
     const body = serialize(resourceMetrics, { ...this.#serializeOptions, format });
     return { contentType: contentType(format), body };
   }
@@ -179,7 +210,9 @@ export class PrometheusReader extends MetricReader {
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const path = query === -1 ? url : url.slice(0, query);
-      if (path !== this.#endpoint) {
+      if (this.#auth !== undefined && !this.#authorized(req.headers.authorization)) {
+        reply(res, 401, 'Unauthorized\n', { 'WWW-Authenticate': this.#auth.challenge });
+      } else if (path !== this.#endpoint) {
         if (this.#fallback === undefined || !this.#fallback(req, res)) reply(res, 404, 'Not Found\n');
       } else if (req.method === 'GET') {
         this.collectText(req.headers.accept).then(
@@ -206,15 +239,29 @@ export class PrometheusReader extends MetricReader {
     }
   }
 
-  #warnDropped(name: string, reason: string): void {
-    // Once per metric: the same cause repeats on every scrape.
-    if (this.#dropped.has(name) || this.#dropped.size >= 1000) return;
-    this.#dropped.add(name);
-    process.emitWarning(`mon: ${this.#endpoint} leaves out ${name}: ${reason}.`, {
-      type: 'MonWarning',
-      code: 'MON_METRIC_DROPPED',
-    });
+  // Hashing both sides makes the comparison constant-time whatever the lengths.
+  #authorized(header: string | undefined): boolean {
+    return header !== undefined && timingSafeEqual(sha256(header), this.#auth!.digest);
   }
+
+  #warnDropped(name: string, reason: string): void {
+    this.#once('MON_METRIC_DROPPED', `${this.#endpoint} leaves out ${name}: ${reason}.`);
+  }
+
+  // Once per message: the same cause repeats on every scrape. Bounded, like everything kept per cause.
+  #once(code: string, message: string): void {
+    if (this.#warned.has(message) || this.#warned.size >= 1000) return;
+    this.#warned.add(message);
+    try {
+      this.#warn(code, message);
+    } catch (error) {
+      debug('prometheus: warn threw: %o', error);
+    }
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
 }
 
 function reply(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

@@ -333,3 +333,46 @@ describe('PrometheusReader', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 });
+
+describe('PrometheusReader access control', () => {
+  it('with a bearer token: 401 and a challenge without it, 200 with it, on every path', async () => {
+    const { url } = await start({ auth: { bearer: 's3cret' }, fallback: (req, res) => (res.end('page'), true) });
+    for (const path of ['/metrics', '/']) {
+      const denied = await fetch(`${url}${path}`);
+      expect(denied.status).toBe(401);
+      expect(denied.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+      expect(await denied.text()).not.toContain('http_server');
+      expect((await fetch(`${url}${path}`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      expect((await fetch(`${url}${path}`, { headers: { authorization: 'Bearer s3cret!' } })).status).toBe(401);
+    }
+    const allowed = await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer s3cret' } });
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain('http_server_requests_total');
+  });
+
+  it('with a user and password: basic auth', async () => {
+    const { url } = await start({ auth: { username: 'prom', password: 'p:w' } });
+    const denied = await fetch(`${url}/metrics`);
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toBe('Basic realm="metrics", charset="UTF-8"');
+    const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    expect((await fetch(`${url}/metrics`, { headers: { authorization: basic('prom', 'wrong') } })).status).toBe(401);
+    expect((await fetch(`${url}/metrics`, { headers: { authorization: basic('prom', 'p:w') } })).status).toBe(200);
+  });
+});
+
+describe('PrometheusReader warnings', () => {
+  it('a metric callback that throws: its metric is left out, the rest served, one warning per cause', async () => {
+    const warnings: Array<[string, string]> = [];
+    const { url, provider } = await start({ warn: (code, message) => warnings.push([code, message]) });
+    provider.getMeter('test').createObservableGauge('app.broken').addCallback(() => {
+      throw new Error('exploded');
+    });
+    for (let i = 0; i < 3; i++) {
+      const body = await (await fetch(`${url}/metrics`)).text();
+      expect(body).toContain('http_server_requests_total{http_request_method="GET"} 7');
+      expect(body).not.toMatch(/^app_broken/m);
+    }
+    expect(warnings).toEqual([['MON_CALLBACK_FAILED', 'a metric callback failed (Error: exploded); its metrics are left out, the rest is served.']]);
+  });
+});
