@@ -2,12 +2,9 @@
 // playwright-core; never a downloaded browser) opens it beside /metrics of an example app under
 // the preload, first before any request (the empty state), then while traffic flows. The
 // screenshots stay in test-results/ for a person to look at.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLivePage } from '@mon/live';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { example, request, root, scrape, spawnApp, sumSamples, type App } from './helpers.js';
@@ -23,31 +20,15 @@ function skipWithoutChromium(): boolean {
   return true;
 }
 
-// Until @mon/register serves the page itself (MON_UI), the test serves it from here beside a
-// pass-through of the app's /metrics: same page, same origin, same figures.
-const registerPackage = JSON.parse(readFileSync(path.join(root, 'packages/register/package.json'), 'utf8'));
-const wired = '@mon/live' in { ...registerPackage.dependencies, ...registerPackage.devDependencies };
-
 const CHARTS = ['requests', 'latency', 'errors', 'active', 'cpu', 'memory', 'loop-delay', 'loop-utilization'];
 
 let app: App | undefined;
 let context: BrowserContext | undefined;
 let userDataDir: string | undefined;
-let standIn: http.Server | undefined;
 
-async function pageUrl(metricsPort: number): Promise<string> {
-  if (wired) return `http://127.0.0.1:${metricsPort}/`;
-  const live = createLivePage();
-  standIn = http.createServer((req, res) => {
-    if (live(req, res)) return;
-    if (req.url !== '/metrics') return void res.writeHead(404).end();
-    http.get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', headers: req.headers }, (upstream) => {
-      res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-      upstream.pipe(res);
-    }).on('error', () => res.writeHead(502).end());
-  });
-  await new Promise<void>((resolve) => standIn!.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(standIn.address() as AddressInfo).port}/`;
+/** The page as a user opens it: `/` on the metrics port, served by the preload itself. */
+function pageUrl(metricsPort: number): string {
+  return `http://127.0.0.1:${metricsPort}/`;
 }
 
 /** The number of points each line of a chart has drawn. */
@@ -58,7 +39,6 @@ async function linePoints(page: Page, chart: string): Promise<number[]> {
 describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () => {
   beforeAll(async () => {
     mkdirSync(RESULTS, { recursive: true });
-    if (!wired) console.warn('@mon/register does not serve @mon/live yet: the test serves the page beside a pass-through of /metrics');
     userDataDir = mkdtempSync(path.join(tmpdir(), 'mon-chromium-'));
     [app, context] = await Promise.all([
       spawnApp(example('http-esm/server.mjs')),
@@ -75,7 +55,6 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
   afterAll(async () => {
     await context?.close();
     await app?.stop();
-    await new Promise((resolve) => (standIn ? standIn.close(resolve) : resolve(undefined)));
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
@@ -87,7 +66,7 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
       if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
     });
     page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(await pageUrl(app!.metricsPort));
+    await page.goto(pageUrl(app!.metricsPort));
 
     // Before any request: the banner says so, the request charts wait, the host charts already draw.
     await page.waitForFunction(() => Number(document.querySelector('#card-cpu path.line')?.getAttribute('data-points')) >= 2, null, {
@@ -151,7 +130,7 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
     expect(problems).toEqual([]);
   });
 
-  it.skipIf(!wired)('is not served with MON_UI=off; /metrics still is', async () => {
+  it('is not served with MON_UI=off; /metrics still is', async () => {
     const off = await spawnApp(example('http-esm/server.mjs'), { env: { MON_UI: 'off' } });
     try {
       expect((await request(off.metricsPort, '/')).status).toBe(404);

@@ -5,12 +5,12 @@ import { warn } from './warn.js';
 
 export type ExporterName = 'prometheus' | 'otlp' | 'console';
 export type MetricGroup = 'http' | 'cpu' | 'memory' | 'disk' | 'process' | 'runtime';
-export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
 export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
 
 export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'cpu', 'memory', 'disk', 'process', 'runtime'];
 const EXPORTERS: readonly string[] = ['prometheus', 'otlp', 'console', 'none'];
-const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
+const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
 const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];
 
 export interface OtlpConfig {
@@ -29,7 +29,14 @@ export interface Config {
   /** Parsed OTEL_RESOURCE_ATTRIBUTES. */
   resourceAttributes: Record<string, string>;
   exporters: ExporterName[];
-  prometheus: { host: string; port: number };
+  prometheus: {
+    host: string;
+    port: number;
+    /** MON_METRICS_AUTH: a bearer token, or user:password for basic auth. */
+    auth: { bearer: string } | { username: string; password: string } | undefined;
+    /** The live page on GET / (MON_UI, default on). */
+    ui: boolean;
+  };
   otlp: OtlpConfig;
   exportIntervalMillis: number;
   exportTimeoutMillis: number;
@@ -55,6 +62,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     prometheus: {
       host: nonEmpty(env.OTEL_EXPORTER_PROMETHEUS_HOST) ?? 'localhost',
       port: port(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464),
+      auth: metricsAuth(env.MON_METRICS_AUTH),
+      ui: onOff(env, 'MON_UI', true),
     },
     otlp: otlp(env),
     exportIntervalMillis: positiveInt(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000),
@@ -65,7 +74,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       ignorePaths: paths(env, 'MON_IGNORE_PATHS'),
       routePatterns: paths(env, 'MON_ROUTE_PATTERNS'),
       normalizePaths: bool(env, 'MON_NORMALIZE_PATHS', false, true),
-      maxRoutes: positiveInt(env, 'MON_MAX_ROUTES', 500),
+      maxRoutes: positiveInt(env, 'MON_MAX_ROUTES', 500, 'a whole number'),
     },
   };
   return Object.freeze(config);
@@ -96,6 +105,24 @@ function bool(env: Env, name: string, fallback: boolean, numeric = false): boole
   return fallback;
 }
 
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase();
+  if (['on', 'true', '1'].includes(lower)) return true;
+  if (['off', 'false', '0'].includes(lower)) return false;
+  bad(name, raw, 'on or off', fallback ? 'on' : 'off');
+  return fallback;
+}
+
+/** `user:password` means basic auth; anything else is a bearer token. The value is never echoed. */
+function metricsAuth(raw: string | undefined): Config['prometheus']['auth'] {
+  if (raw === undefined || raw === '') return undefined;
+  const colon = raw.indexOf(':');
+  if (colon > 0) return { username: raw.slice(0, colon), password: raw.slice(colon + 1) };
+  return { bearer: raw };
+}
+
 /** A comma list of URL paths; entries not starting with `/` are dropped with a warning. */
 function paths(env: Env, name: string): string[] | undefined {
   const items = list(env[name]);
@@ -108,13 +135,13 @@ function paths(env: Env, name: string): string[] | undefined {
   return good.length > 0 ? good : undefined;
 }
 
-function positiveInt(env: Env, name: string, fallback: number): number {
+function positiveInt(env: Env, name: string, fallback: number, what = 'a whole number of milliseconds'): number {
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  // 2^31-1 ms: the largest delay setTimeout honours; beyond it Node fires at once.
+  // 2^31-1: the largest delay setTimeout honours (beyond it Node fires at once), and plenty for counts.
   if (/^\d+$/.test(raw) && value > 0 && value <= 2_147_483_647) return value;
-  bad(name, raw, 'a whole number of milliseconds (1-2147483647)', String(fallback));
+  bad(name, raw, `${what} (1-2147483647)`, String(fallback));
   return fallback;
 }
 
@@ -180,25 +207,32 @@ function resourceAttributes(env: Env): Record<string, string> {
   const raw = nonEmpty(env.OTEL_RESOURCE_ATTRIBUTES);
   const attributes: Record<string, string> = {};
   if (raw === undefined) return attributes;
+  const malformed: string[] = [];
   for (const pair of raw.split(',')) {
     if (!pair.trim()) continue;
-    const eq = pair.indexOf('=');
-    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
-    let value: string | undefined;
-    try {
-      value = eq > 0 ? decodeURIComponent(pair.slice(eq + 1).trim()) : undefined;
-    } catch {
-      value = undefined;
-    }
-    if (!key || value === undefined) {
-      warn(
-        'MON_BAD_ENV',
-        `OTEL_RESOURCE_ATTRIBUTES has a malformed pair ${JSON.stringify(pair)} (expected key=value, value percent-encoded); skipping it.`);
-      continue;
-    }
-    attributes[key] = value;
+    const parsed = keyValue(pair);
+    if (parsed === undefined) malformed.push(pair);
+    else attributes[parsed[0]] = parsed[1];
+  }
+  if (malformed.length > 0) {
+    warn(
+      'MON_BAD_ENV',
+      `OTEL_RESOURCE_ATTRIBUTES has malformed pairs ${JSON.stringify(malformed.join(','))} (expected key=value, value percent-encoded); skipping them.`,
+    );
   }
   return attributes;
+}
+
+/** `key=value` with a percent-encoded value, or undefined when malformed. */
+function keyValue(pair: string): [string, string] | undefined {
+  const eq = pair.indexOf('=');
+  const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+  if (!key) return undefined;
+  try {
+    return [key, decodeURIComponent(pair.slice(eq + 1).trim())];
+  } catch {
+    return undefined;
+  }
 }
 
 /** `k=v,k2=v2` with percent-encoded values, as OTEL_EXPORTER_OTLP_HEADERS. */
@@ -206,23 +240,15 @@ function headers(env: Env, name: string): Record<string, string> {
   const raw = nonEmpty(env[name]);
   const result: Record<string, string> = {};
   if (raw === undefined) return result;
+  let malformed = 0;
   for (const pair of raw.split(',')) {
     if (!pair.trim()) continue;
-    const eq = pair.indexOf('=');
-    let value: string | undefined;
-    try {
-      value = eq > 0 ? decodeURIComponent(pair.slice(eq + 1).trim()) : undefined;
-    } catch {
-      value = undefined;
-    }
-    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
-    // Header values may carry secrets: the warning names the key only.
-    if (!key || value === undefined) {
-      warn('MON_BAD_ENV', `${name} has a malformed entry (expected key=value, value percent-encoded); skipping it.`);
-      continue;
-    }
-    result[key.toLowerCase()] = value;
+    const parsed = keyValue(pair);
+    if (parsed === undefined) malformed++;
+    else result[parsed[0].toLowerCase()] = parsed[1];
   }
+  // Header values may carry secrets: the warning names neither keys nor values.
+  if (malformed > 0) warn('MON_BAD_ENV', `${name} has ${malformed} malformed entries (expected key=value, value percent-encoded); skipping them.`);
   return result;
 }
 
@@ -242,16 +268,23 @@ function url(env: Env, name: string): URL | undefined {
 /** The spec's precedence: a signal-specific variable beats the general one, which beats the default. */
 function otlp(env: Env): OtlpConfig {
   const pick = (suffix: string): string => (nonEmpty(env[`OTEL_EXPORTER_OTLP_METRICS_${suffix}`]) !== undefined ? `OTEL_EXPORTER_OTLP_METRICS_${suffix}` : `OTEL_EXPORTER_OTLP_${suffix}`);
-  const protocol = oneOf(env, pick('PROTOCOL'), PROTOCOLS, 'http/protobuf');
-  const grpc = protocol === 'grpc';
+  const protocolName = pick('PROTOCOL');
+  let protocol: OtlpProtocol = 'http/protobuf';
+  if (nonEmpty(env[protocolName])?.toLowerCase() === 'grpc') {
+    // gRPC would add @grpc/grpc-js (several MB) to every install for a minority of backends;
+    // every OTLP receiver (Collector, Prometheus, vendors) also takes http/protobuf on 4318.
+    warn('MON_BAD_ENV', `${protocolName}=grpc is not supported by mon; using http/protobuf (port 4318 by default).`);
+  } else {
+    protocol = oneOf(env, protocolName, PROTOCOLS, 'http/protobuf');
+  }
   const specific = url(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
   const general = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   let target: string;
   if (specific) target = specific.href;
   else if (general) {
-    // The general endpoint is a base: http exporters append the signal path, gRPC does not.
-    target = grpc ? general.href : new URL(general.pathname.replace(/\/?$/, '/v1/metrics'), general).href;
-  } else target = grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics';
+    // The general endpoint is a base: the signal path is appended to it.
+    target = new URL(general.pathname.replace(/\/?$/, '/v1/metrics'), general).href;
+  } else target = 'http://localhost:4318/v1/metrics';
   const compressionName = pick('COMPRESSION');
   const compression = oneOf(env, compressionName, ['gzip', 'none'] as const, 'none');
   return {

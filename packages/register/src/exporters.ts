@@ -11,17 +11,20 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import { clusterPrimaryReader, clusterWorkerReader, isClusterWorker } from './cluster.js';
 import type { Config, OtlpConfig } from './config.js';
 import { describe, warn } from './warn.js';
 
 /** Producers (pre-aggregated HTTP metrics) for a reader of the given temporality. */
 export type ProducersFor = (temporality: AggregationTemporality) => MetricProducer[];
 
-export async function createReaders(config: Readonly<Config>, producersFor: ProducersFor): Promise<MetricReader[]> {
+/** The readers to give the process's MeterProvider; `resource` is the one it will have. */
+export async function createReaders(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource): Promise<MetricReader[]> {
   const readers: MetricReader[] = [];
   for (const name of config.exporters) {
     try {
-      if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor));
+      if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor, resource));
       else readers.push(await pushReader(config, name, producersFor));
     } catch (error) {
       warn('MON_EXPORTER_FAILED', `the ${name} exporter could not start (${describe(error)}); the others carry on.`);
@@ -30,14 +33,27 @@ export async function createReaders(config: Readonly<Config>, producersFor: Prod
   return readers;
 }
 
-async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor): Promise<MetricReader> {
+/**
+ * A cluster worker binds no port: the primary serves /metrics for the whole cluster and asks it
+ * over IPC. Any other process may become a primary, so its Prometheus reader always serves through
+ * the cluster producer, which hands on the process's own metrics untouched until a worker appears
+ * (cluster.ts).
+ */
+async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource): Promise<MetricReader> {
+  const producers = producersFor(AggregationTemporality.CUMULATIVE);
+  if (isClusterWorker) return clusterWorkerReader(producers);
   const { PrometheusReader } = await import('@mon/prometheus');
-  const { host, port } = config.prometheus;
-  return new PrometheusReader({
+  const { host, port, auth, ui } = config.prometheus;
+  // The live page on GET / of the same server: same bind address, same credentials.
+  const fallback = ui ? (await import('@mon/live')).createLivePage({ metricsPath: '/metrics' }) : undefined;
+  return clusterPrimaryReader(producers, resource, (cluster) => new PrometheusReader({
     // `localhost` may resolve to ::1 only; Prometheus and curl fall back to 127.0.0.1, so bind that.
     host: host === 'localhost' ? '127.0.0.1' : host,
     port,
-    metricProducers: producersFor(AggregationTemporality.CUMULATIVE),
+    metricProducers: [cluster],
+    ...(auth ? { auth } : {}),
+    ...(fallback ? { fallback } : {}),
+    warn,
     onServerError: (error) => {
       const fix =
         error.code === 'EADDRINUSE'
@@ -45,7 +61,7 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
           : `check OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT`;
       warn('MON_METRICS_PORT', `cannot serve /metrics on ${host}:${port} (${error.code ?? error.message}): ${fix}. The app runs on without it.`);
     },
-  });
+  }));
 }
 
 async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', producersFor: ProducersFor): Promise<MetricReader> {
@@ -93,9 +109,6 @@ async function otlpExporter(otlp: OtlpConfig): Promise<PushMetricExporter> {
   if (otlp.protocol === 'http/json') {
     const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
     return new OTLPMetricExporter(options);
-  }
-  if (otlp.protocol === 'grpc') {
-    warn('MON_BAD_ENV', `OTLP protocol "grpc" is not bundled (it would add @grpc/grpc-js to every install); using http/protobuf.`);
   }
   const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
   return new OTLPMetricExporter(options);

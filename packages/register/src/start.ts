@@ -4,6 +4,7 @@ import { metrics } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { startHostMetrics, type HostMetricGroup } from '@mon/host';
+import { isClusterWorker, WORKER_VIEWS, workerHostGroups } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
 import { createReaders } from './exporters.js';
 import { HttpServerMetrics } from './http-server-metrics.js';
@@ -65,16 +66,20 @@ async function build(): Promise<Pipeline | undefined> {
         ),
       )
     : undefined;
-  const readers = await createReaders(config, (temporality) => (http ? [http.producer(temporality)] : []));
+  const resource = buildResource(config, process.argv[1]);
+  const readers = await createReaders(config, (temporality) => (http ? [http.producer(temporality)] : []), resource);
   const meterProvider = new MeterProvider({
-    resource: buildResource(config, process.argv[1]),
+    resource,
     readers,
+    // System-wide metrics come from the cluster primary only (cluster.ts).
+    ...(isClusterWorker ? { views: WORKER_VIEWS } : {}),
   });
   metrics.setGlobalMeterProvider(meterProvider);
 
   const stops: Array<() => void> = [];
   if (http) stops.push(instrumentHttpServers(http, config.http));
-  const hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http');
+  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http');
+  if (isClusterWorker) hostGroups = workerHostGroups(hostGroups);
   if (hostGroups.length > 0) {
     stops.push(
       startHostMetrics(meterProvider, {

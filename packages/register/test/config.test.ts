@@ -16,7 +16,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.disabled).toBe(false);
     expect(config.exporters).toEqual(['prometheus']);
-    expect(config.prometheus).toEqual({ host: 'localhost', port: 9464 });
+    expect(config.prometheus).toEqual({ host: 'localhost', port: 9464, auth: undefined, ui: true });
     expect([...config.groups].sort()).toEqual(['cpu', 'disk', 'http', 'memory', 'process', 'runtime']);
     expect(Object.isFrozen(config)).toBe(true);
     expect(stderr).toEqual([]);
@@ -35,8 +35,16 @@ describe('loadConfig', () => {
     expect(config.serviceName).toBe('checkout');
     expect(config.resourceAttributes).toEqual({ 'deployment.environment.name': 'prod', team: 'a,b=c' });
     expect(config.exporters).toEqual(['prometheus', 'otlp']);
-    expect(config.prometheus).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(config.prometheus).toMatchObject({ host: '0.0.0.0', port: 9100 });
     expect(stderr).toEqual([]);
+  });
+
+  it('reads MON_METRICS_AUTH as a bearer token or user:password, and MON_UI', () => {
+    expect(loadConfig({ MON_METRICS_AUTH: 'tok3n' }).prometheus.auth).toEqual({ bearer: 'tok3n' });
+    expect(loadConfig({ MON_METRICS_AUTH: 'prom:pa:ss' }).prometheus.auth).toEqual({ username: 'prom', password: 'pa:ss' });
+    expect(loadConfig({ MON_UI: 'off' }).prometheus.ui).toBe(false);
+    expect(loadConfig({ MON_UI: 'sideways' }).prometheus.ui).toBe(true);
+    expect(stderr).toEqual(['mon: MON_UI="sideways" is not on or off; using on. [MON_BAD_ENV]\n']);
   });
 
   it('lets `none` turn every exporter off', () => {
@@ -69,7 +77,9 @@ describe('loadConfig', () => {
   it('keeps good resource attributes when one pair is malformed', () => {
     const config = loadConfig({ OTEL_RESOURCE_ATTRIBUTES: 'a=1,broken,b=%E0%A4%A,c=3' });
     expect(config.resourceAttributes).toEqual({ a: '1', c: '3' });
-    expect(stderr.join('')).toContain('"broken"');
+    expect(stderr).toEqual([
+      'mon: OTEL_RESOURCE_ATTRIBUTES has malformed pairs "broken,b=%E0%A4%A" (expected key=value, value percent-encoded); skipping them. [MON_BAD_ENV]\n',
+    ]);
   });
 
   it('applies the OTLP endpoint precedence of the spec', () => {
@@ -88,9 +98,17 @@ describe('loadConfig', () => {
     expect(headers).toEqual({ authorization: 'Bearer abc', 'x-a': '2' });
   });
 
+  it('answers grpc with one warning and http/protobuf on the http port', () => {
+    const otlp = loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).otlp;
+    expect(otlp.protocol).toBe('http/protobuf');
+    expect(otlp.url).toBe('http://localhost:4318/v1/metrics');
+    expect(stderr).toHaveLength(1);
+    expect(stderr[0]).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported');
+  });
+
   it('never echoes a header value in a warning', () => {
     loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=%E0%A4%Asecret' });
-    expect(stderr.join('')).toContain('OTEL_EXPORTER_OTLP_HEADERS has a malformed entry');
+    expect(stderr.join('')).toContain('OTEL_EXPORTER_OTLP_HEADERS has 1 malformed entries');
     expect(stderr.join('')).not.toContain('secret');
   });
 });
