@@ -147,7 +147,8 @@ describe('PrometheusReader', () => {
   });
 
   it('serves what was collected when a callback throws', async () => {
-    const { url, provider } = await start();
+    const warnings: string[] = [];
+    const { url, provider } = await start({ warn: (code) => warnings.push(code) });
     provider
       .getMeter('test')
       .createObservableGauge('broken')
@@ -157,6 +158,7 @@ describe('PrometheusReader', () => {
     const response = await fetch(`${url}/metrics`);
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('http_server_requests_total');
+    expect(warnings).toEqual(['MON_CALLBACK_FAILED']);
   });
 
   it('answers 500 when collection fails, and keeps serving', async () => {
