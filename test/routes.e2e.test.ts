@@ -162,6 +162,7 @@ describe('the cardinality guard', () => {
     const methods = new Set([...text.matchAll(/http_request_method="([^"]*)"/g)].map((m) => m[1]));
     expect([...methods].every((m) => ['GET', '_OTHER'].includes(m!))).toBe(true);
     const rssAfter = Number(/^process_memory_usage_bytes (\S+)$/m.exec(text)?.[1]);
+    console.log(`cardinality test: RSS grew ${((rssAfter - rssBefore) / 1048576).toFixed(1)} MB over ${total} requests`);
     expect(rssAfter - rssBefore).toBeLessThan(20 * 1024 * 1024);
     if (!skipWithout('promtool')) expect(promtoolCheck(text).output).toBe('');
   }, 180_000);
