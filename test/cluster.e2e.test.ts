@@ -181,13 +181,14 @@ describe('a hung worker', () => {
     const text = (await scrape(app.metricsPort)).body;
     const took = performance.now() - started;
     expect(took).toBeGreaterThanOrEqual(900);
-    expect(took).toBeLessThan(1_500);
+    // The bound is 1 s; the rest is slack for a loaded 2-core machine.
+    expect(took).toBeLessThan(2_500);
     expect(sumSamples(text, 'http_server_requests_total')).toBe(10);
     expect(workerLabels(text)).toEqual(new Set(['primary', '0', '1']));
     // While it stays stuck, later scrapes do not wait for it again.
     started = performance.now();
     expect(await requestsTotal(app.metricsPort)).toBe(10);
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - started).toBeLessThan(800);
     // Free again, it answers what it was asked meanwhile; the blocking request is counted.
     expect((await blocked).status).toBe(200);
     const deadline = Date.now() + 3_000;

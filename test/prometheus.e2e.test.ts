@@ -55,11 +55,17 @@ describe.skipIf(skipWithout('prometheus'))('a real Prometheus scraping the app',
       await sleep(20);
     }
     await prometheus.waitForScrapes(4);
-    await sleep(1_200); // one more scrape after the last request
 
-    const totals = await prometheus.query('sum by (http_response_status_code) (http_server_requests_total)');
-    const byStatus = Object.fromEntries(totals.map((r) => [r.metric.http_response_status_code, Number(r.value[1])]));
-    expect(byStatus).toEqual({ '200': counts['200'], '404': counts['404'], '500': counts['500'] });
+    // Poll until a scrape after the last request has landed (bounded), then compare exactly.
+    const expected = { '200': counts['200'], '404': counts['404'], '500': counts['500'] };
+    let byStatus: Record<string, number | undefined> = {};
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(250)) {
+      const totals = await prometheus.query('sum by (http_response_status_code) (http_server_requests_total)');
+      byStatus = Object.fromEntries(totals.map((r) => [r.metric.http_response_status_code!, Number(r.value[1])]));
+      const got = byStatus;
+      if (Object.keys(got).length === 3 && Object.entries(expected).every(([code, n]) => got[code] === n)) break;
+    }
+    expect(byStatus).toEqual(expected);
 
     const increase = await prometheus.query('sum by (http_response_status_code) (increase(http_server_requests_total[1m]))');
     expect(increase.map((r) => r.metric.http_response_status_code).sort()).toEqual(['200', '404', '500']);

@@ -26,6 +26,8 @@ describe.each(['express', 'express4'])('%s', (express) => {
     app = await spawnApp(fixture('express-routes.cjs'), { env: { EXPRESS: express } });
     await request(app.port, '/api/users/42');
     await request(app.port, '/api/users/43');
+    // Express matches mount paths case-insensitively: a client's spelling is not a new route.
+    await request(app.port, '/API/users/44');
     await request(app.port, '/api/users/42/items/7');
     await request(app.port, '/admin/stats/2024-01-01');
     await request(app.port, '/any', { method: 'POST' });
@@ -34,7 +36,7 @@ describe.each(['express', 'express4'])('%s', (express) => {
     await request(app.port, '/boom');
     for (let i = 0; i < 5; i++) await request(app.port, `/scanner/${i}/wp-login.php`);
     expect(await routes(app.metricsPort)).toEqual({
-      '/api/users/:id': 2,
+      '/api/users/:id': 3,
       '/api/users/:id/items/:item': 1,
       '/admin/stats/:day': 1,
       '/any': 2,

@@ -90,6 +90,8 @@ export function startFilesystemMetrics(meter: Meter, report: Report, paths: read
   };
 
   const callback: BatchObservableCallback = (result) => {
+    // A path still unresolved may sit on a volume mounted since the table was read: read it anew.
+    if (unresolved.size > 0) mounts = undefined;
     for (const path of unresolved) {
       try {
         resolve(path);

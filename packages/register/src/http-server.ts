@@ -1,5 +1,6 @@
 // The only code that runs per request. Every allocation is visible here: one WeakMap entry
-// (a boxed number) at start, one listener registration; nothing else beyond Node's own work.
+// (a boxed number) at start, one listener registration; route resolution (routes.ts) hands back
+// cached strings for routes it has seen.
 //
 // http.server.* channels are Stability 1 in Node; test/e2e covers the Node versions we claim.
 // They fire for every node:http and node:https server in the process, ESM or CJS, with no loader
@@ -21,7 +22,7 @@ interface RequestStart {
   server: Server & { [TELEMETRY_SERVER]?: boolean };
 }
 
-type RouteOf = (request: IncomingMessage) => string | undefined;
+type RouteOf = (request: IncomingMessage, status: number) => string | undefined;
 
 /**
  * Start time and method/scheme slot of each request in flight, packed into one number so the
@@ -53,20 +54,27 @@ function onResponseClose(this: ServerResponse): void {
   if (packed === undefined) return;
   const slot = packed % SLOTS;
   const seconds = (performance.now() * 1000 - (packed - slot) / SLOTS) / 1e6;
-  metrics.requestEnded(
-    slot,
-    this.headersSent ? this.statusCode : 0,
-    !this.writableFinished,
-    routeOf(this.req),
-    seconds > 0 ? seconds : 0,
-  );
+  const status = this.headersSent ? this.statusCode : 0;
+  let route: string | undefined;
+  try {
+    route = routeOf(this.req, status);
+  } catch {
+    // The route comes from the app's own objects; whatever they hold, this listener must not
+    // throw into the app (it runs from the response's 'close' event). No try/catch cost unless thrown.
+    route = undefined;
+  }
+  metrics.requestEnded(slot, status, !this.writableFinished, route, seconds > 0 ? seconds : 0);
 }
 
 /** Subscribes once; returns the function that unsubscribes. */
 export function instrumentHttpServers(target: HttpServerMetrics, options: Config['http']): () => void {
   metrics = target;
-  routeOf = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes });
+  const routes = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes });
+  routeOf = routes.routeOf;
   ignored = options.ignorePaths ? createPathFilter(options.ignorePaths) : undefined;
   dc.subscribe('http.server.request.start', onRequestStart);
-  return () => dc.unsubscribe('http.server.request.start', onRequestStart);
+  return () => {
+    dc.unsubscribe('http.server.request.start', onRequestStart);
+    routes.stop();
+  };
 }

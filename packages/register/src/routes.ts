@@ -23,8 +23,8 @@ export interface RouteOptions {
 }
 
 interface ExpressRequest extends IncomingMessage {
-  route?: { path?: unknown };
-  baseUrl?: string;
+  route?: unknown;
+  baseUrl?: unknown;
 }
 
 interface FastifyLike {
@@ -52,17 +52,29 @@ function compilePattern(template: string): RegExp {
   return new RegExp(`^${source}/?$`);
 }
 
-/** Returns the routeOf function for http-server.ts, and subscribes to what frameworks publish. */
-export function createRouteResolver(options: RouteOptions): (request: IncomingMessage) => string | undefined {
+export interface RouteResolver {
+  /** The route of a finished request; `status` keeps 404s from minting routes out of raw paths. */
+  routeOf: (request: IncomingMessage, status: number) => string | undefined;
+  /** Stops listening for new framework instances. */
+  stop: () => void;
+}
+
+/** Resolves http.route for http-server.ts, and subscribes to what frameworks publish. */
+export function createRouteResolver(options: RouteOptions): RouteResolver {
   const known = new Set<string>();
+  let capped = false;
   /** Bounded: at most maxRoutes distinct strings ever leave this function (plus _OTHER). */
   const bound = (route: string): string => {
     if (known.has(route)) return route;
-    if (known.size >= options.maxRoutes) {
-      warn(
-        'MON_TOO_MANY_ROUTES',
-        `more than ${options.maxRoutes} distinct routes; further ones are counted as http.route="${OTHER_ROUTE}". Raise MON_MAX_ROUTES if the app really has that many.`,
-      );
+    if (capped || known.size >= options.maxRoutes) {
+      // The flag keeps the warning's string building off every later request.
+      if (!capped) {
+        capped = true;
+        warn(
+          'MON_TOO_MANY_ROUTES',
+          `more than ${options.maxRoutes} distinct routes; further ones are counted as http.route="${OTHER_ROUTE}". Raise MON_MAX_ROUTES if the app really has that many.`,
+        );
+      }
       return OTHER_ROUTE;
     }
     known.add(route);
@@ -72,7 +84,7 @@ export function createRouteResolver(options: RouteOptions): (request: IncomingMe
   // Fastify: route per raw request, recorded by our hook. WeakMap: nothing on the user's objects.
   const fastifyRoutes = new WeakMap<IncomingMessage, string>();
   let fastifySeen = false;
-  dc.subscribe('fastify.initialization', (message) => {
+  const onFastify = (message: unknown): void => {
     const fastify = (message as { fastify?: FastifyLike }).fastify;
     if (typeof fastify?.addHook !== 'function') return;
     fastifySeen = true;
@@ -81,45 +93,55 @@ export function createRouteResolver(options: RouteOptions): (request: IncomingMe
       if (typeof url === 'string') fastifyRoutes.set(request.raw, url);
       done();
     });
-  });
+  };
+  dc.subscribe('fastify.initialization', onFastify);
 
   // Express: `baseUrl` holds the mount path as matched, so a parameter in a mount path
-  // (`app.use('/orgs/:org', router)`) arrives as its value; id-like segments of it are normalised.
-  // Cache per (route object, baseUrl) so a steady request stream builds no strings.
+  // (`app.use('/orgs/:org', router)`) arrives as its value (id-like ones are normalised), and
+  // with Express's default case-insensitive routing `/API` and `/api` arrive as typed (lower-cased,
+  // unless the app turned case sensitivity on). Cache per (route object, baseUrl) so a steady
+  // request stream builds no strings; the cache is bounded like the routes.
   const expressCache = new WeakMap<object, Map<string, string>>();
-  const expressRoute = (route: { path?: unknown }, baseUrl: string | undefined): string => {
-    const path = typeof route.path === 'string' ? route.path : String(route.path);
-    if (!baseUrl) return bound(path);
+  const expressRoute = (request: ExpressRequest, route: object): string => {
+    const baseUrl = typeof request.baseUrl === 'string' ? request.baseUrl : '';
     let byBase = expressCache.get(route);
     if (byBase === undefined) expressCache.set(route, (byBase = new Map()));
     let full = byBase.get(baseUrl);
     if (full === undefined) {
-      full = bound(normalizePath(baseUrl) + (path === '/' ? '' : path));
-      // Bounded like the routes: a flood of distinct base URLs cannot grow the cache.
+      const raw = (route as { path?: unknown }).path;
+      const path = typeof raw === 'string' ? raw : String(raw);
+      const caseSensitive = (request as { app?: { get?: (key: string) => unknown } }).app?.get?.('case sensitive routing') === true;
+      const base = normalizePath(caseSensitive ? baseUrl : baseUrl.toLowerCase());
+      full = bound(base === '' ? path : base + (path === '/' ? '' : path));
       if (byBase.size < options.maxRoutes) byBase.set(baseUrl, full);
     }
     return full;
   };
 
   const patterns = options.patterns?.map((template) => ({ template, regexp: compilePattern(template) }));
-  const fromPath = (request: IncomingMessage): string | undefined => {
+  const fromPath = (request: IncomingMessage, status: number): string | undefined => {
     const url = request.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (patterns) for (const { template, regexp } of patterns) if (regexp.test(path)) return bound(template);
-    if (options.normalize) return bound(normalizePath(path));
+    // A 404 is a path the app does not have: a scanner must not fill the route budget with them.
+    if (options.normalize && status !== 404) return bound(normalizePath(path));
     return undefined;
   };
   const optedIn = patterns !== undefined || options.normalize === true;
 
-  return (request) => {
-    const express = request as ExpressRequest;
-    if (express.route !== undefined && express.route !== null) return expressRoute(express.route, express.baseUrl);
-    if (fastifySeen) {
-      const route = fastifyRoutes.get(request);
-      if (route !== undefined) return bound(route);
-    }
-    return optedIn ? fromPath(request) : undefined;
+  return {
+    routeOf: (request, status) => {
+      const route = (request as ExpressRequest).route;
+      // Only Express's Route objects: an app may put anything in req.route.
+      if (typeof route === 'object' && route !== null) return expressRoute(request as ExpressRequest, route);
+      if (fastifySeen) {
+        const fastifyRoute = fastifyRoutes.get(request);
+        if (fastifyRoute !== undefined) return bound(fastifyRoute);
+      }
+      return optedIn ? fromPath(request, status) : undefined;
+    },
+    stop: () => dc.unsubscribe('fastify.initialization', onFastify),
   };
 }
 

@@ -37,5 +37,6 @@ function warningsSilenced(): boolean {
 export function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as NodeJS.ErrnoException).code;
-  return code ? `${code}: ${error.message}` : error.message;
+  // Node's system errors already start with their code ("ENOENT: no such file ...").
+  return code && !error.message.startsWith(String(code)) ? `${code}: ${error.message}` : error.message;
 }

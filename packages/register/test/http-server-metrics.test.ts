@@ -126,3 +126,18 @@ describe('HttpServerMetrics', () => {
     expect((await collect(cumulative))['http.server.requests']!.dataPoints.map((p) => p.value)).toEqual([3]);
   });
 });
+
+describe('HttpServerMetrics series limit', () => {
+  it('counts combinations past the limit in one overflow series, and says so once', async () => {
+    let overflows = 0;
+    const metrics = new HttpServerMetrics(2, () => overflows++);
+    for (const status of [200, 201, 202, 203, 200]) request(metrics, 'GET', status, 0.01);
+    const points = (await collect(metrics.producer()))['http.server.requests']!.dataPoints;
+    expect(points.map((p) => [p.attributes, p.value])).toEqual([
+      [{ 'http.request.method': 'GET', 'url.scheme': 'http', 'http.response.status_code': 200 }, 2],
+      [{ 'http.request.method': 'GET', 'url.scheme': 'http', 'http.response.status_code': 201 }, 1],
+      [{ 'otel.metric.overflow': true }, 2],
+    ]);
+    expect(overflows).toBe(1);
+  });
+});

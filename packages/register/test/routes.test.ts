@@ -25,13 +25,43 @@ describe('normalizePath', () => {
   ])('%s -> %s', (path, expected) => expect(normalizePath(path)).toBe(expected));
 });
 
+/** A resolver whose framework subscription is removed after the test. */
+const stops: Array<() => void> = [];
+afterEach(() => stops.splice(0).forEach((stop) => stop()));
+function resolver(options: Parameters<typeof createRouteResolver>[0]): (request: IncomingMessage, status?: number) => string | undefined {
+  const { routeOf, stop } = createRouteResolver(options);
+  stops.push(stop);
+  return (request, status = 200) => routeOf(request, status);
+}
+
 describe('createRouteResolver', () => {
   it('gives no route to a plain request unless opted in', () => {
-    expect(createRouteResolver({ maxRoutes: 10 })(req('/users/1'))).toBeUndefined();
+    expect(resolver({ maxRoutes: 10 })(req('/users/1'))).toBeUndefined();
+  });
+
+  it('ignores a req.route that is not an Express Route object, without throwing', () => {
+    const routeOf = resolver({ maxRoutes: 10 });
+    for (const route of ['home', 42, true]) expect(routeOf(req('/x', { route, baseUrl: '/api' }))).toBeUndefined();
+  });
+
+  it('lower-cases the mount path, as Express matches it case-insensitively by default', () => {
+    const routeOf = resolver({ maxRoutes: 10 });
+    const route = { path: '/:id' };
+    expect(routeOf(req('/1', { route, baseUrl: '/API/users' }))).toBe('/api/users/:id');
+    expect(routeOf(req('/2', { route, baseUrl: '/Api/Users' }))).toBe('/api/users/:id');
+    const sensitive = { get: (key: string) => key === 'case sensitive routing' };
+    expect(routeOf(req('/3', { route: { path: '/:id' }, baseUrl: '/API', app: sensitive }))).toBe('/API/:id');
+  });
+
+  it('never makes a route out of a 404 path when normalising', () => {
+    const routeOf = resolver({ normalize: true, maxRoutes: 10 });
+    expect(routeOf(req('/wp-login.php'), 404)).toBeUndefined();
+    expect(routeOf(req('/users/7'), 404)).toBeUndefined();
+    expect(routeOf(req('/users/7'), 200)).toBe('/users/:id');
   });
 
   it('joins the Express mount path and route pattern, normalising ids in the mount path', () => {
-    const routeOf = createRouteResolver({ maxRoutes: 10 });
+    const routeOf = resolver({ maxRoutes: 10 });
     const route = { path: '/:item' };
     expect(routeOf(req('/7', { route, baseUrl: '/api/users/42/items' }))).toBe('/api/users/:id/items/:item');
     expect(routeOf(req('/', { route: { path: '/' }, baseUrl: '/api' }))).toBe('/api');
@@ -40,14 +70,14 @@ describe('createRouteResolver', () => {
   });
 
   it('matches MON_ROUTE_PATTERNS before normalising, ignoring the query string', () => {
-    const routeOf = createRouteResolver({ patterns: ['/users/:id', '/static/*'], normalize: true, maxRoutes: 10 });
+    const routeOf = resolver({ patterns: ['/users/:id', '/static/*'], normalize: true, maxRoutes: 10 });
     expect(routeOf(req('/users/abc?x=1'))).toBe('/users/:id');
     expect(routeOf(req('/static/a/b.css'))).toBe('/static/*');
     expect(routeOf(req('/orders/12'))).toBe('/orders/:id');
   });
 
   it('caps distinct routes, then says _OTHER and warns once', () => {
-    const routeOf = createRouteResolver({ normalize: true, maxRoutes: 2 });
+    const routeOf = resolver({ normalize: true, maxRoutes: 2 });
     expect(routeOf(req('/a'))).toBe('/a');
     expect(routeOf(req('/b'))).toBe('/b');
     expect(routeOf(req('/c'))).toBe(OTHER_ROUTE);
