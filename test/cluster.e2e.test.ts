@@ -209,7 +209,7 @@ describe("the app's own IPC", () => {
     expect(app.stderr()).toBe('');
   });
 
-  it('with mon in the workers only: one warning per worker, nobody binds the port, the app runs on', async () => {
+  it('with mon in the workers only (pm2-style): one warning per worker, then one worker serves its own metrics', async () => {
     app = await spawnApp(fixture('cluster-ipc.mjs'), { nodeArgs: [], env: { WORKER_PRELOAD: '1' } });
     await send(app.port, 4);
     await expect(scrape(app.metricsPort)).rejects.toThrow(/ECONNREFUSED/);
@@ -219,5 +219,9 @@ describe("the app's own IPC", () => {
     for (const line of lines) expect(line).toMatch(/^mon: .*primary does not run mon.*--import @mon\/register.*\[MON_CLUSTER_NO_PRIMARY\]$/);
     expect(app.stdout()).not.toContain('not the app');
     await send(app.port, 4);
+    // One worker won the port: its own requests, a part of the 8 sent.
+    const served = await requestsTotal(app.metricsPort);
+    expect(served).toBeGreaterThan(0);
+    expect(served).toBeLessThanOrEqual(8);
   });
 });

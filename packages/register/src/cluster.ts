@@ -663,16 +663,45 @@ export function clusterPrimaryReader(
 export function clusterWorkerReader(
   producers: MetricProducer[],
   channel: NodeJS.Process = process,
-  /** pushIntervalMillis: a fixed push interval instead of the adaptive one (tests). */
-  options: { pushIntervalMillis?: number } = {},
+  options: {
+    /** A fixed push interval instead of the adaptive one (tests). */
+    pushIntervalMillis?: number;
+    /**
+     * When no primary answers (its process runs without mon, e.g. pm2's cluster mode): serve this
+     * worker's own metrics instead, through the producer given. Returns where, for the warning.
+     */
+    serveAlone?: (producer: MetricProducer) => string;
+  } = {},
 ): MetricReader {
   let stop = (): void => {};
   const reader = new OnDemandReader({ onShutdown: async () => stop() });
-  stop = startClusterWorker(reader, producers, channel, options.pushIntervalMillis);
+  stop = startClusterWorker(reader, producers, channel, options.pushIntervalMillis, options.serveAlone);
   return reader;
 }
 
-function startClusterWorker(reader: MetricReader, producers: MetricProducer[], channel: NodeJS.Process, fixedInterval?: number): () => void {
+/** A worker's SDK metrics and its pre-aggregated ones, as one producer. */
+function ownMetrics(reader: MetricReader, producers: MetricProducer[]): MetricProducer {
+  return {
+    collect: async () => {
+      const [own, ...rest] = await Promise.all([reader.collect({ timeoutMillis: OWN_COLLECT_TIMEOUT_MS }), ...producers.map((p) => p.collect())]);
+      return {
+        resourceMetrics: {
+          resource: own!.resourceMetrics.resource,
+          scopeMetrics: own!.resourceMetrics.scopeMetrics.concat(rest.flatMap((r) => r.resourceMetrics.scopeMetrics)),
+        },
+        errors: own!.errors.concat(rest.flatMap((r) => r.errors)),
+      };
+    },
+  };
+}
+
+function startClusterWorker(
+  reader: MetricReader,
+  producers: MetricProducer[],
+  channel: NodeJS.Process,
+  fixedInterval?: number,
+  serveAlone?: (producer: MetricProducer) => string,
+): () => void {
   let waiting: number[] = [];
   let collecting = false;
   let sdkSeq = 0;
@@ -763,9 +792,17 @@ function startClusterWorker(reader: MetricReader, producers: MetricProducer[], c
   };
 
   const noPrimary = setTimeout(() => {
+    let where: string | undefined;
+    try {
+      where = serveAlone?.(ownMetrics(reader, producers));
+    } catch (error) {
+      debug('cluster: serving alone failed: %s', describe(error));
+    }
     warn(
       'MON_CLUSTER_NO_PRIMARY',
-      `this cluster worker's primary does not run mon, so nothing serves /metrics for it; start the primary with --import @mon/register (workers inherit it). The app runs on.`,
+      where === undefined
+        ? `this cluster worker's primary does not run mon, so nothing serves /metrics for it; start the primary with --import @mon/register (workers inherit it). The app runs on.`
+        : `this cluster worker's primary does not run mon: each worker tries ${where} for its own metrics and the first one to bind it serves; start the primary with --import @mon/register (workers inherit it) for one endpoint for the whole cluster.`,
     );
   }, NO_PRIMARY_WARNING_MS);
   noPrimary.unref();

@@ -35,33 +35,45 @@ export async function createReaders(config: Readonly<Config>, producersFor: Prod
 
 /**
  * A cluster worker binds no port: the primary serves /metrics for the whole cluster and asks it
- * over IPC. Any other process may become a primary, so its Prometheus reader always serves through
- * the cluster producer, which hands on the process's own metrics untouched until a worker appears
- * (cluster.ts).
+ * over IPC (if no primary answers, the workers serve their own). Any other process may become a
+ * primary, so its Prometheus reader always serves through the cluster producer, which hands on the
+ * process's own metrics untouched until a worker appears (cluster.ts).
  */
 async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource): Promise<MetricReader> {
   const producers = producersFor(AggregationTemporality.CUMULATIVE);
-  if (isClusterWorker) return clusterWorkerReader(producers);
   const { PrometheusReader } = await import('@mon/prometheus');
+  const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
   const { host, port, auth, ui } = config.prometheus;
   // The live page on GET / of the same server: same bind address, same credentials.
   const fallback = ui ? (await import('@mon/live')).createLivePage({ metricsPath: '/metrics' }) : undefined;
-  return clusterPrimaryReader(producers, resource, (cluster) => new PrometheusReader({
-    // `localhost` may resolve to ::1 only; Prometheus and curl fall back to 127.0.0.1, so bind that.
-    host: host === 'localhost' ? '127.0.0.1' : host,
-    port,
-    metricProducers: [cluster],
-    ...(auth ? { auth } : {}),
-    ...(fallback ? { fallback } : {}),
-    warn,
-    onServerError: (error) => {
-      const fix =
-        error.code === 'EADDRINUSE'
-          ? `another process holds it; give this one its own port with OTEL_EXPORTER_PROMETHEUS_PORT`
-          : `check OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT`;
-      warn('MON_METRICS_PORT', `cannot serve /metrics on ${host}:${port} (${error.code ?? error.message}): ${fix}. The app runs on without it.`);
-    },
-  }));
+  const serve = (producer: MetricProducer, quietWhenBusy = false): MetricReader =>
+    new PrometheusReader({
+      // `localhost` may resolve to ::1 only; Prometheus and curl fall back to 127.0.0.1, so bind that.
+      host: host === 'localhost' ? '127.0.0.1' : host,
+      port,
+      metricProducers: [producer],
+      ...(auth ? { auth } : {}),
+      ...(fallback ? { fallback } : {}),
+      warn,
+      onServerError: (error) => {
+        // Workers of a primary without mon race for the port; losing is expected and was said once.
+        if (quietWhenBusy && error.code === 'EADDRINUSE') return;
+        const fix =
+          error.code === 'EADDRINUSE'
+            ? `another process holds it; give this one its own port with OTEL_EXPORTER_PROMETHEUS_PORT`
+            : `check OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT`;
+        warn('MON_METRICS_PORT', `cannot serve /metrics on ${host}:${port} (${error.code ?? error.message}): ${fix}. The app runs on without it.`);
+      },
+    });
+  if (isClusterWorker) {
+    return clusterWorkerReader(producers, process, {
+      serveAlone: (producer) => {
+        new MeterProvider({ resource, readers: [serve(producer, true)] });
+        return `${host}:${port}`;
+      },
+    });
+  }
+  return clusterPrimaryReader(producers, resource, (cluster) => serve(cluster));
 }
 
 async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', producersFor: ProducersFor): Promise<MetricReader> {
