@@ -16,6 +16,7 @@ if (cluster.isPrimary) {
       console.log(`listening ${address.port}`);
       console.log(`app:     http://localhost:${address.port}/`);
       console.log(`metrics: http://localhost:${process.env.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464}/metrics`);
+      console.log(`live:    http://localhost:${process.env.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464}/`);
     }
   });
   // A worker that dies is replaced, as a supervisor would.

@@ -22,3 +22,4 @@ await app.listen({ port, host: '127.0.0.1' });
 console.log(`listening ${app.server.address().port}`);
 console.log(`app:     http://localhost:${app.server.address().port}/`);
 console.log(`metrics: http://localhost:${process.env.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464}/metrics`);
+console.log(`live:    http://localhost:${process.env.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464}/`);

@@ -31,4 +31,5 @@ server.listen(port, () => {
   console.log(`listening ${server.address().port}`);
   console.log(`app:     http://localhost:${server.address().port}/`);
   console.log(`metrics: http://localhost:${process.env.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464}/metrics`);
+  console.log(`live:    http://localhost:${process.env.OTEL_EXPORTER_PROMETHEUS_PORT ?? 9464}/`);
 });
