@@ -1,15 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureStderr } from './stderr.js';
 import { loadConfig } from '../src/config.js';
 
-let stderr: string[];
-beforeEach(() => {
-  stderr = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr.push(String(chunk));
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const captured = captureStderr();
 
 describe('loadConfig', () => {
   it('defaults to a Prometheus endpoint on localhost:9464 with every metric group', () => {
@@ -19,7 +12,7 @@ describe('loadConfig', () => {
     expect(config.prometheus).toEqual({ host: 'localhost', port: 9464, auth: undefined, ui: true });
     expect([...config.groups].sort()).toEqual(['cpu', 'disk', 'http', 'memory', 'process', 'runtime']);
     expect(Object.isFrozen(config)).toBe(true);
-    expect(stderr).toEqual([]);
+    expect(captured()).toEqual([]);
   });
 
   it('reads the standard variables', () => {
@@ -36,7 +29,7 @@ describe('loadConfig', () => {
     expect(config.resourceAttributes).toEqual({ 'deployment.environment.name': 'prod', team: 'a,b=c' });
     expect(config.exporters).toEqual(['prometheus', 'otlp']);
     expect(config.prometheus).toMatchObject({ host: '0.0.0.0', port: 9100 });
-    expect(stderr).toEqual([]);
+    expect(captured()).toEqual([]);
   });
 
   it('reads MON_METRICS_AUTH as a bearer token or user:password, and MON_UI', () => {
@@ -44,7 +37,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ MON_METRICS_AUTH: 'prom:pa:ss' }).prometheus.auth).toEqual({ username: 'prom', password: 'pa:ss' });
     expect(loadConfig({ MON_UI: 'off' }).prometheus.ui).toBe(false);
     expect(loadConfig({ MON_UI: 'sideways' }).prometheus.ui).toBe(true);
-    expect(stderr).toEqual(['mon: MON_UI="sideways" is not on or off; using on. [MON_BAD_ENV]\n']);
+    expect(captured()).toEqual(['mon: MON_UI="sideways" is not on or off; using on. [MON_BAD_ENV]\n']);
   });
 
   it('lets `none` turn every exporter off', () => {
@@ -64,9 +57,9 @@ describe('loadConfig', () => {
     ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'sometimes', 'is not one of cumulative, delta, lowmemory; using cumulative.'],
   ])('warns once, on one line, for %s=%s and uses a safe value', (name, value, message) => {
     const config = loadConfig({ [name]: value });
-    expect(stderr).toHaveLength(1);
-    expect(stderr[0]).toContain(message);
-    expect(stderr[0]).toMatch(/^mon: .*\[MON_BAD_ENV\]\n$/);
+    expect(captured()).toHaveLength(1);
+    expect(captured()[0]).toContain(message);
+    expect(captured()[0]).toMatch(/^mon: .*\[MON_BAD_ENV\]\n$/);
     expect(config.prometheus.port).toBe(9464);
   });
 
@@ -77,7 +70,7 @@ describe('loadConfig', () => {
   it('keeps good resource attributes when one pair is malformed', () => {
     const config = loadConfig({ OTEL_RESOURCE_ATTRIBUTES: 'a=1,broken,b=%E0%A4%A,c=3' });
     expect(config.resourceAttributes).toEqual({ a: '1', c: '3' });
-    expect(stderr).toEqual([
+    expect(captured()).toEqual([
       'mon: OTEL_RESOURCE_ATTRIBUTES has malformed pairs "broken,b=%E0%A4%A" (expected key=value, value percent-encoded); skipping them. [MON_BAD_ENV]\n',
     ]);
   });
@@ -102,13 +95,13 @@ describe('loadConfig', () => {
     const otlp = loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).otlp;
     expect(otlp.protocol).toBe('http/protobuf');
     expect(otlp.url).toBe('http://localhost:4318/v1/metrics');
-    expect(stderr).toHaveLength(1);
-    expect(stderr[0]).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported');
+    expect(captured()).toHaveLength(1);
+    expect(captured()[0]).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported');
   });
 
   it('never echoes a header value in a warning', () => {
     loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=%E0%A4%Asecret' });
-    expect(stderr.join('')).toContain('OTEL_EXPORTER_OTLP_HEADERS has 1 malformed entries');
-    expect(stderr.join('')).not.toContain('secret');
+    expect(captured().join('')).toContain('OTEL_EXPORTER_OTLP_HEADERS has 1 malformed entries');
+    expect(captured().join('')).not.toContain('secret');
   });
 });

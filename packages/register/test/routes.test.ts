@@ -1,18 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { captureStderr } from './stderr.js';
 import { createPathFilter, createRouteResolver, normalizePath, OTHER_ROUTE } from '../src/routes.js';
 
 const req = (url: string, extra: object = {}): IncomingMessage => ({ url, ...extra }) as IncomingMessage;
 
-let stderr: string[];
-beforeEach(() => {
-  stderr = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr.push(String(chunk));
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const captured = captureStderr();
 
 describe('normalizePath', () => {
   it.each([
@@ -83,8 +76,8 @@ describe('createRouteResolver', () => {
     expect(routeOf(req('/c'))).toBe(OTHER_ROUTE);
     expect(routeOf(req('/d'))).toBe(OTHER_ROUTE);
     expect(routeOf(req('/a'))).toBe('/a');
-    expect(stderr).toHaveLength(1);
-    expect(stderr[0]).toContain('MON_MAX_ROUTES');
+    expect(captured()).toHaveLength(1);
+    expect(captured()[0]).toContain('MON_MAX_ROUTES');
   });
 });
 
