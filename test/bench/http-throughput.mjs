@@ -12,7 +12,7 @@
 //   node test/bench/http-throughput.mjs [--quick] [--rounds 5] [--seconds 5] [--only mon,otel]
 import { cpuSeconds, describeCpu, MAX_OTHERS_PERCENT, reapedChildrenCpuSeconds, undisturbed } from './lib/cpu.mjs';
 import { mainIf } from './lib/options.mjs';
-import { delta, fixed, load, machine, median, progress, ratio, table } from './lib/report.mjs';
+import { delta, fixed, load, machine, median, progress, ratio, section, summaryRow, table } from './lib/report.mjs';
 import { commandOf, countedRequests, selectVariants, start } from './lib/variants.mjs';
 import { wrk, wrkProblems } from './lib/wrk.mjs';
 
@@ -93,9 +93,34 @@ export async function run(options) {
       count === undefined ? '–' : `${count} / ${total}${count < total ? ' **short**' : ''}`,
     ];
   });
+  // Summary: mon and the peers of each group, as ratios (and p99 difference) to the group's bare.
+  const pairedTo = (variant, pick) => {
+    const own = samples.get(variant.id);
+    const base = samples.get(variants.find((v) => v.group === variant.group && v.baseline).id);
+    return own.map((r, i) => pick(r, base[i]));
+  };
+  const summary = [];
+  for (const group of [...new Set(variants.map((v) => v.group))]) {
+    const mon = variants.find((v) => v.group === group && v.name === 'mon');
+    if (!mon) continue;
+    const peers = variants.filter((v) => v.group === group && !v.baseline && v !== mon);
+    const figure = (pick, text) => [text(pairedTo(mon, pick)), peers.map((p) => `${p.name} ${text(pairedTo(p, pick))}`).join('; ')];
+    const rps = (r, b) => r.rps / b.rps;
+    const hello = group === 'node:http';
+    summary.push(
+      summaryRow(
+        `throughput × bare, ${group} hello world`,
+        ...figure(rps, ratio),
+        hello ? '≥ 0.95 (0.93 required)' : '',
+        hello ? median(pairedTo(mon, rps)) >= 0.95 : undefined,
+      ),
+      summaryRow(`p99 latency Δ ms at saturation, ${group}`, ...figure((r, b) => r.p99Ms - b.p99Ms, (v) => delta(v, 2))),
+      summaryRow(`CPU per request × bare, ${group}`, ...figure((r, b) => r.serverUsPerRequest / b.serverUsPerRequest, ratio)),
+    );
+  }
   const header = ['app', 'variant', 'req/s', '× bare', 'p99 ms', '× bare', 'Δ p99 ms', 'CPU µs/req', '× bare', 'counted / served'];
   const wrkBusy = variants.flatMap((v) => samples.get(v.id).filter((r) => r.wrkCpuPercent > 90).map(() => `${v.group} ${v.name}`));
-  return [
+  const markdown = [
     '## HTTP throughput',
     '',
     `${machine()}; load average ${loadBefore} before, ${load()} after. wrk -t1 -c${connections} on loopback; ` +
@@ -115,6 +140,7 @@ export async function run(options) {
     `${retried} measurement(s) retried because other processes used more than ${MAX_OTHERS_PERCENT}% of a core meanwhile` +
       (disturbed.length ? `; still disturbed after retries, kept: ${disturbed.join('; ')}.` : '; none kept disturbed.'),
   ].join('\n');
+  return section(markdown, summary);
 }
 
 await mainIf(import.meta, run);

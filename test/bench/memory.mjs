@@ -10,7 +10,7 @@
 //   node test/bench/memory.mjs [--quick] [--memory-runs 3] [--seconds 5] [--only mon,otel]
 import { mainIf } from './lib/options.mjs';
 import { get, rssBytes } from './lib/process.mjs';
-import { delta, fixed, load, machine, median, progress, table } from './lib/report.mjs';
+import { delta, fixed, load, machine, median, progress, section, summaryRow, table } from './lib/report.mjs';
 import { commandOf, countedRequests, selectVariants, start } from './lib/variants.mjs';
 import { wrk } from './lib/wrk.mjs';
 
@@ -61,7 +61,29 @@ export async function run(options) {
       fixed(median(own.map((m) => m.requests))),
     ];
   });
-  return [
+  const summary = [];
+  for (const group of [...new Set(variants.map((v) => v.group))]) {
+    const mon = variants.find((v) => v.group === group && v.name === 'mon');
+    if (!mon) continue;
+    const base = samples.get(variants.find((v) => v.group === group && v.baseline).id);
+    const diffs = (variant, pick) => samples.get(variant.id).map((m, i) => (pick(m) - pick(base[i])) / MB);
+    const peers = variants.filter((v) => v.group === group && !v.baseline && v !== mon);
+    for (const [what, pick] of [
+      ['idle', (m) => m.idle],
+      ['after load', (m) => m.loaded],
+    ]) {
+      summary.push(
+        summaryRow(
+          `RSS Δ MB ${what}, ${group}`,
+          delta(diffs(mon, pick)),
+          peers.map((p) => `${p.name} ${delta(diffs(p, pick))}`).join('; '),
+          '≤ +10',
+          median(diffs(mon, pick)) <= 10,
+        ),
+      );
+    }
+  }
+  const markdown = [
     '## Memory',
     '',
     `${machine()}; load average ${loadBefore} before, ${load()} after. RSS in MB (2^20 bytes): after the ` +
@@ -74,6 +96,7 @@ export async function run(options) {
       [, , 'r', 'r', 'r', 'r', 'r'],
     ),
   ].join('\n');
+  return section(markdown, summary);
 }
 
 await mainIf(import.meta, run);

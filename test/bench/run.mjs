@@ -2,21 +2,26 @@
 // Progress goes to stderr, tables to stdout: `npm run bench > results.md` keeps the report only.
 // `--save` also writes the whole report to test/bench/RESULTS.md. See test/bench/README.md.
 //
-//   npm run bench                  the full run (about 5.5 minutes on 2 cores, more when retries are needed)
-//   npm run bench -- --quick       a short run to check that everything works (about 1.5 minutes)
+//   npm run bench                  the full run (about 20 minutes on 2 cores, 5 of them the soak; more when
+//                                  retries are needed)
+//   npm run bench -- --quick       a short run to check that everything works (about 5 minutes)
 //   node test/bench/run.mjs --help
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run as allocations } from './allocations.mjs';
 import { run as throughput } from './http-throughput.mjs';
 import { run as memory } from './memory.mjs';
 import { parseOptions } from './lib/options.mjs';
-import { machine, progress } from './lib/report.mjs';
+import { machine, progress, summaryTable } from './lib/report.mjs';
 import { root } from './lib/variants.mjs';
+import { run as scrapeImpact } from './scrape-impact.mjs';
+import { run as scrape } from './scrape.mjs';
+import { run as soak } from './soak.mjs';
 import { run as startup } from './startup.mjs';
 
-const BENCHES = [throughput, startup, memory];
+const BENCHES = [throughput, startup, memory, allocations, scrape, scrapeImpact, soak];
 
 const args = process.argv.slice(2);
 const options = parseOptions(args);
@@ -40,20 +45,34 @@ const header = [
   '',
 ].join('\n');
 console.log(header);
-const sections = [header];
+const sections = [];
+const summary = [];
 try {
   for (const bench of BENCHES) {
-    const section = await bench(options);
-    console.log(`${section}\n`);
-    sections.push(section, '');
+    const result = await bench(options);
+    const markdown = typeof result === 'string' ? result : result.markdown;
+    if (typeof result !== 'string') summary.push(...result.summary);
+    console.log(`${markdown}\n`);
+    sections.push(markdown, '');
   }
 } catch (error) {
   console.error(error.stack ?? error);
   process.exit(1);
 }
+// The summary comes last on stdout (it needs every bench) and first in RESULTS.md.
+const summarySection = [
+  '## Summary',
+  '',
+  `${machine()}. mon's figure and the peers' next to the goals of issues 2 and 8; each figure is explained in ` +
+    'its section below, with its spread. Δ: paired difference to bare; ×: ratio to bare.',
+  '',
+  summaryTable(summary),
+  '',
+].join('\n');
+console.log(summarySection);
 progress(`bench: done in ${Math.round((Date.now() - started) / 1000)} s`);
 if (options.save) {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
-  writeFileSync(file, sections.join('\n'));
+  writeFileSync(file, [header, summarySection, ...sections].join('\n'));
   progress(`bench: wrote ${path.relative(process.cwd(), file)}`);
 }

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeCpu, MAX_OTHERS_PERCENT, undisturbed } from './lib/cpu.mjs';
 import { mainIf } from './lib/options.mjs';
 import { cleanEnv, freePort, get, spawnNode, stop } from './lib/process.mjs';
-import { delta, fixed, load, machine, median, progress, table } from './lib/report.mjs';
+import { delta, fixed, load, machine, median, progress, section, summaryRow, table } from './lib/report.mjs';
 import { commandOf, prepare, root, selectVariants } from './lib/variants.mjs';
 
 /** Milliseconds from spawn to the first 200 answered on the app's port. */
@@ -94,7 +94,31 @@ export async function run(options) {
         variant.baseline ? '–' : delta(own.map((ms, i) => ms - base[i])),
       ];
     });
-  return [
+  const summary = [];
+  const diffs = (variant, list, samples) => {
+    const base = samples.get(baselineOf(variant, list).id);
+    return samples.get(variant.id).map((ms, i) => ms - base[i]);
+  };
+  for (const [list, samples, what] of [
+    [variants, first, 'spawn to first response'],
+    [preloads, exit, '`node <preload> -e 0`'],
+  ]) {
+    for (const group of [...new Set(list.map((v) => v.group))]) {
+      const mon = list.find((v) => v.group === group && v.name === 'mon');
+      if (!mon) continue;
+      const peers = list.filter((v) => v.group === group && !v.baseline && v !== mon);
+      summary.push(
+        summaryRow(
+          `start-up Δ ms, ${what}, ${group}`,
+          delta(diffs(mon, list, samples)),
+          peers.map((p) => `${p.name} ${delta(diffs(p, list, samples))}`).join('; '),
+          '≤ +40',
+          median(diffs(mon, list, samples)) <= 40,
+        ),
+      );
+    }
+  }
+  const markdown = [
     '## Start-up',
     '',
     `${machine()}; load average ${loadBefore} before, ${load()} after. ${runs} runs, variants interleaved; ` +
@@ -111,6 +135,7 @@ export async function run(options) {
     `${retried} measurement(s) retried because other processes used more than ${MAX_OTHERS_PERCENT}% of a core meanwhile` +
       (disturbed.length ? `; still disturbed after retries, kept: ${disturbed.join('; ')}.` : '; none kept disturbed.'),
   ].join('\n');
+  return section(markdown, summary);
 }
 
 await mainIf(import.meta, run);

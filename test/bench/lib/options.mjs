@@ -1,8 +1,32 @@
 // Command-line options shared by every bench, so run.mjs can pass its arguments to each one.
 import { parseArgs } from 'node:util';
 
-const FULL = { rounds: 5, seconds: 5, warmup: 1, connections: 50, runs: 10, memoryRuns: 3 };
-const QUICK = { rounds: 2, seconds: 2, warmup: 1, connections: 50, runs: 3, memoryRuns: 1 };
+const FULL = {
+  rounds: 5,
+  seconds: 5,
+  warmup: 1,
+  connections: 50,
+  runs: 10,
+  memoryRuns: 3,
+  series: 10_000,
+  scrapeSizes: [100, 1_000, 10_000, 100_000],
+  allocRequests: 100_000,
+  soakRequests: 1_000_000,
+  soakSeconds: 300,
+};
+const QUICK = {
+  rounds: 2,
+  seconds: 2,
+  warmup: 1,
+  connections: 50,
+  runs: 3,
+  memoryRuns: 1,
+  series: 10_000,
+  scrapeSizes: [100, 1_000, 10_000],
+  allocRequests: 100_000,
+  soakRequests: 200_000,
+  soakSeconds: 30,
+};
 
 export const USAGE = `options:
   --quick            a short run to check that everything works (2 rounds x 2 s, 3 start-ups)
@@ -14,6 +38,11 @@ export const USAGE = `options:
   --memory-runs N    memory runs per variant (default ${FULL.memoryRuns})
   --only a,b         only these variants (each group's bare baseline is kept):
                      bare, mon, otel, express, express-mon, express-prom
+  --scrape-sizes a,b series per scrape.mjs size (default ${FULL.scrapeSizes.join(',')}; quick ${QUICK.scrapeSizes.join(',')})
+  --series N         custom series in the scrape-impact app (default ${FULL.series})
+  --alloc-requests N requests per allocation measurement (default ${FULL.allocRequests})
+  --soak-requests N  requests before the RSS reading of soak.mjs (default ${FULL.soakRequests}; quick ${QUICK.soakRequests})
+  --soak-seconds N   length of the steady-traffic soak (default ${FULL.soakSeconds}; quick ${QUICK.soakSeconds})
   --save             (run.mjs) also write the report to test/bench/RESULTS.md`;
 
 export function parseOptions(argv = process.argv.slice(2)) {
@@ -27,6 +56,11 @@ export function parseOptions(argv = process.argv.slice(2)) {
       connections: { type: 'string' },
       runs: { type: 'string' },
       'memory-runs': { type: 'string' },
+      'scrape-sizes': { type: 'string' },
+      series: { type: 'string' },
+      'alloc-requests': { type: 'string' },
+      'soak-requests': { type: 'string' },
+      'soak-seconds': { type: 'string' },
       only: { type: 'string' },
       save: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -52,16 +86,39 @@ export function parseOptions(argv = process.argv.slice(2)) {
     connections: int('connections', 'connections', 1),
     runs: int('runs', 'runs', 1),
     memoryRuns: int('memory-runs', 'memoryRuns', 1),
+    scrapeSizes: values['scrape-sizes'] === undefined ? base.scrapeSizes : sizes(values['scrape-sizes']),
+    series: int('series', 'series', 20),
+    allocRequests: int('alloc-requests', 'allocRequests', 1_000),
+    soakRequests: int('soak-requests', 'soakRequests', 1_000),
+    soakSeconds: int('soak-seconds', 'soakSeconds', 20),
     only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [],
     save: Boolean(values.save),
   };
 }
 
-/** Runs a bench's `run(options)` when its file is the entry point, printing the markdown it returns. */
+function sizes(raw) {
+  const list = raw.split(',').map((s) => Number(s.trim().replace(/_/g, '')));
+  for (const n of list) {
+    if (!Number.isInteger(n) || n < 20 || n % 20 !== 0) throw new Error(`--scrape-sizes ${raw}: expected multiples of 20`);
+  }
+  return list;
+}
+
+/**
+ * Runs a bench's `run(options)` when its file is the entry point, printing the markdown it returns
+ * (a string, or lib/report.mjs section(): its summary rows then follow as a table).
+ */
 export async function mainIf(meta, run) {
   if (!process.argv[1] || meta.url !== (await import('node:url')).pathToFileURL(process.argv[1]).href) return;
   try {
-    console.log(await run(parseOptions()));
+    const result = await run(parseOptions());
+    if (typeof result === 'string') {
+      console.log(result);
+    } else {
+      const { summaryTable } = await import('./report.mjs');
+      console.log(result.markdown);
+      if (result.summary.length) console.log(`\nSummary:\n\n${summaryTable(result.summary)}`);
+    }
   } catch (error) {
     console.error(error.stack ?? error);
     process.exitCode = 1;

@@ -70,6 +70,28 @@ export function waitListening(proc, timeoutMs = 15_000) {
   });
 }
 
+/** Resolves with the match of the first stdout line matching `re` written after `from` characters. */
+export function waitForLine(proc, re, from, timeoutMs = 10_000) {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const match = re.exec(proc.stdout().slice(from));
+      if (!match) return;
+      cleanup();
+      resolve(match);
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no ${re} on stdout after ${timeoutMs} ms; stderr:\n${proc.stderr()}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      proc.child.stdout.off('data', check);
+    };
+    proc.child.stdout.on('data', check);
+    check();
+  });
+}
+
 /** Stops a server: SIGTERM, then SIGKILL if it is still there after 5 s. */
 export async function stop(proc) {
   if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
@@ -89,6 +111,28 @@ export function get(url) {
       res.on('error', reject);
     });
     req.on('error', reject);
+  });
+}
+
+/**
+ * GET a loopback URL through `agent` (keep-alive, as Prometheus scrapes) and time it on the client:
+ * request sent to last byte received. Resolves with { ms, status, bytes, body }.
+ */
+export function timedGet(url, agent) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    http
+      .get(url, { agent }, (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => {
+          const ms = performance.now() - t0;
+          const buffer = Buffer.concat(chunks);
+          resolve({ ms, status: res.statusCode, bytes: buffer.length, body: buffer.toString() });
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 

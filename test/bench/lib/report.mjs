@@ -46,3 +46,23 @@ export const load = () => os.loadavg()[0].toFixed(2);
 
 /** Progress goes to stderr, so `npm run bench > results.md` keeps only the tables. */
 export const progress = (message) => process.stderr.write(`${message}\n`);
+
+/**
+ * What a bench's run() resolves with: its markdown section, and its rows of the summary table that
+ * run.mjs puts at the top of the report (summaryRow).
+ */
+export const section = (markdown, summary = []) => ({ markdown, summary });
+
+/**
+ * One row of the summary: the figure, mon's value, the peers' values (one string), the goal, and
+ * whether mon meets it (true, false, or undefined when there is no goal or it cannot be judged).
+ */
+export const summaryRow = (figure, mon, peers, goal, met) => [
+  figure,
+  mon,
+  peers || '–',
+  goal || '–',
+  met === undefined ? '–' : met ? 'met' : '**missed**',
+];
+
+export const summaryTable = (rows) => table(['figure', 'mon', 'peers', 'goal', 'verdict'], rows);

@@ -17,6 +17,7 @@ const PEER_OTEL = ['--import', pathToFileURL(server('peer-otel.mjs')).href];
  * group: the app; variants of one group are compared to its `baseline`.
  * metrics.on: 'own' = a metrics port of its own (OTEL_EXPORTER_PROMETHEUS_PORT), 'app' = the app's port.
  * metrics.series: names whose samples sum to the number of requests served (first one present wins).
+ * env (optional): extra environment for the server.
  */
 export const VARIANTS = [
   { id: 'bare', group: 'node:http', name: 'bare', script: 'hello.mjs', nodeArgs: [], baseline: true },
@@ -75,6 +76,7 @@ export async function prepare(variant) {
   const port = await freePort();
   const metricsPort = variant.metrics?.on === 'own' ? await freePort() : port;
   const env = cleanEnv({
+    ...variant.env,
     PORT: String(port),
     OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
     OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),

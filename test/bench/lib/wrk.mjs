@@ -2,20 +2,36 @@
 // keep-alive connections. Its own C event loop stays far below the Node servers' cost per request, so
 // on a 2-core machine the server gets one core and wrk the other.
 import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const STOP_AFTER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stop-after.lua');
 
 const UNIT_MS = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
 
 /**
  * Runs `wrk -t1 -c<connections> -d<seconds>s --latency <url>` and returns what it measured:
  * { rps, p50Ms, p99Ms, requests, errors: { connect, read, write, timeout }, non2xx, raw }.
+ *
+ * With `requests`, wrk stops after that many responses instead (lib/stop-after.lua; `seconds` is
+ * then only a bound), and rps is requests over the wall time of the run. Its Lua callback per
+ * response makes wrk slower, so such runs are for counting, not for throughput.
  */
-export async function wrk(url, { seconds, connections, threads = 1 }) {
-  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', url];
-  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function wrk(url, { seconds, connections, threads = 1, requests }) {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency'];
+  if (requests !== undefined) args.push('-s', STOP_AFTER);
+  args.push(url);
+  const t0 = performance.now();
+  const env = requests === undefined ? process.env : { ...process.env, WRK_REQUESTS: String(requests) };
+  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    err += d;
+    // stop-after.lua reached its count: end wrk's sleep (see there).
+    if (requests !== undefined && err.includes('wrk-stop-after: done\n')) child.kill('SIGINT');
+  });
   const code = await new Promise((resolve, reject) => {
     child.once('error', (error) =>
       reject(error.code === 'ENOENT' ? new Error('wrk not found on PATH (Debian/Ubuntu: apt-get install wrk)') : error),
@@ -23,7 +39,9 @@ export async function wrk(url, { seconds, connections, threads = 1 }) {
     child.once('close', resolve);
   });
   if (code !== 0) throw new Error(`wrk ${args.join(' ')} exited ${code}:\n${out}${err}`);
-  return parseWrk(out);
+  const result = parseWrk(out);
+  if (requests !== undefined) result.rps = result.requests / ((performance.now() - t0) / 1000);
+  return result;
 }
 
 /** Parses wrk's text report (wrk 4.x with --latency). */
