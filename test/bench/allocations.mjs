@@ -11,9 +11,9 @@
 // flight when wrk stopped, as for bare, and the process's background work (no scrape runs; mon's
 // GC observer shows in the heap profile below at about 1 B/req).
 //
-// With mon comes a floor variant (servers/dc-floor.mjs): bare plus an empty subscriber on the
-// diagnostics channel mon listens on, which makes Node build a message object per request. mon above
-// the floor is what mon itself allocates. Then, to say where, one more window of mon runs V8's
+// With mon comes a floor variant (servers/dc-floor.mjs): bare plus a subscriber on the diagnostics
+// channel mon listens on, which makes Node build a message object per request. mon above the floor is
+// what mon itself allocates. Then, to say where, one more window of mon runs V8's
 // sampling heap profiler instead (servers/gc-window.mjs with BENCH_HEAP_PROFILE), and the bytes
 // allocated under mon's frames are listed by mon function (lib/heapprofile.mjs).
 //
@@ -35,7 +35,7 @@ const GC_WINDOW = server('gc-window.mjs');
 const FLOOR = {
   id: 'floor',
   group: 'node:http',
-  name: 'floor: bare + an empty http.server.request.start subscriber',
+  name: 'floor: bare + an http.server.request.start subscriber that keeps the message',
   script: 'hello.mjs',
   nodeArgs: ['--import', server('dc-floor.mjs')],
 };
