@@ -2,9 +2,9 @@
 // Progress goes to stderr, tables to stdout: `npm run bench > results.md` keeps the report only.
 // `--save` also writes the whole report to test/bench/RESULTS.md. See test/bench/README.md.
 //
-//   npm run bench                  the full run (about 20 minutes on 2 cores, 5 of them the soak; more when
+//   npm run bench                  the full run (about 17 minutes on 2 cores, 5 of them the soak; more when
 //                                  retries are needed)
-//   npm run bench -- --quick       a short run to check that everything works (about 5 minutes)
+//   npm run bench -- --quick       a short run to check that everything works (about 3.5 minutes)
 //   node test/bench/run.mjs --help
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
