@@ -1,4 +1,5 @@
 // Real example apps under `node --import @mon/register`, real traffic, the real endpoint.
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { abortedRequest, example, parseLabels, request, sample, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
 
@@ -112,6 +113,50 @@ describe.each(apps)('HTTP server metrics: $name', ({ script, service, custom }) 
     );
     expect(sumSamples(after.body, 'http_server_active_requests')).toBe(0);
     expect(sumSamples(after.body, 'http_server_requests_total')).toBe(1);
+  });
+});
+
+describe('requests in flight', () => {
+  it('ends pipelined requests whose client went away before they were answered', async () => {
+    // Node never emits 'close' on a response still queued behind another on its socket: without
+    // the socket watch these stayed "active" forever.
+    app = await spawnApp(example('http-esm/server.mjs'));
+    const socket = net.connect(app.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /slow?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(3));
+    const during = await waitFor(
+      () => scrape(app!.metricsPort),
+      (r) => sumSamples(r.body, 'http_server_active_requests') === 3,
+    );
+    expect(sumSamples(during.body, 'http_server_active_requests')).toBe(3);
+    socket.destroy();
+    const after = await waitFor(
+      () => scrape(app!.metricsPort),
+      (r) => sumSamples(r.body, 'http_server_active_requests') === 0,
+    );
+    expect(sumSamples(after.body, 'http_server_active_requests')).toBe(0);
+    expect(sample(after.body, 'http_server_requests_total', { http_request_method: 'GET', error_type: 'aborted' })).toBe(3);
+    expect(sumSamples(after.body, 'http_server_requests_total')).toBe(3);
+  });
+
+  it('keeps the start times of 600 concurrent requests apart', async () => {
+    // More requests in flight than the first start-time table holds (256): it grows, and each
+    // request keeps its own start time through the growth and the reuse of freed slots.
+    app = await spawnApp(example('http-esm/server.mjs'));
+    const port = app.port;
+    const round = () =>
+      Promise.all(Array.from({ length: 600 }, (_, i) => request(port, `/slow?ms=${i % 2 === 0 ? 100 : 1100}`)));
+    await round();
+    await round();
+    const text = (await scrape(app.metricsPort)).body;
+    const get = { http_request_method: 'GET', http_response_status_code: '200' };
+    expect(sample(text, 'http_server_request_duration_seconds_count', get)).toBe(1200);
+    // The fast half waited 100 ms (with 400 ms to spare for a loaded machine), the slow half 1100 ms.
+    expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '0.075' })).toBe(0);
+    expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '0.5' })).toBe(600);
+    expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '1' })).toBe(600);
+    expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '2.5' })).toBe(1200);
+    expect(sumSamples(text, 'http_server_active_requests')).toBe(0);
   });
 });
 
