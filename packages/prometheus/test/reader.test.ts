@@ -199,6 +199,56 @@ describe('PrometheusReader', () => {
     expect(om.body.endsWith('# EOF\n')).toBe(true);
   });
 
+  it('streams a large exposition in chunks, to a client that reads slowly too', async () => {
+    const { reader, provider, port } = await start();
+    const counter = provider.getMeter('test').createCounter('jobs');
+    for (let i = 0; i < 1900; i++) counter.add(i, { queue: `a-rather-long-queue-name-to-fill-the-exposition-${i}` });
+    const expected = (await reader.collectText()).body;
+    expect(expected.length).toBeGreaterThan(100_000);
+
+    // A raw socket that stops reading for a while: the server meets backpressure and must carry on
+    // once the client reads again.
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const received: Buffer[] = [];
+    socket.on('data', (data: Buffer) => {
+      received.push(data);
+      if (received.length === 1) {
+        socket.pause();
+        setTimeout(() => socket.resume(), 300);
+      }
+    });
+    await once(socket, 'end');
+    const raw = Buffer.concat(received).toString('utf8');
+    const [head, ...rest] = raw.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1.1 200/);
+    expect(head.toLowerCase()).toContain('transfer-encoding: chunked');
+    // Undo the chunked framing: size line, data, CRLF, until the 0-size chunk.
+    let chunked = rest.join('\r\n\r\n');
+    let body = '';
+    let pieces = 0;
+    for (;;) {
+      const eol = chunked.indexOf('\r\n');
+      const size = parseInt(chunked.slice(0, eol), 16);
+      if (size === 0) break;
+      const data = Buffer.from(chunked.slice(eol + 2), 'utf8').subarray(0, size).toString('utf8');
+      body += data;
+      pieces++;
+      chunked = chunked.slice(eol + 2 + data.length + 2);
+    }
+    expect(pieces).toBeGreaterThan(1);
+    expect(body).toBe(expected);
+  });
+
+  it('sends a small exposition in one piece, with a Content-Length', async () => {
+    const { url } = await start();
+    const response = await fetch(`${url}/metrics`);
+    const body = await response.text();
+    expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(response.headers.get('transfer-encoding')).toBeNull();
+  });
+
   it('marks its server so HTTP server metrics can skip scrapes', async () => {
     const servers: unknown[] = [];
     const onStart = (message: unknown) => servers.push((message as { server: unknown }).server);

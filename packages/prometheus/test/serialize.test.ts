@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AggregationType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { serialize, type SerializeOptions } from '../src/serialize.js';
+import { CHUNK_LENGTH, serialize, serializeChunks, type SerializeOptions } from '../src/serialize.js';
 import { testProvider } from './provider.js';
 
 // Golden files are the exposition a scraper sees; `UPDATE_GOLDEN=1` rewrites them after a
@@ -296,5 +296,68 @@ describe('serialize', () => {
     expect(text.split('\n').length).toBe(3 + 2 + 10_000 + 1);
     // Generous bound for a loaded CI machine; the measured figure is ~10x lower (see report).
     expect(ms).toBeLessThan(300);
+  });
+});
+
+describe('serializeChunks', () => {
+  // 3000 counter series and 3000 histograms of 4 buckets: about 1 MB of text, in one family each.
+  async function large() {
+    const { provider, collect } = testProvider({ views: [{ instrumentName: '*', aggregationCardinalityLimit: 10_000 }] });
+    const meter = provider.getMeter('mon-test');
+    const counter = meter.createCounter('jobs', { description: 'Jobs.' });
+    const histogram = meter.createHistogram('job.duration', { unit: 's', advice: { explicitBucketBoundaries: [0.1, 1, 10] } });
+    for (let i = 0; i < 3000; i++) {
+      counter.add(i, { queue: `queue-${i}`, kind: i % 2 ? 'odd' : 'even' });
+      histogram.record(i / 100, { queue: `queue-${i}` });
+    }
+    return collect();
+  }
+
+  it('cuts the exposition into pieces of at least CHUNK_LENGTH that join into serialize()', async () => {
+    const rm = await large();
+    for (const format of ['text', 'openmetrics'] as const) {
+      const chunks = [...serializeChunks(rm, { format })];
+      expect(chunks.length).toBeGreaterThan(10);
+      for (const chunk of chunks.slice(0, -1)) {
+        expect(chunk.length).toBeGreaterThanOrEqual(CHUNK_LENGTH);
+        // A piece ends where a series does: never inside a line.
+        expect(chunk.endsWith('\n')).toBe(true);
+        expect(chunk.length).toBeLessThan(CHUNK_LENGTH + 2_000);
+      }
+      expect(chunks.join('')).toBe(serialize(rm, { format }));
+    }
+  });
+
+  it('renders lazily: a piece is rendered only when it is asked for', async () => {
+    const rm = await large();
+    const chunks = serializeChunks(rm);
+    const first = chunks.next().value!;
+    const counters = rm.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'jobs')!;
+    const last = counters.dataPoints.at(-1)!;
+    expect(first).not.toContain(`queue="${last.attributes.queue}"`);
+    // Changed after the first piece was taken: a render of everything up front would not see it.
+    (last as { value: number }).value = 123_456_789;
+    expect([first, ...chunks].join('')).toContain(` 123456789\n`);
+  });
+
+  it('yields one empty piece for an empty exposition', async () => {
+    const { collect } = testProvider();
+    expect([...serializeChunks(await collect(), noTarget)]).toEqual(['']);
+  });
+
+  it('leaves out a twin met after earlier pieces went out, as a full render would', async () => {
+    // The lossy label set comes last, long after the first pieces were handed over: the series
+    // it renders like (queue-0, the first) is already written, so the twin is the one left out.
+    const { provider, collect } = testProvider({ views: [{ instrumentName: '*', aggregationCardinalityLimit: 10_000 }] });
+    const counter = provider.getMeter('mon-test').createCounter('jobs');
+    for (let i = 0; i < 3000; i++) counter.add(1, { queue: `queue-${i}` });
+    counter.add(5, { queue: 'queue-0', empty: '' });
+    const drops: string[] = [];
+    const chunks = [...serializeChunks(await collect(), { ...noTarget, onDrop: (name, reason) => drops.push(`${name}: ${reason}`) })];
+    expect(chunks.length).toBeGreaterThan(1);
+    const text = chunks.join('');
+    expect(text.match(/^jobs_total\{queue="queue-0"\} .*$/gm)).toEqual(['jobs_total{queue="queue-0"} 1']);
+    expect(text.split('\n').filter((line) => line.startsWith('jobs_total{'))).toHaveLength(3000);
+    expect(drops).toEqual(['jobs_total: duplicate series {queue="queue-0"}']);
   });
 });
