@@ -23,6 +23,7 @@ export const EVENT_LOOP_METRICS = [
 // The sampling timer is unref'd inside Node: it keeps no process alive.
 const RESOLUTION_MS = 10;
 const RESOLUTION_NS = RESOLUTION_MS * 1e6;
+const PROBE_JITTER_NS = 1e6;
 const ACTIVE = Object.freeze({ 'nodejs.eventloop.state': 'active' });
 const IDLE = Object.freeze({ 'nodejs.eventloop.state': 'idle' });
 const FIX = "Leave 'runtime' out of MON_METRICS (or the groups option) to stop collecting it.";
@@ -78,8 +79,10 @@ export function startEventLoopMetrics(meter: Meter, report: Report): () => void 
     try {
       const n = histogram.count;
       const seen = n > 0 ? lateness(histogram.max) : 0;
-      // Below one resolution the probe only adds timer jitter to what the sampler already covers.
-      const x = missed > RESOLUTION_NS && missed > seen ? missed : undefined;
+      // Under 1 ms (setTimeout's granularity) the probe only adds timer jitter. It once had to be
+      // a whole resolution late, which hid blocks of 10-20 ms right after a collection: they make
+      // the probe 0-10 ms late, and the sampler's tick that would have seen them is the blind one.
+      const x = missed > PROBE_JITTER_NS && missed > seen ? missed : undefined;
       missed = 0;
       // Nothing sampled since the previous collection (two collections within one resolution):
       // the histogram's min would be its 2^63 sentinel, so report nothing.

@@ -46,6 +46,21 @@ describe('nodejs.eventloop.delay.* (later in the interval)', () => {
   });
 });
 
+describe('nodejs.eventloop.delay.* (right after a collection)', () => {
+  it('shows a block of 10-20 ms that starts as the collection ends', async () => {
+    // The sampler's first tick after the reset is blind, and this block ends before its second:
+    // only the probe armed at the reset sees it, about 16 - 10 ms late.
+    h = start({ groups: ['runtime'] });
+    await sleep(30);
+    await h.collect();
+    burn(16);
+    await sleep(40);
+    const c = await h.collect();
+    expect(delay(c, 'max')).toBeGreaterThanOrEqual(0.004);
+    expect(delay(c, 'max')).toBeLessThan(0.1);
+  });
+});
+
 describe('nodejs.eventloop.utilization', () => {
   it('is high over an interval spent blocked and low over one spent idle', async () => {
     h = start({ groups: ['runtime'] });
