@@ -29,6 +29,26 @@ import { commandOf, countedRequests, selectVariants, start } from './lib/variant
 import { wrk, wrkProblems } from './lib/wrk.mjs';
 
 const MB = 1024 * 1024;
+const here = path.dirname(fileURLToPath(import.meta.url));
+// With mon, part 1 also runs these, to tell what its RSS figure is made of (not soaked).
+const RSS_PARTS = [
+  {
+    id: 'gc-floor',
+    group: 'node:http',
+    name: 'floor: bare + a no-op GC PerformanceObserver',
+    script: 'hello.mjs',
+    nodeArgs: ['--import', pathToFileURL(path.join(here, 'servers', 'gc-observer-floor.mjs')).href],
+  },
+  {
+    id: 'mon-no-runtime',
+    group: 'node:http',
+    name: 'mon, MON_METRICS without runtime (no GC observer)',
+    script: 'hello.mjs',
+    nodeArgs: ['--import', '@mon/register'],
+    env: { MON_METRICS: 'http,cpu,memory,disk,process' },
+    metrics: { on: 'own', series: ['http_server_requests_total'] },
+  },
+];
 const SAMPLE_SECONDS = 10;
 const SOAK_CONNECTIONS = 10;
 const HEAP_PROBE = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'servers', 'heap-probe.mjs')).href;
@@ -130,7 +150,8 @@ export async function run(options) {
   progress(`soak: RSS after ${soakRequests} requests for ${variants.length} servers, then a ${soakSeconds} s soak of all at once`);
   const after = new Map();
   const problems = [];
-  for (const variant of variants) {
+  const measured = variants.some((v) => v.id === 'mon') ? [...variants, ...RSS_PARTS] : variants;
+  for (const variant of measured) {
     const m = await afterRequests(variant, options);
     after.set(variant.id, m);
     if (m.problem) problems.push(`${variant.group} ${variant.name}: ${m.problem}`);
@@ -143,7 +164,7 @@ export async function run(options) {
   }
 
   const baseOf = (variant) => variants.find((v) => v.group === variant.group && v.baseline);
-  const afterRows = variants.map((variant) => {
+  const afterRows = measured.map((variant) => {
     const m = after.get(variant.id);
     const base = after.get(baseOf(variant).id);
     return [
@@ -195,6 +216,16 @@ export async function run(options) {
         diff(mon) <= 10,
       ),
     );
+    if (group === 'node:http' && after.has('gc-floor') && after.has('mon-no-runtime')) {
+      const newSpace = (id) => fixed(after.get(id).newSpace / MB);
+      summary.push(
+        summaryRow(
+          `of which V8's young generation grown for Node's GC observer: RSS Δ MB (new space MB), ${group}`,
+          `mon without the runtime group ${delta([diff({ id: 'mon-no-runtime' })])} (${newSpace('mon-no-runtime')}); mon ${newSpace(mon.id)}`,
+          `bare + a no-op GC observer ${delta([diff({ id: 'gc-floor' })])} (${newSpace('gc-floor')}); bare ${newSpace(baseOf(mon).id)}`,
+        ),
+      );
+    }
     const retained = (v) => {
       const m = after.get(v.id);
       return (m.heapAfter - m.heapWarm) / m.requests;
@@ -237,7 +268,10 @@ export async function run(options) {
     `RSS (MB, 2^20 bytes) idle, and after 2 s of warm-up, ${soakRequests} requests (wrk -t1 -c${connections}, stopped by ` +
       'count) and one scrape; one fresh process per variant, one run. Heap after GC: the JS heap in use after a full GC ' +
       '(servers/heap-probe.mjs), after the warm-up → after the requests, and what stayed per request; new space: the ' +
-      "size V8 had given its young generation at the end (part of RSS, grown under load by V8's own heuristics).",
+      "size V8 had given its young generation at the end (part of RSS, grown under load by V8's own heuristics). " +
+      'With mon come two rows that say what its figure is made of: bare plus a no-op PerformanceObserver on GC ' +
+      "entries (servers/gc-observer-floor.mjs; mon's v8js.gc.duration observes them), and mon without its runtime " +
+      'group, which holds that observer.',
     '',
     table(
       ['app', 'variant', 'RSS idle', `RSS after ${soakRequests} req`, 'Δ vs bare', 'heap after GC MB', 'retained B/req', 'new space MB', 'requests', 'load s'],
