@@ -220,7 +220,7 @@ export async function run(options) {
       const newSpace = (id) => fixed(after.get(id).newSpace / MB);
       summary.push(
         summaryRow(
-          `of which V8's young generation grown for Node's GC observer: RSS Δ MB (new space MB), ${group}`,
+          `RSS Δ MB after ${soakRequests} requests (young generation MB): what grows V8's young generation, ${group}`,
           `mon without the runtime group ${delta([diff({ id: 'mon-no-runtime' })])} (${newSpace('mon-no-runtime')}); mon ${newSpace(mon.id)}`,
           `bare + a no-op GC observer ${delta([diff({ id: 'gc-floor' })])} (${newSpace('gc-floor')}); bare ${newSpace(baseOf(mon).id)}`,
         ),
