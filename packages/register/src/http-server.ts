@@ -67,12 +67,12 @@ function acquireId(): number {
   return nextId++;
 }
 
-/** Seconds since the request with this id started. */
-function secondsSince(id: number): number {
+/** Whole microseconds since the request with this id started (see Series for why integers). */
+function microsSince(id: number): number {
   now[0] = hrtimeBigint();
   const at = id * 2;
   const ns = (nowWords[HI]! - startWords[at + HI]!) * 4294967296 + (nowWords[LO]! - startWords[at + LO]!);
-  return ns / 1e9;
+  return ns > 0 ? Math.round(ns / 1000) : 0;
 }
 
 /**
@@ -125,7 +125,7 @@ function onResponseClose(this: ServerResponse): void {
   inFlight.delete(this);
   const slot = packed % SLOTS;
   const id = (packed - slot) / SLOTS;
-  const seconds = secondsSince(id);
+  const micros = microsSince(id);
   freeIds[freeCount++] = id;
   if (queuedCount !== 0) {
     const socket = this.req?.socket;
@@ -140,7 +140,7 @@ function onResponseClose(this: ServerResponse): void {
     // throw into the app (it runs from the response's 'close' event). No try/catch cost unless thrown.
     route = undefined;
   }
-  metrics.requestEnded(slot, status, !this.writableFinished, route, seconds > 0 ? seconds : 0);
+  metrics.requestEnded(slot, status, !this.writableFinished, route, micros);
 }
 
 /** Subscribes once; returns the function that unsubscribes. */

@@ -16,7 +16,7 @@ async function collect(producer: ReturnType<HttpServerMetrics['producer']>): Pro
 function request(metrics: HttpServerMetrics, method: string, status: number, seconds: number, aborted = false): void {
   const slot = slotOf(methodIndex(method), false);
   metrics.requestStarted(slot);
-  metrics.requestEnded(slot, status, aborted, undefined, seconds);
+  metrics.requestEnded(slot, status, aborted, undefined, Math.round(seconds * 1e6));
 }
 
 describe('methodIndex', () => {
@@ -87,8 +87,8 @@ describe('HttpServerMetrics', () => {
     expect(active.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
       [{ 'http.request.method': 'GET', 'url.scheme': 'https' }, 2],
     ]);
-    metrics.requestEnded(get, 200, false, undefined, 0.01);
-    metrics.requestEnded(get, 0, true, undefined, 0.01);
+    metrics.requestEnded(get, 200, false, undefined, 10_000);
+    metrics.requestEnded(get, 0, true, undefined, 10_000);
     active = (await collect(metrics.producer()))['http.server.active_requests']!;
     expect(active.dataPoints.map((p) => p.value)).toEqual([0]);
   });
@@ -97,9 +97,9 @@ describe('HttpServerMetrics', () => {
     const metrics = new HttpServerMetrics();
     const slot = slotOf(0, false);
     metrics.requestStarted(slot);
-    metrics.requestEnded(slot, 200, false, '/users/:id', 0.01);
+    metrics.requestEnded(slot, 200, false, '/users/:id', 10_000);
     metrics.requestStarted(slot);
-    metrics.requestEnded(slot, 200, false, '/orders/:id', 0.01);
+    metrics.requestEnded(slot, 200, false, '/orders/:id', 10_000);
     const points = (await collect(metrics.producer()))['http.server.requests']!.dataPoints;
     expect(points.map((p) => p.attributes['http.route'])).toEqual(['/users/:id', '/orders/:id']);
   });
