@@ -7,7 +7,12 @@
 // to 1 kB, costs +23 ms and +8 MB (test/bench/startup.mjs, test/bench/memory.mjs).
 // The OTLP exporters are bundled too, as lazily imported chunks: installing them as packages
 // brought 28 MB of node_modules (semantic-conventions, sdk-logs, sdk-trace) for a 1 MB product.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry a content hash: without this, every rebuild would leave the old chunks behind
+// (and `npm pack` would ship them).
+rmSync('dist/bundle', { recursive: true, force: true });
 
 await build({
   entryPoints: ['dist/index.js'],
