@@ -1,7 +1,7 @@
 // Real example apps under `node --import @mon/register`, real traffic, the real endpoint.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { abortedRequest, example, parseLabels, request, sample, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
+import { abortedRequest, example, fixture, parseLabels, request, sample, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -157,6 +157,28 @@ describe('requests in flight', () => {
     expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '1' })).toBe(600);
     expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '2.5' })).toBe(1200);
     expect(sumSamples(text, 'http_server_active_requests')).toBe(0);
+  });
+});
+
+describe('the live page\'s polls', () => {
+  it('leave the intervals a scraper sees whole: /metrics?peek=1 starts none', async () => {
+    app = await spawnApp(fixture('plain-server.mjs'));
+    const delayMax = (text: string) => sample(text, 'nodejs_eventloop_delay_max_seconds')!;
+    await scrape(app.metricsPort); // a scrape: its interval starts here
+    await request(app.metricsPort, '/metrics?peek=1'); // the live page's first poll
+    await request(app.port, '/block?ms=300');
+    await sleep(50);
+    const peeked = await request(app.metricsPort, '/metrics?peek=1');
+    expect(delayMax(peeked.body)).toBeGreaterThanOrEqual(0.2);
+    // Polls every 100 ms, as a live page would (every 2 s) beside a scraper (every 15 s).
+    for (let i = 0; i < 3; i++) {
+      await sleep(100);
+      expect(delayMax((await request(app.metricsPort, '/metrics?peek=1')).body)).toBeLessThan(0.1);
+    }
+    // The scraper's interval still holds the block.
+    expect(delayMax((await scrape(app.metricsPort)).body)).toBeGreaterThanOrEqual(0.2);
+    await sleep(100);
+    expect(delayMax((await scrape(app.metricsPort)).body)).toBeLessThan(0.1);
   });
 });
 

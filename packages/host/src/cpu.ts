@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
 import { openProcFile, type ProcFile } from './proc-file.js';
 import type { Report } from './report.js';
+import { COLLECTIONS, PEEKS, type Windows } from './windows.js';
 
 export const CPU_METRICS = ['system.cpu.time', 'system.cpu.utilization'] as const;
 
@@ -42,7 +43,7 @@ function readOsCpus(): Float64Array {
   return times;
 }
 
-export function startCpuMetrics(meter: Meter, report: Report): () => void {
+export function startCpuMetrics(meter: Meter, report: Report, windows: Windows): () => void {
   const time = meter.createObservableCounter('system.cpu.time', {
     unit: 's',
     description: 'Seconds the logical CPUs spent in each mode, summed over CPUs.',
@@ -67,9 +68,10 @@ export function startCpuMetrics(meter: Meter, report: Report): () => void {
     }
   }
 
-  let previous: Float64Array | undefined;
+  // One baseline per audience (windows.ts).
+  const previous: Array<Float64Array | undefined> = [undefined, undefined];
   try {
-    previous = read();
+    previous[COLLECTIONS] = previous[PEEKS] = read();
   } catch {
     // Reported by the first collection, which fails the same way.
   }
@@ -83,8 +85,10 @@ export function startCpuMetrics(meter: Meter, report: Report): () => void {
       return;
     }
     for (let i = 0; i < modes.length; i++) result.observe(time, current[i]!, modes[i]);
-    if (!previous) {
-      previous = current;
+    const audience = windows.audience;
+    const before = previous[audience];
+    if (!before) {
+      previous[audience] = current;
       return;
     }
     // Divide by the total of all modes rather than wall time x CPUs: the shares then sum to 1 and
@@ -93,7 +97,7 @@ export function startCpuMetrics(meter: Meter, report: Report): () => void {
     const deltas = new Float64Array(modes.length);
     let total = 0;
     for (let i = 0; i < modes.length; i++) {
-      const delta = Math.max(0, current[i]! - previous[i]!);
+      const delta = Math.max(0, current[i]! - before[i]!);
       deltas[i] = delta;
       total += delta;
     }
@@ -101,7 +105,7 @@ export function startCpuMetrics(meter: Meter, report: Report): () => void {
     // gauge rather than report 0/0.
     if (total === 0) return;
     for (let i = 0; i < modes.length; i++) result.observe(utilization, deltas[i]! / total, modes[i]);
-    previous = current;
+    previous[audience] = current;
   };
 
   meter.addBatchObservableCallback(callback, [time, utilization]);

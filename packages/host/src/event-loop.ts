@@ -1,8 +1,9 @@
 // Event loop delay (min, max, mean, stddev, p50, p90, p99 over the interval since the previous
 // collection) and event loop utilization.
-import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
-import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import type { BatchObservableCallback, BatchObservableResult, Meter } from '@opentelemetry/api';
 import type { Report } from './report.js';
+import { COLLECTIONS, type Windows } from './windows.js';
 
 export const EVENT_LOOP_METRICS = [
   'nodejs.eventloop.delay.min',
@@ -30,7 +31,7 @@ const FIX = "Leave 'runtime' out of MON_METRICS (or the groups option) to stop c
 
 const lateness = (ns: number) => Math.max(0, ns - RESOLUTION_NS);
 
-export function startEventLoopMetrics(meter: Meter, report: Report): () => void {
+export function startEventLoopMetrics(meter: Meter, report: Report, windows: Windows): () => void {
   const gauge = (stat: string, description: string) =>
     meter.createObservableGauge(`nodejs.eventloop.delay.${stat}`, { unit: 's', description: `${description} since the previous collection.` });
   const delay = {
@@ -52,9 +53,9 @@ export function startEventLoopMetrics(meter: Meter, report: Report): () => void 
     description: 'Seconds the event loop has spent active and idle.',
   });
 
-  const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-  histogram.enable();
-  let previous: EventLoopUtilization = performance.eventLoopUtilization();
+  // One baseline per audience (windows.ts).
+  const started = performance.eventLoopUtilization();
+  const previous: EventLoopUtilization[] = [started, started];
 
   // histogram.reset() also forgets when the sampler last fired, so the first delay after each
   // reset is never recorded: a block that starts right after a collection (the scrape's own
@@ -62,71 +63,101 @@ export function startEventLoopMetrics(meter: Meter, report: Report): () => void 
   // at each reset measures that delay instead; it fires in the same timers phase as the sampler's
   // lost tick, so it sees the same block (minus at most one resolution). Its value joins the next
   // interval as one more sample when it exceeds what the histogram saw.
-  let probe: NodeJS.Timeout | undefined;
-  let missed = 0;
-  const armProbe = () => {
-    if (probe) return; // still waiting: it already covers this reset too
-    const armedAt = performance.now();
-    probe = setTimeout(() => {
-      probe = undefined;
-      missed = Math.max(missed, (performance.now() - armedAt - RESOLUTION_MS) * 1e6);
-    }, RESOLUTION_MS);
-    probe.unref();
+  // One window per audience: ordinary collections, and peeks (started at the first peek).
+  interface DelayWindow {
+    histogram: IntervalHistogram;
+    probe: NodeJS.Timeout | undefined;
+    /** The probe's lateness (ns) since the window began. */
+    missed: number;
+  }
+  const openWindow = (): DelayWindow => {
+    const w: DelayWindow = { histogram: monitorEventLoopDelay({ resolution: RESOLUTION_MS }), probe: undefined, missed: 0 };
+    w.histogram.enable();
+    armProbe(w); // enable() starts with the same blind first tick as reset()
+    return w;
   };
-  armProbe(); // enable() starts with the same blind first tick as reset()
+  const armProbe = (w: DelayWindow) => {
+    if (w.probe) return; // still waiting: it already covers this reset too
+    const armedAt = performance.now();
+    w.probe = setTimeout(() => {
+      w.probe = undefined;
+      w.missed = Math.max(w.missed, (performance.now() - armedAt - RESOLUTION_MS) * 1e6);
+    }, RESOLUTION_MS);
+    w.probe.unref();
+  };
+  const windowsOf: Array<DelayWindow | undefined> = [openWindow(), undefined];
+
+  /** Observes the delay figures of `h`, with `extra` (the probe's, 0 for none) as one more sample. */
+  const observeDelays = (result: BatchObservableResult, h: IntervalHistogram, extra: number): void => {
+    const n = h.count;
+    const seen = n > 0 ? lateness(h.max) : 0;
+    // Under 1 ms (setTimeout's granularity) the probe only adds timer jitter. It once had to be
+    // a whole resolution late, which hid blocks of 10-20 ms right after a collection: they make
+    // the probe 0-10 ms late, and the sampler's tick that would have seen them is the blind one.
+    const x = extra > PROBE_JITTER_NS && extra > seen ? extra : undefined;
+    // Nothing sampled since the previous collection (two collections within one resolution):
+    // the histogram's min would be its 2^63 sentinel, so report nothing.
+    if (n === 0 && x === undefined) return;
+    const mu = n > 0 ? lateness(h.mean) : 0;
+    // stddev is the costly read (~175 µs: HdrHistogram walks all its buckets) and the largest
+    // item of a collection; still far inside the 5 ms budget.
+    const sigma = n > 0 ? h.stddev : 0;
+    const percentile = (q: number): number => {
+      if (x === undefined) return lateness(h.percentile(q));
+      // x is the largest of n + 1 samples: it is the q-th percentile when it holds the rank.
+      if (n === 0 || (q / 100) * (n + 1) > n) return x;
+      return lateness(h.percentile(Math.min(100, (q * (n + 1)) / n)));
+    };
+    let mean = mu;
+    let stddev = sigma;
+    if (x !== undefined) {
+      mean = (mu * n + x) / (n + 1);
+      stddev = Math.sqrt(Math.max(0, (n * (sigma * sigma + mu * mu) + x * x) / (n + 1) - mean * mean));
+    }
+    result.observe(delay.min, (n > 0 ? lateness(h.min) : x!) / 1e9);
+    result.observe(delay.max, (x ?? seen) / 1e9);
+    result.observe(delay.mean, mean / 1e9);
+    result.observe(delay.stddev, stddev / 1e9);
+    result.observe(delay.p50, percentile(50) / 1e9);
+    result.observe(delay.p90, percentile(90) / 1e9);
+    result.observe(delay.p99, percentile(99) / 1e9);
+  };
 
   const delayCallback: BatchObservableCallback = (result) => {
-    try {
-      const n = histogram.count;
-      const seen = n > 0 ? lateness(histogram.max) : 0;
-      // Under 1 ms (setTimeout's granularity) the probe only adds timer jitter. It once had to be
-      // a whole resolution late, which hid blocks of 10-20 ms right after a collection: they make
-      // the probe 0-10 ms late, and the sampler's tick that would have seen them is the blind one.
-      const x = missed > PROBE_JITTER_NS && missed > seen ? missed : undefined;
-      missed = 0;
-      // Nothing sampled since the previous collection (two collections within one resolution):
-      // the histogram's min would be its 2^63 sentinel, so report nothing.
-      if (n === 0 && x === undefined) return;
-      const mu = n > 0 ? lateness(histogram.mean) : 0;
-      // stddev is the costly read (~175 µs: HdrHistogram walks all its buckets) and the largest
-      // item of a collection; still far inside the 5 ms budget.
-      const sigma = n > 0 ? histogram.stddev : 0;
-      const percentile = (q: number): number => {
-        if (x === undefined) return lateness(histogram.percentile(q));
-        // x is the largest of n + 1 samples: it is the q-th percentile when it holds the rank.
-        if (n === 0 || (q / 100) * (n + 1) > n) return x;
-        return lateness(histogram.percentile(Math.min(100, (q * (n + 1)) / n)));
-      };
-      let mean = mu;
-      let stddev = sigma;
-      if (x !== undefined) {
-        mean = (mu * n + x) / (n + 1);
-        stddev = Math.sqrt(Math.max(0, (n * (sigma * sigma + mu * mu) + x * x) / (n + 1) - mean * mean));
+    const audience = windows.audience;
+    let w = windowsOf[audience];
+    if (w === undefined) {
+      // The first peek: its window starts now, and it reports the ordinary one as it stands.
+      windowsOf[audience] = openWindow();
+      w = windowsOf[COLLECTIONS]!;
+      try {
+        observeDelays(result, w.histogram, w.missed);
+      } catch (error) {
+        report('event loop delay', error, FIX);
       }
-      result.observe(delay.min, (n > 0 ? lateness(histogram.min) : x!) / 1e9);
-      result.observe(delay.max, (x ?? seen) / 1e9);
-      result.observe(delay.mean, mean / 1e9);
-      result.observe(delay.stddev, stddev / 1e9);
-      result.observe(delay.p50, percentile(50) / 1e9);
-      result.observe(delay.p90, percentile(90) / 1e9);
-      result.observe(delay.p99, percentile(99) / 1e9);
+      return;
+    }
+    try {
+      observeDelays(result, w.histogram, w.missed);
+      w.missed = 0;
     } catch (error) {
       report('event loop delay', error, FIX);
     } finally {
       // Reset so the next collection covers only its own interval, not the process's lifetime.
-      histogram.reset();
-      armProbe();
+      w.histogram.reset();
+      armProbe(w);
     }
   };
 
   const utilizationCallback: BatchObservableCallback = (result) => {
     try {
       const current = performance.eventLoopUtilization();
-      const interval = performance.eventLoopUtilization(current, previous);
+      const audience = windows.audience;
+      const interval = performance.eventLoopUtilization(current, previous[audience]);
       if (interval.idle + interval.active > 0) result.observe(utilization, interval.utilization);
       result.observe(time, current.active / 1000, ACTIVE);
       result.observe(time, current.idle / 1000, IDLE);
-      previous = current;
+      previous[audience] = current;
     } catch (error) {
       report('event loop utilization', error, FIX);
     }
@@ -135,8 +166,10 @@ export function startEventLoopMetrics(meter: Meter, report: Report): () => void 
   meter.addBatchObservableCallback(delayCallback, delays);
   meter.addBatchObservableCallback(utilizationCallback, [utilization, time]);
   return () => {
-    histogram.disable();
-    clearTimeout(probe);
+    for (const w of windowsOf) {
+      w?.histogram.disable();
+      clearTimeout(w?.probe);
+    }
     meter.removeBatchObservableCallback(delayCallback, delays);
     meter.removeBatchObservableCallback(utilizationCallback, [utilization, time]);
   };

@@ -11,6 +11,7 @@ import { MEMORY_METRICS, startMemoryMetrics } from './memory.js';
 import { PROCESS_CPU_METRICS, startProcessCpuMetrics } from './process-cpu.js';
 import { PROCESS_METRICS, startProcessMetrics } from './process.js';
 import { createReport, type OnError } from './report.js';
+import { createWindows } from './windows.js';
 
 export type HostMetricGroup = 'cpu' | 'memory' | 'disk' | 'process' | 'runtime';
 
@@ -26,6 +27,12 @@ export interface HostMetricsOptions {
 export interface HostMetrics {
   /** Removes every callback and listener; the instruments stop reporting. */
   stop(): void;
+  /**
+   * Runs `collect` (a reader's collect(), called synchronously) so that the interval values it
+   * reports cover the current interval without ending it: for collections that only look, such as
+   * a live view polling every few seconds beside a Prometheus that scrapes every 15 s.
+   */
+  peek<T>(collect: () => T): T;
 }
 
 /** The instrument names each group records (system.disk.* only on Linux). */
@@ -44,6 +51,7 @@ export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string
  *
  * Interval values (CPU and event loop utilization, event loop delay) cover the time since the
  * previous collection by any reader: with two readers, each sees the interval since the other.
+ * Collections made through `peek` do not count as one.
  */
 export function startHostMetrics(meterProvider: MeterProvider, options: HostMetricsOptions = {}): HostMetrics {
   const report = createReport(options.onError);
@@ -55,8 +63,9 @@ export function startHostMetrics(meterProvider: MeterProvider, options: HostMetr
   }
 
   const meter = meterProvider.getMeter('@mon/host');
+  const windows = createWindows();
   const stops: Array<() => void> = [];
-  if (groups.has('cpu')) stops.push(startCpuMetrics(meter, report), startProcessCpuMetrics(meter, report));
+  if (groups.has('cpu')) stops.push(startCpuMetrics(meter, report, windows), startProcessCpuMetrics(meter, report, windows));
   if (groups.has('memory')) stops.push(startMemoryMetrics(meter, report));
   if (groups.has('disk')) {
     // Root first: where no mount table exists, the first path on a filesystem names it.
@@ -65,7 +74,7 @@ export function startHostMetrics(meterProvider: MeterProvider, options: HostMetr
   }
   if (groups.has('process')) stops.push(startProcessMetrics(meter, report));
   if (groups.has('runtime')) {
-    stops.push(startEventLoopMetrics(meter, report), startGcMetrics(meter, report), startHeapMetrics(meter, report));
+    stops.push(startEventLoopMetrics(meter, report, windows), startGcMetrics(meter, report), startHeapMetrics(meter, report));
   }
 
   let stopped = false;
@@ -75,5 +84,6 @@ export function startHostMetrics(meterProvider: MeterProvider, options: HostMetr
       stopped = true;
       for (const stop of stops) stop();
     },
+    peek: (collect) => windows.peek(collect),
   };
 }

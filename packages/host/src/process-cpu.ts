@@ -4,6 +4,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
 import type { Report } from './report.js';
+import type { Windows } from './windows.js';
 
 export const PROCESS_CPU_METRICS = ['process.cpu.time', 'process.cpu.utilization'] as const;
 
@@ -11,7 +12,7 @@ const USER = Object.freeze({ 'cpu.mode': 'user' });
 const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
 const FIX = "Leave 'cpu' out of MON_METRICS (or the groups option) to stop collecting it.";
 
-export function startProcessCpuMetrics(meter: Meter, report: Report): () => void {
+export function startProcessCpuMetrics(meter: Meter, report: Report, windows: Windows): () => void {
   const time = meter.createObservableCounter('process.cpu.time', {
     unit: 's',
     description: 'CPU seconds used by this process, by mode.',
@@ -24,8 +25,9 @@ export function startProcessCpuMetrics(meter: Meter, report: Report): () => void
   // availableParallelism, not os.cpus().length: it honours CPU affinity, and semconv divides by
   // the CPUs available to the process.
   const cpus = os.availableParallelism();
-  let previous = process.cpuUsage();
-  let previousAt = performance.now();
+  // One baseline per audience (windows.ts).
+  const start = { usage: process.cpuUsage(), at: performance.now() };
+  const previous = [start, start];
 
   const callback: BatchObservableCallback = (result) => {
     let usage: NodeJS.CpuUsage;
@@ -39,13 +41,14 @@ export function startProcessCpuMetrics(meter: Meter, report: Report): () => void
     result.observe(time, usage.user / 1e6, USER);
     result.observe(time, usage.system / 1e6, SYSTEM);
     // cpuUsage() is in microseconds, performance.now() in milliseconds.
-    const available = (now - previousAt) * 1000 * cpus;
+    const audience = windows.audience;
+    const before = previous[audience]!;
+    const available = (now - before.at) * 1000 * cpus;
     if (available > 0) {
-      result.observe(utilization, (usage.user - previous.user) / available, USER);
-      result.observe(utilization, (usage.system - previous.system) / available, SYSTEM);
+      result.observe(utilization, (usage.user - before.usage.user) / available, USER);
+      result.observe(utilization, (usage.system - before.usage.system) / available, SYSTEM);
     }
-    previous = usage;
-    previousAt = now;
+    previous[audience] = { usage, at: now };
   };
 
   meter.addBatchObservableCallback(callback, [time, utilization]);

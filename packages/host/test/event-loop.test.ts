@@ -79,3 +79,43 @@ describe('nodejs.eventloop.utilization', () => {
     expect(idleTime(idle) - idleTime(busy)).toBeGreaterThan(0.1);
   });
 });
+
+describe('peeks (the live page polling beside a scraper)', () => {
+  it('see the interval since the previous peek, and leave the collections\' interval whole', async () => {
+    h = start({ groups: ['runtime', 'cpu'] });
+    await sleep(30);
+    await h.collect(); // a scrape: its interval starts here
+    await h.peek(); // the first peek: a sampler of its own starts here
+    burn(200); // busy: loop blocked, one CPU busy
+    await sleep(30);
+    const busyPeek = await h.peek();
+    expect(delay(busyPeek, 'max')).toBeGreaterThanOrEqual(0.15);
+    expect(value(busyPeek, 'nodejs.eventloop.utilization')).toBeGreaterThan(0.5);
+    await sleep(300); // idle
+    const idlePeek = await h.peek();
+    // Since the previous peek: the block is behind it.
+    expect(delay(idlePeek, 'max')).toBeLessThan(0.05);
+    expect(value(idlePeek, 'nodejs.eventloop.utilization')).toBeLessThan(0.3);
+    // The scrape's interval was not cut by the peeks: it still holds the block.
+    const scrape = await h.collect();
+    expect(delay(scrape, 'max')).toBeGreaterThanOrEqual(0.15);
+    const utilization = value(scrape, 'nodejs.eventloop.utilization');
+    expect(utilization).toBeGreaterThan(0.25);
+    expect(utilization).toBeLessThan(value(busyPeek, 'nodejs.eventloop.utilization'));
+    const processCpu = (c: Collected) =>
+      value(c, 'process.cpu.utilization', { 'cpu.mode': 'user' }) + value(c, 'process.cpu.utilization', { 'cpu.mode': 'system' });
+    expect(processCpu(scrape)).toBeGreaterThan(processCpu(idlePeek));
+    // And the next scrape starts from the previous one, not from a peek.
+    await sleep(50);
+    expect(delay(await h.collect(), 'max')).toBeLessThan(0.05);
+  });
+
+  it('report the collections\' window as it stands at the first peek', async () => {
+    h = start({ groups: ['runtime'] });
+    await h.collect();
+    burn(150);
+    await sleep(30);
+    expect(delay(await h.peek(), 'max')).toBeGreaterThanOrEqual(0.1);
+    expect(delay(await h.collect(), 'max')).toBeGreaterThanOrEqual(0.1);
+  });
+});

@@ -18,6 +18,8 @@ export interface Harness {
   host: HostMetrics;
   provider: MeterProvider;
   collect(): Promise<Collected>;
+  /** A collection made through host.peek, as the live page's polls are. */
+  peek(): Promise<Collected>;
   /** Stops host metrics and shuts the provider down. */
   close(): Promise<void>;
 }
@@ -29,17 +31,20 @@ export function start(options: HostMetricsOptions = {}): Harness {
   return {
     host,
     provider,
-    async collect() {
-      const { resourceMetrics, errors } = await reader.collect();
-      const metrics = new Map<string, MetricData>();
-      for (const scope of resourceMetrics.scopeMetrics) for (const m of scope.metrics) metrics.set(m.descriptor.name, m);
-      return { metrics, errors };
-    },
+    collect: () => collected(reader.collect()),
+    peek: () => collected(host.peek(() => reader.collect())),
     async close() {
       host.stop();
       await provider.shutdown();
     },
   };
+}
+
+async function collected(collection: ReturnType<MetricReader['collect']>): Promise<Collected> {
+  const { resourceMetrics, errors } = await collection;
+  const metrics = new Map<string, MetricData>();
+  for (const scope of resourceMetrics.scopeMetrics) for (const m of scope.metrics) metrics.set(m.descriptor.name, m);
+  return { metrics, errors };
 }
 
 export function points(c: Collected, name: string): DataPoint<unknown>[] {

@@ -51,6 +51,13 @@ export interface PrometheusReaderOptions {
    * failed): once per cause. Default: a `MonWarning` process warning.
    */
   warn?: (code: string, message: string) => void;
+  /**
+   * Wraps the collection of a scrape of `endpoint?peek=1` (a live view that polls often): given the
+   * collect call, runs it so that "since the previous collection" values are reported without
+   * starting a new interval, e.g. `(collect) => hostMetrics.peek(collect)` from `@mon/host`.
+   * Without it, peek scrapes are ordinary scrapes.
+   */
+  peek?: <T>(collect: () => T) => T;
 }
 
 /** Answers a request it owns and returns true, or returns false without touching `res`. */
@@ -67,6 +74,7 @@ const TELEMETRY_SERVER = Symbol.for('mon.telemetry-server');
 const DEFAULT_PORT = 9464;
 // Observable callbacks that hang must not hang scrapes; Prometheus gives up after 10 s by default.
 const COLLECT_TIMEOUT_MS = 5_000;
+const PEEK_QUERY = /(?:^|&)peek=1(?:&|$)/;
 
 export class PrometheusReader extends MetricReader {
   /** Resolves once the server listens; rejects (after `onServerError`) if it cannot. */
@@ -74,6 +82,7 @@ export class PrometheusReader extends MetricReader {
   readonly #server: http.Server;
   readonly #endpoint: string;
   readonly #fallback: RequestHandler | undefined;
+  readonly #peek: (<T>(collect: () => T) => T) | undefined;
   readonly #serializeOptions: SerializeOptions;
   readonly #warned = new Set<string>();
   readonly #warn: (code: string, message: string) => void;
@@ -89,6 +98,7 @@ export class PrometheusReader extends MetricReader {
     });
     this.#endpoint = options.endpoint ?? '/metrics';
     this.#fallback = options.fallback;
+    this.#peek = options.peek;
     this.#warn = options.warn ?? ((code, message) => process.emitWarning(message, { type: 'MonWarning', code }));
     if (options.auth !== undefined) {
       const expected =
@@ -169,15 +179,20 @@ export class PrometheusReader extends MetricReader {
    * server. Callback errors leave their metrics out but do not fail the scrape.
    */
   async collectText(accept?: string): Promise<CollectedText> {
-    const { contentType, chunks } = await this.#collectChunks(accept);
+    const { contentType, chunks } = await this.#collectChunks(accept, false);
     let body = '';
     for (const chunk of chunks) body += chunk;
     return { contentType, body };
   }
 
-  async #collectChunks(accept: string | undefined): Promise<{ contentType: string; chunks: Generator<string, void> }> {
+  async #collectChunks(accept: string | undefined, peek: boolean): Promise<{ contentType: string; chunks: Generator<string, void> }> {
     const format = negotiate(accept);
-    const { resourceMetrics, errors } = await this.#collectShared();
+    // A peek runs its own collection: sharing one with a scrape would let one of them decide, for
+    // the other, whether a new interval starts.
+    const { resourceMetrics, errors } =
+      peek && this.#peek !== undefined
+        ? await this.#peek(() => this.collect({ timeoutMillis: COLLECT_TIMEOUT_MS }))
+        : await this.#collectShared();
     if (errors.length > 0) {
       debug('prometheus: %d collection error(s): %o', errors.length, errors);
       for (const error of errors) {
@@ -222,7 +237,8 @@ export class PrometheusReader extends MetricReader {
       } else if (path !== this.#endpoint) {
         if (this.#fallback === undefined || !this.#fallback(req, res)) reply(res, 404, 'Not Found\n');
       } else if (req.method === 'GET') {
-        this.#collectChunks(req.headers.accept).then(
+        const peek = query !== -1 && PEEK_QUERY.test(url.slice(query + 1));
+        this.#collectChunks(req.headers.accept, peek).then(
           ({ contentType, chunks }) => sendExposition(res, contentType, chunks),
           (error: unknown) => {
             debug('prometheus: collection failed: %o', error);

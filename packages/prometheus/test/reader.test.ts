@@ -249,6 +249,25 @@ describe('PrometheusReader', () => {
     expect(response.headers.get('transfer-encoding')).toBeNull();
   });
 
+  it('runs the collections of /metrics?peek=1 through the peek option, and only those', async () => {
+    const calls: string[] = [];
+    const { url } = await start({
+      peek: (collect) => {
+        calls.push('peek');
+        return collect();
+      },
+    });
+    await (await fetch(`${url}/metrics`)).text();
+    expect(calls).toEqual([]);
+    const peeked = await fetch(`${url}/metrics?peek=1`);
+    expect(peeked.status).toBe(200);
+    expect(await peeked.text()).toContain('http_server_requests_total{http_request_method="GET"} 7\n');
+    expect(calls).toEqual(['peek']);
+    await (await fetch(`${url}/metrics?format=x&peek=1`)).text();
+    await (await fetch(`${url}/metrics?peek=10`)).text();
+    expect(calls).toEqual(['peek', 'peek']);
+  });
+
   it('marks its server so HTTP server metrics can skip scrapes', async () => {
     const servers: unknown[] = [];
     const onStart = (message: unknown) => servers.push((message as { server: unknown }).server);

@@ -19,12 +19,23 @@ import { describe, warn } from './warn.js';
 /** Producers (pre-aggregated HTTP metrics) for a reader of the given temporality. */
 export type ProducersFor = (temporality: AggregationTemporality) => MetricProducer[];
 
-/** The readers to give the process's MeterProvider; `resource` is the one it will have. */
-export async function createReaders(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource): Promise<MetricReader[]> {
+/** Runs a collection that only looks (the live page's polls): see `peek` in @mon/host. */
+export type Peek = <T>(collect: () => T) => T;
+
+/**
+ * The readers to give the process's MeterProvider; `resource` is the one it will have. `peek`
+ * wraps the collections of `/metrics?peek=1`, which the live page polls.
+ */
+export async function createReaders(
+  config: Readonly<Config>,
+  producersFor: ProducersFor,
+  resource: Resource,
+  peek: Peek = (collect) => collect(),
+): Promise<MetricReader[]> {
   const readers: MetricReader[] = [];
   for (const name of config.exporters) {
     try {
-      if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor, resource));
+      if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor, resource, peek));
       else readers.push(await pushReader(config, name, producersFor));
     } catch (error) {
       warn('MON_EXPORTER_FAILED', `the ${name} exporter could not start (${describe(error)}); the others carry on.`);
@@ -39,19 +50,21 @@ export async function createReaders(config: Readonly<Config>, producersFor: Prod
  * primary, so its Prometheus reader always serves through the cluster producer, which hands on the
  * process's own metrics untouched until a worker appears (cluster.ts).
  */
-async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource): Promise<MetricReader> {
+async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource, peek: Peek): Promise<MetricReader> {
   const producers = producersFor(AggregationTemporality.CUMULATIVE);
   const { PrometheusReader } = await import('@mon/prometheus');
   const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
   const { host, port, auth, ui } = config.prometheus;
   // The live page on GET / of the same server: same bind address, same credentials.
-  const fallback = ui ? (await import('@mon/live')).createLivePage({ metricsPath: '/metrics' }) : undefined;
+  // It polls /metrics?peek=1: a look that must not cut the intervals Prometheus sees short.
+  const fallback = ui ? (await import('@mon/live')).createLivePage({ metricsPath: '/metrics?peek=1' }) : undefined;
   const serve = (producer: MetricProducer, quietWhenBusy = false): MetricReader =>
     new PrometheusReader({
       // `localhost` may resolve to ::1 only; Prometheus and curl fall back to 127.0.0.1, so bind that.
       host: host === 'localhost' ? '127.0.0.1' : host,
       port,
       metricProducers: [producer],
+      peek,
       ...(auth ? { auth } : {}),
       ...(fallback ? { fallback } : {}),
       warn,

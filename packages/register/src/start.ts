@@ -3,7 +3,7 @@
 import { metrics } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { startHostMetrics, type HostMetricGroup } from '@mon/host';
+import { startHostMetrics, type HostMetricGroup, type HostMetrics } from '@mon/host';
 import { isClusterWorker, WORKER_VIEWS, workerHostGroups } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
 import { createReaders } from './exporters.js';
@@ -67,7 +67,10 @@ async function build(): Promise<Pipeline | undefined> {
       )
     : undefined;
   const resource = buildResource(config, process.argv[1]);
-  const readers = await createReaders(config, (temporality) => (http ? [http.producer(temporality)] : []), resource);
+  // Host metrics start after the MeterProvider that needs the readers: bound late.
+  let host: HostMetrics | undefined;
+  const peek = <T>(collect: () => T): T => (host === undefined ? collect() : host.peek(collect));
+  const readers = await createReaders(config, (temporality) => (http ? [http.producer(temporality)] : []), resource, peek);
   const meterProvider = new MeterProvider({
     resource,
     readers,
@@ -81,14 +84,13 @@ async function build(): Promise<Pipeline | undefined> {
   let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http');
   if (isClusterWorker) hostGroups = workerHostGroups(hostGroups);
   if (hostGroups.length > 0) {
-    stops.push(
-      startHostMetrics(meterProvider, {
-        groups: hostGroups,
-        ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
-        onError: (source, error) =>
-          warn('MON_SOURCE_FAILED', `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),
-      }).stop,
-    );
+    host = startHostMetrics(meterProvider, {
+      groups: hostGroups,
+      ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
+      onError: (source, error) =>
+        warn('MON_SOURCE_FAILED', `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),
+    });
+    stops.push(host.stop);
   }
   if (config.exporters.some((e) => e !== 'prometheus')) {
     // The SDK hands failures it cannot return to anyone to this handler (default: the diag

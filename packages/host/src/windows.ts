@@ -1,0 +1,40 @@
+// "Since the previous collection" values (CPU and event loop utilization, event loop delay) start
+// a new window at each collection. A live view polling every 2 s beside a Prometheus scraping every
+// 15 s would leave Prometheus with the last 2 s of each interval. So collections come in two
+// audiences, each with its own windows: ordinary collections (scrapes, exports), and peeks (a
+// collection run inside `peek`, such as the live page's polls), which see the interval since the
+// previous peek and leave the ordinary windows alone.
+
+export const COLLECTIONS = 0;
+export const PEEKS = 1;
+export type Audience = typeof COLLECTIONS | typeof PEEKS;
+
+/** Shared by the interval metrics of one startHostMetrics(). */
+export interface Windows {
+  /** Whose collection the callbacks are running for. */
+  readonly audience: Audience;
+}
+
+export interface WindowControl extends Windows {
+  peek<T>(collect: () => T): T;
+}
+
+export function createWindows(): WindowControl {
+  let depth = 0;
+  return {
+    get audience() {
+      return depth > 0 ? PEEKS : COLLECTIONS;
+    },
+    // sdk-metrics runs the observable callbacks synchronously inside collect() (MetricReader.collect
+    // -> MeterSharedState.collect -> ObservableRegistry.observe), so marking the duration of the
+    // call covers them; a collection running concurrently awaits its own callbacks outside this call.
+    peek(collect) {
+      depth++;
+      try {
+        return collect();
+      } finally {
+        depth--;
+      }
+    },
+  };
+}
