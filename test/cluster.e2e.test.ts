@@ -1,6 +1,6 @@
 // node:cluster: the primary serves one /metrics for itself and its workers (examples/cluster).
 import { afterEach, describe, expect, it } from 'vitest';
-import { example, fixture, parseLabels, request, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
+import { example, fixture, parseLabels, request, sample, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
 import { promtoolCheck, skipWithout } from './prometheus.js';
 
 const server = example('cluster/server.mjs');
@@ -194,6 +194,24 @@ describe('a hung worker', () => {
     const deadline = Date.now() + 3_000;
     while ((await requestsTotal(app.metricsPort)) !== 11 && Date.now() < deadline) await sleep(50);
     expect(await requestsTotal(app.metricsPort)).toBe(11);
+  });
+});
+
+describe("the live page's polls in a cluster", () => {
+  it("leave the workers' intervals whole too: the primary asks them for a peek", async () => {
+    app = await spawnApp(server, { env: { WORKERS: '1' } });
+    const port = app.metricsPort;
+    const workerDelayMax = (text: string) => sample(text, 'nodejs_eventloop_delay_max_seconds', { nodejs_cluster_worker: '0' })!;
+    await scrape(port); // a scrape: the worker's interval starts here
+    await request(port, '/metrics?peek=1'); // the first poll
+    await request(app.port, '/block?ms=300');
+    await sleep(50);
+    expect(workerDelayMax((await request(port, '/metrics?peek=1')).body)).toBeGreaterThanOrEqual(0.2);
+    for (let i = 0; i < 3; i++) {
+      await sleep(100);
+      expect(workerDelayMax((await request(port, '/metrics?peek=1')).body)).toBeLessThan(0.1);
+    }
+    expect(workerDelayMax((await scrape(port)).body)).toBeGreaterThanOrEqual(0.2);
   });
 });
 

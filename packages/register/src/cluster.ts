@@ -393,12 +393,29 @@ function copyPoint(point: Point): Point {
 // ---------------------------------------------------------------------------------------------
 // IPC
 
+// Set while a peek (register's `peek`: the live page's /metrics?peek=1) runs its collection: the
+// primary then asks its workers for a peek too. Read synchronously at the start of a collection.
+let peeking = false;
+
+/** Runs `collect` (called synchronously) as a peek, for this process and its workers. */
+export function asPeek<T>(collect: () => T): T {
+  const was = peeking;
+  peeking = true;
+  try {
+    return collect();
+  } finally {
+    peeking = was;
+  }
+}
+
 interface Message {
   cmd: typeof CMD;
   type: 'hello' | 'welcome' | 'collect' | 'metrics';
   version?: number;
   /** collect: the request; metrics: the requests this answers. */
   id?: number;
+  /** collect: a peek (the live page's poll): the worker's interval metrics start no new interval. */
+  peek?: boolean;
   ids?: number[];
   /** metrics: the SDK's scopes (answers only) and the producers' scopes, each with a sequence number. */
   sdk?: string;
@@ -498,7 +515,7 @@ export class ClusterPrimary implements MetricProducer {
   async collect(options?: MetricCollectOptions): Promise<CollectionResult> {
     const [own] = await Promise.all([
       this.#self.collect({ timeoutMillis: options?.timeoutMillis ?? OWN_COLLECT_TIMEOUT_MS }),
-      this.#askWorkers(),
+      this.#askWorkers(peeking),
     ]);
     // No worker ever: this process's collection, untouched (a plain app's /metrics is unchanged).
     if (!this.#clustered) return own;
@@ -591,12 +608,13 @@ export class ClusterPrimary implements MetricProducer {
    * worker still silent since it let an earlier scrape time out (a blocked event loop) is asked
    * but not waited for: one scrape pays the timeout, not every scrape while the worker is stuck.
    */
-  #askWorkers(): Promise<void> {
+  #askWorkers(peek: boolean): Promise<void> {
     const asked = [...this.#workers.values()];
     if (asked.length === 0) return Promise.resolve();
     const id = ++this.#nextId;
+    const request = { type: 'collect', id, ...(peek ? { peek } : {}) } as const;
     const awaited = asked.filter((state) => !state.late);
-    for (const state of asked) if (state.late) send(state.child, { type: 'collect', id });
+    for (const state of asked) if (state.late) send(state.child, request);
     if (awaited.length === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let left = awaited.length;
@@ -620,7 +638,7 @@ export class ClusterPrimary implements MetricProducer {
       timer.unref();
       for (const state of awaited) {
         state.waiting.set(id, answered);
-        if (!send(state.child, { type: 'collect', id })) answered();
+        if (!send(state.child, request)) answered();
       }
     });
   }
@@ -671,11 +689,13 @@ export function clusterWorkerReader(
      * worker's own metrics instead, through the producer given. Returns where, for the warning.
      */
     serveAlone?: (producer: MetricProducer) => string;
+    /** Runs a collection the primary asked for as a peek (register's `peek`). */
+    peek?: <T>(collect: () => T) => T;
   } = {},
 ): MetricReader {
   let stop = (): void => {};
   const reader = new OnDemandReader({ onShutdown: async () => stop() });
-  stop = startClusterWorker(reader, producers, channel, options.pushIntervalMillis, options.serveAlone);
+  stop = startClusterWorker(reader, producers, channel, options.pushIntervalMillis, options.serveAlone, options.peek);
   return reader;
 }
 
@@ -701,6 +721,7 @@ function startClusterWorker(
   channel: NodeJS.Process,
   fixedInterval?: number,
   serveAlone?: (producer: MetricProducer) => string,
+  peek: <T>(collect: () => T) => T = (collect) => collect(),
 ): () => void {
   let waiting: number[] = [];
   let collecting = false;
@@ -728,12 +749,14 @@ function startClusterWorker(
     return { seq, json, cost };
   };
 
-  const answer = async (): Promise<void> => {
+  /** @param peeked whether the request that started this collection was a peek. */
+  const answer = async (peeked: boolean): Promise<void> => {
     collecting = true;
     let payload: Omit<Message, 'cmd' | 'type' | 'ids'> = {};
     try {
       const seq = ++sdkSeq;
-      const { resourceMetrics, errors } = await reader.collect({ timeoutMillis: OWN_COLLECT_TIMEOUT_MS });
+      const collect = () => reader.collect({ timeoutMillis: OWN_COLLECT_TIMEOUT_MS });
+      const { resourceMetrics, errors } = await (peeked ? peek(collect) : collect());
       if (errors.length > 0) debug('cluster: %d collection error(s): %o', errors.length, errors);
       const produced = await readProduced();
       lastProduced = produced.json;
@@ -814,7 +837,8 @@ function startClusterWorker(
       if (pushTimer === undefined && producers.length > 0) schedulePush();
     } else if (message.type === 'collect' && typeof message.id === 'number') {
       waiting.push(message.id);
-      if (!collecting) void answer();
+      // Requests that arrive during a collection share it, peek or not.
+      if (!collecting) void answer(message.peek === true);
     }
   };
 

@@ -80,6 +80,7 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
     });
   if (isClusterWorker) {
     return clusterWorkerReader(producers, process, {
+      peek,
       serveAlone: (producer) => {
         new MeterProvider({ resource, readers: [serve(producer, true)] });
         return `${host}:${port}`;

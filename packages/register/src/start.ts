@@ -4,7 +4,7 @@ import { metrics } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { startHostMetrics, type HostMetricGroup, type HostMetrics } from '@mon/host';
-import { isClusterWorker, WORKER_VIEWS, workerHostGroups } from './cluster.js';
+import { asPeek, isClusterWorker, WORKER_VIEWS, workerHostGroups } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
 import { createReaders } from './exporters.js';
 import { HttpServerMetrics } from './http-server-metrics.js';
@@ -69,7 +69,8 @@ async function build(): Promise<Pipeline | undefined> {
   const resource = buildResource(config, process.argv[1]);
   // Host metrics start after the MeterProvider that needs the readers: bound late.
   let host: HostMetrics | undefined;
-  const peek = <T>(collect: () => T): T => (host === undefined ? collect() : host.peek(collect));
+  // A peek covers this process's host metrics and, in a cluster primary, its workers' (cluster.ts).
+  const peek = <T>(collect: () => T): T => asPeek(() => (host === undefined ? collect() : host.peek(collect)));
   const readers = await createReaders(config, (temporality) => (http ? [http.producer(temporality)] : []), resource, peek);
   const meterProvider = new MeterProvider({
     resource,
