@@ -128,6 +128,11 @@ export class PrometheusReader extends MetricReader {
     );
     // A client that stops reading its response is dropped after 30 s of silence.
     server.setTimeout(30_000);
+    // A client may half-close once its request is sent (`curl` over some proxies, raw sockets). By
+    // default Node then ends the connection at once, which cut a body written a chunk per turn short;
+    // with this (an http.Server field Node reads in its 'end' handler) the response completes first
+    // and the connection ends after it.
+    (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     Object.defineProperty(server, TELEMETRY_SERVER, { value: true });
     // unref the server and every connection: a metrics endpoint must never keep the app alive,
     // not even while Prometheus holds a keep-alive connection open between scrapes.
