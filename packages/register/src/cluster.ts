@@ -414,7 +414,10 @@ interface Message {
   version?: number;
   /** collect: the request; metrics: the requests this answers. */
   id?: number;
-  /** collect: a peek (the live page's poll): the worker's interval metrics start no new interval. */
+  /**
+   * collect: a peek (the live page's poll): the worker's interval metrics start no new interval.
+   * metrics: this answers peeks.
+   */
   peek?: boolean;
   ids?: number[];
   /** metrics: the SDK's scopes (answers only) and the producers' scopes, each with a sequence number. */
@@ -447,11 +450,17 @@ function send(target: Pick<ChildProcess, 'send' | 'connected'> | NodeJS.Process,
 // ---------------------------------------------------------------------------------------------
 // Primary
 
+/** Index of what a worker's collection answered: scrapes, or peeks (their own snapshot). */
+const SCRAPE = 0;
+const PEEK = 1;
+type Kind = typeof SCRAPE | typeof PEEK;
+
 interface WorkerState {
   readonly child: ChildProcess;
   readonly slot: number;
-  sdk: string | undefined;
-  sdkSeq: number;
+  /** The newest SDK snapshot answering each kind: a scrape never shows a peek's intervals. */
+  sdk: [string | undefined, string | undefined];
+  sdkSeq: [number, number];
   errors: Error[];
   produced: string | undefined;
   producedSeq: number;
@@ -513,9 +522,10 @@ export class ClusterPrimary implements MetricProducer {
   }
 
   async collect(options?: MetricCollectOptions): Promise<CollectionResult> {
+    const kind: Kind = peeking ? PEEK : SCRAPE;
     const [own] = await Promise.all([
       this.#self.collect({ timeoutMillis: options?.timeoutMillis ?? OWN_COLLECT_TIMEOUT_MS }),
-      this.#askWorkers(peeking),
+      this.#askWorkers(kind),
     ]);
     // No worker ever: this process's collection, untouched (a plain app's /metrics is unchanged).
     if (!this.#clustered) return own;
@@ -523,7 +533,7 @@ export class ClusterPrimary implements MetricProducer {
     const contributions: Contribution[] = [{ label: PRIMARY, scopes: own.resourceMetrics.scopeMetrics }];
     for (const state of this.#slots) {
       if (state === undefined) continue;
-      const scopes = this.#decode(state, now);
+      const scopes = this.#decode(state, now, kind);
       if (scopes.length > 0) contributions.push({ label: String(state.slot), scopes });
     }
     return {
@@ -532,9 +542,10 @@ export class ClusterPrimary implements MetricProducer {
     };
   }
 
-  #decode(state: WorkerState, now: HrTime): ScopeMetrics[] {
+  /** A worker's metrics: its snapshot for `kind` (the other one while it has none yet) and its pushes. */
+  #decode(state: WorkerState, now: HrTime, kind: Kind): ScopeMetrics[] {
     const scopes: ScopeMetrics[] = [];
-    for (const json of [state.sdk, state.produced]) {
+    for (const json of [state.sdk[kind] ?? state.sdk[1 - kind], state.produced]) {
       if (json === undefined) continue;
       try {
         scopes.push(...decodeScopes(json, now));
@@ -558,8 +569,8 @@ export class ClusterPrimary implements MetricProducer {
       const state: WorkerState = {
         child,
         slot,
-        sdk: undefined,
-        sdkSeq: 0,
+        sdk: [undefined, undefined],
+        sdkSeq: [0, 0],
         errors: [],
         produced: undefined,
         producedSeq: 0,
@@ -577,9 +588,10 @@ export class ClusterPrimary implements MetricProducer {
     const state = this.#workers.get(child);
     if (state === undefined) return;
     // Sequence numbers, because a push can overtake an answer that was collecting meanwhile.
-    if (typeof message.sdk === 'string' && (message.sdkSeq ?? 0) > state.sdkSeq) {
-      state.sdk = message.sdk;
-      state.sdkSeq = message.sdkSeq!;
+    const kind: Kind = message.peek === true ? PEEK : SCRAPE;
+    if (typeof message.sdk === 'string' && (message.sdkSeq ?? 0) > state.sdkSeq[kind]) {
+      state.sdk[kind] = message.sdk;
+      state.sdkSeq[kind] = message.sdkSeq!;
       state.errors = (message.errors ?? []).map(({ name, message }) => Object.assign(new Error(message), { name }));
     }
     if (typeof message.produced === 'string' && (message.producedSeq ?? 0) > state.producedSeq) {
@@ -597,7 +609,8 @@ export class ClusterPrimary implements MetricProducer {
     this.#slots[state.slot] = undefined;
     // Drop trailing free slots so that `slots.length` stays the peak of live workers, not history.
     while (this.#slots.length > 0 && this.#slots[this.#slots.length - 1] === undefined) this.#slots.length--;
-    this.#merge.retire(this.#decode(state, hrTime()));
+    // Its totals from the newer of its two snapshots (both count from the worker's start).
+    this.#merge.retire(this.#decode(state, hrTime(), state.sdkSeq[PEEK] > state.sdkSeq[SCRAPE] ? PEEK : SCRAPE));
     debug('cluster: worker pid %d (slot %d) left; its totals are kept', child.pid, state.slot);
     for (const resolve of state.waiting.values()) resolve();
     state.waiting.clear();
@@ -608,11 +621,11 @@ export class ClusterPrimary implements MetricProducer {
    * worker still silent since it let an earlier scrape time out (a blocked event loop) is asked
    * but not waited for: one scrape pays the timeout, not every scrape while the worker is stuck.
    */
-  #askWorkers(peek: boolean): Promise<void> {
+  #askWorkers(kind: Kind): Promise<void> {
     const asked = [...this.#workers.values()];
     if (asked.length === 0) return Promise.resolve();
     const id = ++this.#nextId;
-    const request = { type: 'collect', id, ...(peek ? { peek } : {}) } as const;
+    const request = { type: 'collect', id, ...(kind === PEEK ? { peek: true } : {}) } as const;
     const awaited = asked.filter((state) => !state.late);
     for (const state of asked) if (state.late) send(state.child, request);
     if (awaited.length === 0) return Promise.resolve();
@@ -723,7 +736,8 @@ function startClusterWorker(
   serveAlone?: (producer: MetricProducer) => string,
   peek: <T>(collect: () => T) => T = (collect) => collect(),
 ): () => void {
-  let waiting: number[] = [];
+  /** Ids of the collect requests not answered yet, scrapes and peeks apart (a peek's answer must not stand for a scrape's). */
+  const waiting: [number[], number[]] = [[], []];
   let collecting = false;
   let sdkSeq = 0;
   let producedSeq = 0;
@@ -749,14 +763,14 @@ function startClusterWorker(
     return { seq, json, cost };
   };
 
-  /** @param peeked whether the request that started this collection was a peek. */
-  const answer = async (peeked: boolean): Promise<void> => {
+  /** Collects for the requests of one kind; then for those of the other that came meanwhile. */
+  const answer = async (kind: Kind): Promise<void> => {
     collecting = true;
     let payload: Omit<Message, 'cmd' | 'type' | 'ids'> = {};
     try {
       const seq = ++sdkSeq;
       const collect = () => reader.collect({ timeoutMillis: OWN_COLLECT_TIMEOUT_MS });
-      const { resourceMetrics, errors } = await (peeked ? peek(collect) : collect());
+      const { resourceMetrics, errors } = await (kind === PEEK ? peek(collect) : collect());
       if (errors.length > 0) debug('cluster: %d collection error(s): %o', errors.length, errors);
       const produced = await readProduced();
       lastProduced = produced.json;
@@ -772,12 +786,14 @@ function startClusterWorker(
       // Answer anyway (without data), so the primary does not wait for the timeout.
       debug('cluster: collection failed: %s', describe(error));
     }
-    // Synchronous from here to the send: every request that arrived during the collection is
-    // answered by it, and any later one starts a new collection.
-    const ids = waiting;
-    waiting = [];
+    // Synchronous from here to the send: every request of this kind that arrived during the
+    // collection is answered by it, and any later one starts a new collection.
+    const ids = waiting[kind];
+    waiting[kind] = [];
     collecting = false;
-    send(channel, { type: 'metrics', ids, ...payload });
+    send(channel, { type: 'metrics', ids, ...(kind === PEEK ? { peek: true } : {}), ...payload });
+    const other: Kind = kind === PEEK ? SCRAPE : PEEK;
+    if (waiting[other].length > 0) void answer(other);
   };
 
   /** Sends the producers' metrics if they changed. Returns whether they had, and the cost in ms. */
@@ -836,9 +852,10 @@ function startClusterWorker(
       clearTimeout(noPrimary);
       if (pushTimer === undefined && producers.length > 0) schedulePush();
     } else if (message.type === 'collect' && typeof message.id === 'number') {
-      waiting.push(message.id);
-      // Requests that arrive during a collection share it, peek or not.
-      if (!collecting) void answer(message.peek === true);
+      const kind: Kind = message.peek === true ? PEEK : SCRAPE;
+      waiting[kind].push(message.id);
+      // Requests of one kind that arrive during a collection for it share it.
+      if (!collecting) void answer(kind);
     }
   };
 

@@ -5,6 +5,7 @@ import {
   AggregationTemporality,
   DataPointType,
   MeterProvider,
+  type CollectionResult,
   type Histogram,
   type MetricData,
   type MetricProducer,
@@ -17,6 +18,7 @@ import {
   OnDemandReader,
   PRIMARY,
   WORKER_ATTRIBUTE,
+  asPeek,
   clusterWorkerReader,
   decodeScopes,
   encodeScopes,
@@ -375,6 +377,42 @@ describe('ClusterPrimary with workers', () => {
       jobs: 8,
       memory: [[{ [WORKER_ATTRIBUTE]: PRIMARY }, 123], [{ [WORKER_ATTRIBUTE]: '0' }, 123], [{ [WORKER_ATTRIBUTE]: '1' }, 123]],
     });
+  });
+
+  it('asks workers for a peek when it peeks, and never answers a scrape with a peek (or back)', async () => {
+    const { primary } = primaryWith();
+    const channel = channelPair();
+    primary.watch(channel.child as unknown as ChildProcess);
+    // The worker's interval metrics, reduced to one gauge saying whether a peek collected it.
+    let peeking = false;
+    const reader = clusterWorkerReader([], channel.process as unknown as NodeJS.Process, {
+      peek: (collect) => {
+        peeking = true;
+        try {
+          return collect();
+        } finally {
+          peeking = false;
+        }
+      },
+    });
+    const worker = new MeterProvider({ readers: [reader] });
+    cleanups.push(() => worker.shutdown());
+    // Slow (a network filesystem's callback can be), so the second request arrives mid-collection.
+    worker.getMeter('host').createObservableGauge('peeked').addCallback(async (r) => {
+      r.observe(peeking ? 1 : 0);
+      await tick(30);
+    });
+    await tick(10);
+    const peeked = async (collection: Promise<CollectionResult>) =>
+      values((await collection).resourceMetrics.scopeMetrics, 'peeked').find(([a]) => a[WORKER_ATTRIBUTE] === '0')?.[1];
+    // Asked at once: the worker collects for the peek, then again for the scrape that came meanwhile.
+    const [peek, scrape] = await Promise.all([peeked(asPeek(() => primary.collect())), peeked(primary.collect())]);
+    expect(peek).toBe(1);
+    expect(scrape).toBe(0);
+    // And the other way round.
+    const [scrape2, peek2] = await Promise.all([peeked(primary.collect()), peeked(asPeek(() => primary.collect()))]);
+    expect(scrape2).toBe(0);
+    expect(peek2).toBe(1);
   });
 
   it('waits at most the timeout for a hung worker, once, and uses its last values', async () => {
