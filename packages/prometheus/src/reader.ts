@@ -89,6 +89,7 @@ export class PrometheusReader extends MetricReader {
   /** sha256 of the one Authorization header accepted, and the challenge sent otherwise. */
   readonly #auth: { digest: Buffer; challenge: string } | undefined;
   #collecting: Promise<CollectionResult> | undefined;
+  #peeking: Promise<CollectionResult> | undefined;
 
   constructor(options: PrometheusReaderOptions = {}) {
     super({
@@ -192,12 +193,7 @@ export class PrometheusReader extends MetricReader {
 
   async #collectChunks(accept: string | undefined, peek: boolean): Promise<{ contentType: string; chunks: Generator<string, void> }> {
     const format = negotiate(accept);
-    // A peek runs its own collection: sharing one with a scrape would let one of them decide, for
-    // the other, whether a new interval starts.
-    const { resourceMetrics, errors } =
-      peek && this.#peek !== undefined
-        ? await this.#peek(() => this.collect({ timeoutMillis: COLLECT_TIMEOUT_MS }))
-        : await this.#collectShared();
+    const { resourceMetrics, errors } = await this.#collectShared(peek);
     if (errors.length > 0) {
       debug('prometheus: %d collection error(s): %o', errors.length, errors);
       for (const error of errors) {
@@ -224,9 +220,20 @@ export class PrometheusReader extends MetricReader {
   }
 
   // Scrapes that arrive while a collection runs share it, so a burst of scrapers (or a retry storm)
-  // runs the observable callbacks once.
-  #collectShared(): Promise<CollectionResult> {
-    this.#collecting ??= this.collect({ timeoutMillis: COLLECT_TIMEOUT_MS }).finally(() => {
+  // runs the observable callbacks once; peeks share theirs the same way. A peek never shares with a
+  // scrape (one would decide for the other whether a new interval starts), and the two never
+  // overlap: sdk-metrics empties an instrument's storage for whichever collection gets there first,
+  // so with a slow (async) callback in between their values would mix. Each waits for the other.
+  #collectShared(peek: boolean): Promise<CollectionResult> {
+    const collect = () => this.collect({ timeoutMillis: COLLECT_TIMEOUT_MS });
+    const peekWith = this.#peek;
+    if (peek && peekWith !== undefined) {
+      this.#peeking ??= after(this.#collecting, () => peekWith(collect)).finally(() => {
+        this.#peeking = undefined;
+      });
+      return this.#peeking;
+    }
+    this.#collecting ??= after(this.#peeking, collect).finally(() => {
       this.#collecting = undefined;
     });
     return this.#collecting;
@@ -335,6 +342,11 @@ function sendExposition(res: http.ServerResponse, contentType: string, chunks: G
     setImmediate(writeNext);
   };
   writeNext();
+}
+
+/** `next()` once `previous` (if any) has settled, whichever way. */
+function after<T>(previous: Promise<unknown> | undefined, next: () => Promise<T>): Promise<T> {
+  return previous === undefined ? next() : previous.then(next, next);
 }
 
 function sha256(text: string): Buffer {

@@ -288,6 +288,39 @@ describe('PrometheusReader', () => {
     expect(calls).toEqual(['peek', 'peek']);
   });
 
+  it('never lets a peek and a scrape share or overlap a collection; peeks share theirs', async () => {
+    let peeking = false;
+    let peeks = 0;
+    const { provider, url } = await start({
+      peek: (collect) => {
+        peeks++;
+        peeking = true;
+        try {
+          return collect();
+        } finally {
+          peeking = false;
+        }
+      },
+    });
+    // A slow callback (a network filesystem's can be): collections would overlap without the rule.
+    provider
+      .getMeter('test')
+      .createObservableGauge('peeked')
+      .addCallback(async (result) => {
+        result.observe(peeking ? 1 : 0);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      });
+    const peeked = async (path: string) => /^peeked (\d)$/m.exec(await (await fetch(`${url}${path}`)).text())?.[1];
+    const [scrape, peekA, peekB, scrape2] = await Promise.all([
+      peeked('/metrics'),
+      peeked('/metrics?peek=1'),
+      peeked('/metrics?peek=1'),
+      peeked('/metrics'),
+    ]);
+    expect([scrape, peekA, peekB, scrape2]).toEqual(['0', '1', '1', '0']);
+    expect(peeks).toBe(1);
+  });
+
   it('marks its server so HTTP server metrics can skip scrapes', async () => {
     const servers: unknown[] = [];
     const onStart = (message: unknown) => servers.push((message as { server: unknown }).server);
