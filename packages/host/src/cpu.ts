@@ -4,7 +4,7 @@ import os from 'node:os';
 import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
 import { openProcFile, type ProcFile } from './proc-file.js';
 import type { Report } from './report.js';
-import { COLLECTIONS, PEEKS, type Windows } from './windows.js';
+import { COLLECTIONS, type Windows } from './windows.js';
 
 export const CPU_METRICS = ['system.cpu.time', 'system.cpu.utilization'] as const;
 
@@ -71,7 +71,7 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
   // One baseline per audience (windows.ts).
   const previous: Array<Float64Array | undefined> = [undefined, undefined];
   try {
-    previous[COLLECTIONS] = previous[PEEKS] = read();
+    previous[COLLECTIONS] = read();
   } catch {
     // Reported by the first collection, which fails the same way.
   }
@@ -86,7 +86,8 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
     }
     for (let i = 0; i < modes.length; i++) result.observe(time, current[i]!, modes[i]);
     const audience = windows.audience;
-    const before = previous[audience];
+    // A first peek starts from the collections' baseline: the interval as it stands.
+    const before = windows.firstPeek ? previous[COLLECTIONS] : previous[audience];
     if (!before) {
       previous[audience] = current;
       return;

@@ -3,7 +3,7 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import type { BatchObservableCallback, BatchObservableResult, Meter } from '@opentelemetry/api';
 import type { Report } from './report.js';
-import { COLLECTIONS, type Windows } from './windows.js';
+import { COLLECTIONS, PEEKS, type Audience, type Windows } from './windows.js';
 
 export const EVENT_LOOP_METRICS = [
   'nodejs.eventloop.delay.min',
@@ -54,8 +54,7 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
   });
 
   // One baseline per audience (windows.ts).
-  const started = performance.eventLoopUtilization();
-  const previous: EventLoopUtilization[] = [started, started];
+  const previous: EventLoopUtilization[] = [performance.eventLoopUtilization()];
 
   // histogram.reset() also forgets when the sampler last fired, so the first delay after each
   // reset is never recorded: a block that starts right after a collection (the scrape's own
@@ -123,12 +122,20 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
     result.observe(delay.p99, percentile(99) / 1e9);
   };
 
+  const closeWindow = (audience: Audience) => {
+    const w = windowsOf[audience];
+    w?.histogram.disable();
+    clearTimeout(w?.probe);
+    windowsOf[audience] = undefined;
+  };
   const delayCallback: BatchObservableCallback = (result) => {
     const audience = windows.audience;
+    if (audience === COLLECTIONS && windows.peeksExpired()) closeWindow(PEEKS); // the page was closed
     let w = windowsOf[audience];
-    if (w === undefined) {
+    if (w === undefined || windows.firstPeek) {
       // The first peek: its window starts now, and it reports the ordinary one as it stands.
-      windowsOf[audience] = openWindow();
+      closeWindow(PEEKS);
+      windowsOf[PEEKS] = openWindow();
       w = windowsOf[COLLECTIONS]!;
       try {
         observeDelays(result, w.histogram, w.missed);
@@ -153,7 +160,8 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
     try {
       const current = performance.eventLoopUtilization();
       const audience = windows.audience;
-      const interval = performance.eventLoopUtilization(current, previous[audience]);
+      // A first peek starts from the collections' baseline: the interval as it stands.
+      const interval = performance.eventLoopUtilization(current, previous[windows.firstPeek ? COLLECTIONS : audience]!);
       if (interval.idle + interval.active > 0) result.observe(utilization, interval.utilization);
       result.observe(time, current.active / 1000, ACTIVE);
       result.observe(time, current.idle / 1000, IDLE);
@@ -166,10 +174,8 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
   meter.addBatchObservableCallback(delayCallback, delays);
   meter.addBatchObservableCallback(utilizationCallback, [utilization, time]);
   return () => {
-    for (const w of windowsOf) {
-      w?.histogram.disable();
-      clearTimeout(w?.probe);
-    }
+    closeWindow(COLLECTIONS);
+    closeWindow(PEEKS);
     meter.removeBatchObservableCallback(delayCallback, delays);
     meter.removeBatchObservableCallback(utilizationCallback, [utilization, time]);
   };

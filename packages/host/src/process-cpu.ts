@@ -4,7 +4,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
 import type { Report } from './report.js';
-import type { Windows } from './windows.js';
+import { COLLECTIONS, type Windows } from './windows.js';
 
 export const PROCESS_CPU_METRICS = ['process.cpu.time', 'process.cpu.utilization'] as const;
 
@@ -26,8 +26,7 @@ export function startProcessCpuMetrics(meter: Meter, report: Report, windows: Wi
   // the CPUs available to the process.
   const cpus = os.availableParallelism();
   // One baseline per audience (windows.ts).
-  const start = { usage: process.cpuUsage(), at: performance.now() };
-  const previous = [start, start];
+  const previous = [{ usage: process.cpuUsage(), at: performance.now() }];
 
   const callback: BatchObservableCallback = (result) => {
     let usage: NodeJS.CpuUsage;
@@ -42,7 +41,8 @@ export function startProcessCpuMetrics(meter: Meter, report: Report, windows: Wi
     result.observe(time, usage.system / 1e6, SYSTEM);
     // cpuUsage() is in microseconds, performance.now() in milliseconds.
     const audience = windows.audience;
-    const before = previous[audience]!;
+    // A first peek starts from the collections' baseline: the interval as it stands.
+    const before = previous[windows.firstPeek ? COLLECTIONS : audience]!;
     const available = (now - before.at) * 1000 * cpus;
     if (available > 0) {
       result.observe(utilization, (usage.user - before.usage.user) / available, USER);

@@ -9,10 +9,20 @@ export const COLLECTIONS = 0;
 export const PEEKS = 1;
 export type Audience = typeof COLLECTIONS | typeof PEEKS;
 
+/** Peeks this far apart are not one live view: the next one starts afresh from the collections' window. */
+export const PEEKS_EXPIRE_MS = 60_000;
+
 /** Shared by the interval metrics of one startHostMetrics(). */
 export interface Windows {
   /** Whose collection the callbacks are running for. */
   readonly audience: Audience;
+  /**
+   * During a peek: whether it is the first (none in the last PEEKS_EXPIRE_MS). It then reports the
+   * collections' interval as it stands, and its own interval starts.
+   */
+  readonly firstPeek: boolean;
+  /** Whether no peek came for PEEKS_EXPIRE_MS: what peeks keep can be let go. */
+  peeksExpired(): boolean;
 }
 
 export interface WindowControl extends Windows {
@@ -21,14 +31,25 @@ export interface WindowControl extends Windows {
 
 export function createWindows(): WindowControl {
   let depth = 0;
+  let lastPeekAt = -Infinity;
+  let firstPeek = false;
+  const expired = () => performance.now() - lastPeekAt > PEEKS_EXPIRE_MS;
   return {
     get audience() {
       return depth > 0 ? PEEKS : COLLECTIONS;
     },
+    get firstPeek() {
+      return depth > 0 && firstPeek;
+    },
+    peeksExpired: expired,
     // sdk-metrics runs the observable callbacks synchronously inside collect() (MetricReader.collect
     // -> MeterSharedState.collect -> ObservableRegistry.observe), so marking the duration of the
     // call covers them; a collection running concurrently awaits its own callbacks outside this call.
     peek(collect) {
+      if (depth === 0) {
+        firstPeek = expired();
+        lastPeekAt = performance.now();
+      }
       depth++;
       try {
         return collect();

@@ -118,4 +118,16 @@ describe('peeks (the live page polling beside a scraper)', () => {
     expect(delay(await h.peek(), 'max')).toBeGreaterThanOrEqual(0.1);
     expect(delay(await h.collect(), 'max')).toBeGreaterThanOrEqual(0.1);
   });
+
+  it('start, at the first peek, from the collections\' interval, not from the process start', async () => {
+    h = start({ groups: ['runtime', 'cpu'] });
+    burn(300);
+    await h.collect();
+    await sleep(300);
+    // Idle since the collection: a first peek counted from the process start would see ~0.5.
+    const first = await h.peek();
+    expect(value(first, 'nodejs.eventloop.utilization')).toBeLessThan(0.3);
+    const processCpu = value(first, 'process.cpu.utilization', { 'cpu.mode': 'user' });
+    expect(processCpu).toBeLessThan(0.2);
+  });
 });

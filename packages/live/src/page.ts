@@ -80,6 +80,8 @@ noscript p { margin: 0 20px; }
 
 export function renderPage(settings: PageSettings): string {
   const metrics = escapeHtml(settings.metricsPath);
+  // Shown to the user and linked: the endpoint without the query the page polls with (`?peek=1`).
+  const shown = escapeHtml(settings.metricsPath.split('?')[0] || settings.metricsPath);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -96,10 +98,10 @@ export function renderPage(settings: PageSettings): string {
 <div class="top">
 <h1 id="service">mon</h1>
 <span id="facts"></span>
-<nav><span id="live" class="stale">connecting</span><a id="metrics-link" href="${metrics}">${metrics}</a></nav>
+<nav><span id="live" class="stale">connecting</span><a id="metrics-link" href="${shown}">${shown}</a></nav>
 </div>
-<div id="banner">Connecting to ${metrics}…</div>
-<noscript><p>This page draws its charts with JavaScript. The raw figures are at <a href="${metrics}">${metrics}</a>.</p></noscript>
+<div id="banner">Connecting to ${shown}…</div>
+<noscript><p>This page draws its charts with JavaScript. The raw figures are at <a href="${shown}">${shown}</a>.</p></noscript>
 <main id="cards"></main>
 </body>
 </html>

@@ -35,6 +35,15 @@ async function serve(options?: LivePageOptions): Promise<{ url: string; declined
 }
 
 describe('createLivePage', () => {
+  it('polls the path it is given, query included, and shows the endpoint without the query', async () => {
+    const { url } = await serve({ metricsPath: '/metrics?peek=1' });
+    const html = await (await fetch(`${url}/`)).text();
+    expect(html).toContain('<meta name="mon-metrics-path" content="/metrics?peek=1">');
+    expect(html).toContain('<a id="metrics-link" href="/metrics">/metrics</a>');
+    expect(html).toContain('Connecting to /metrics…');
+    expect(html).not.toMatch(/>[^<]*\?peek=1/);
+  });
+
   it('serves the page on GET / with a strict Content-Security-Policy', async () => {
     const { url } = await serve();
     const response = await fetch(`${url}/?from=readme`);

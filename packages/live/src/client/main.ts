@@ -115,6 +115,8 @@ const CARDS: Card[] = [
 ];
 
 const metricsPath = document.querySelector<HTMLMetaElement>('meta[name="mon-metrics-path"]')?.content || '/metrics';
+// What the page tells the user: the endpoint, without the query it polls with (mon's `?peek=1`).
+const shownPath = metricsPath.split('?')[0] || metricsPath;
 const interval = Number(document.querySelector<HTMLMetaElement>('meta[name="mon-interval"]')?.content) || 2000;
 const HISTORY_MS = 5 * 60_000;
 const LATENCY_WINDOW_MS = 10_000;
@@ -171,8 +173,8 @@ function build(): void {
   routesBody.id = 'route-list';
   table.append(routesHead, routesBody);
   grid.append(table);
-  document.getElementById('metrics-link')!.setAttribute('href', metricsPath);
-  document.getElementById('metrics-link')!.textContent = metricsPath;
+  document.getElementById('metrics-link')!.setAttribute('href', shownPath);
+  document.getElementById('metrics-link')!.textContent = shownPath;
 }
 
 async function poll(): Promise<void> {
@@ -226,7 +228,7 @@ function render(): void {
     let message = '';
     if (samplesNow === undefined) message = failure === undefined ? 'Connecting…' : 'No data: /metrics is unreachable';
     else if (card.http && waitingForRequests) message = 'Waiting for the first request to the app…';
-    else if (!samplesNow.has(card.needs)) message = `Not collected: ${card.needs} is not on ${metricsPath}`;
+    else if (!samplesNow.has(card.needs)) message = `Not collected: ${card.needs} is not on ${shownPath}`;
     else if (!card.lines.some((line) => points.some((p) => p[line.key] !== undefined))) message = 'Collecting… (needs two scrapes)';
     view.message.textContent = message;
     view.card.classList.toggle('is-empty', message !== '');
@@ -240,10 +242,10 @@ function renderHeader(now: number): void {
   let text = '';
   let kind = '';
   if (failure !== undefined) {
-    text = `Cannot read ${metricsPath} (${failure}). Retrying every ${interval / 1000} s; the charts keep what they had.`;
+    text = `Cannot read ${shownPath} (${failure}). Retrying every ${interval / 1000} s; the charts keep what they had.`;
     kind = 'error';
   } else if (status === undefined) {
-    text = `Connecting to ${metricsPath}…`;
+    text = `Connecting to ${shownPath}…`;
   } else if (status.totalRequests === 0) {
     text =
       'No HTTP requests yet. Send a request to your app and the request charts fill in within a few seconds; CPU, memory and the event loop are already live. (Still empty after requests? Check that MON_METRICS includes "http".)';
@@ -276,7 +278,7 @@ function renderDisks(): void {
   const disks = status?.disks ?? [];
   if (disks.length === 0) {
     const empty = el('p', 'disk-empty');
-    empty.textContent = status === undefined ? 'Connecting…' : `Not collected: ${SERIES.filesystemUsage} is not on ${metricsPath}`;
+    empty.textContent = status === undefined ? 'Connecting…' : `Not collected: ${SERIES.filesystemUsage} is not on ${shownPath}`;
     list.replaceChildren(empty);
     return;
   }
