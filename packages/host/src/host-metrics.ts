@@ -51,7 +51,7 @@ export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string
  *
  * Interval values (CPU and event loop utilization, event loop delay) cover the time since the
  * previous collection by any reader: with two readers, each sees the interval since the other.
- * Collections made through `peek` do not count as one.
+ * Collections made through `peek` have intervals of their own (since the previous peek).
  */
 export function startHostMetrics(meterProvider: MeterProvider, options: HostMetricsOptions = {}): HostMetrics {
   const report = createReport(options.onError);
