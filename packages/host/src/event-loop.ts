@@ -131,28 +131,23 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
   const delayCallback: BatchObservableCallback = (result) => {
     const audience = windows.audience;
     if (audience === COLLECTIONS && windows.peeksExpired()) closeWindow(PEEKS); // the page was closed
-    let w = windowsOf[audience];
-    if (w === undefined || windows.firstPeek) {
-      // The first peek: its window starts now, and it reports the ordinary one as it stands.
-      closeWindow(PEEKS);
-      windowsOf[PEEKS] = openWindow();
-      w = windowsOf[COLLECTIONS]!;
-      try {
-        observeDelays(result, w.histogram, w.missed);
-      } catch (error) {
-        report('event loop delay', error, FIX);
-      }
-      return;
-    }
+    // A first peek reports the collections' window as it stands, without ending it; its own starts.
+    const first = audience === PEEKS && (windowsOf[PEEKS] === undefined || windows.firstPeek);
+    const w = windowsOf[first ? COLLECTIONS : audience]!;
     try {
       observeDelays(result, w.histogram, w.missed);
-      w.missed = 0;
+      if (!first) w.missed = 0;
     } catch (error) {
       report('event loop delay', error, FIX);
     } finally {
-      // Reset so the next collection covers only its own interval, not the process's lifetime.
-      w.histogram.reset();
-      armProbe(w);
+      if (first) {
+        closeWindow(PEEKS);
+        windowsOf[PEEKS] = openWindow();
+      } else {
+        // Reset so the next collection covers only its own interval, not the process's lifetime.
+        w.histogram.reset();
+        armProbe(w);
+      }
     }
   };
 

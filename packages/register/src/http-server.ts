@@ -102,10 +102,9 @@ let routeOf: RouteOf = () => undefined;
 let ignored: ((url: string | undefined) => boolean) | undefined;
 
 function onRequestStart(message: unknown): void {
-  const { request, response, server } = message as RequestStart;
+  const { request, response, socket, server } = message as RequestStart;
   if (server[TELEMETRY_SERVER] === true) return;
   if (ignored !== undefined && ignored(request.url)) return;
-  const { socket } = message as RequestStart;
   const slot = slotOf(methodIndex(request.method), socket.encrypted === true);
   const id = acquireId();
   startTimes[id] = hrtimeBigint();
