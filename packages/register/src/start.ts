@@ -1,11 +1,11 @@
 // Builds the pipeline once per process: config -> resource -> readers -> MeterProvider (global)
 // -> HTTP server instrumentation and host metrics.
-import { metrics } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { startHostMetrics, type HostMetricGroup, type HostMetrics } from '@mon/host';
 import { asPeek, isClusterWorker, WORKER_VIEWS, workerHostGroups } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
+import { registerGlobalMeterProvider } from './app-api.js';
 import { createReaders } from './exporters.js';
 import { HttpServerMetrics } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
@@ -78,7 +78,7 @@ async function build(): Promise<Pipeline | undefined> {
     // System-wide metrics come from the cluster primary only (cluster.ts).
     ...(isClusterWorker ? { views: WORKER_VIEWS } : {}),
   });
-  metrics.setGlobalMeterProvider(meterProvider);
+  debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(meterProvider, process.argv[1])) === 'app' ? "the app's" : "mon's own");
 
   const stops: Array<() => void> = [];
   if (http) stops.push(instrumentHttpServers(http, config.http));
