@@ -40,16 +40,33 @@ const VENDOR_FIXES = [
   },
 ];
 
+/** Whether `importer` imports, by name from `specifier`, a property that is a getter on the built-in. */
+async function namesAccessorsOf(importer, specifier, builtin) {
+  const source = await readFile(importer, 'utf8').catch(() => '');
+  const module = (await import(builtin)).default;
+  for (const match of source.matchAll(/import\s*\{([^}]*)\}\s*from\s*["']([^"']+)["']/g)) {
+    if (match[2] !== specifier) continue;
+    for (const part of match[1].split(',')) {
+      const name = part.trim().split(/\s+as\s+/)[0];
+      if (name && typeof Object.getOwnPropertyDescriptor(module, name)?.get === 'function') return true;
+    }
+  }
+  return false;
+}
+
 const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(build) {
-    build.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) => {
+    build.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, async (args) => {
       const name = args.path.replace(/^node:/, '');
       // Static imports only: a dynamic import() (the OTLP exporters' http/https) runs after start-up.
       if (!BUILTINS.has(name) || args.kind !== 'import-statement') return undefined;
-      return { path: `node:${name}`, namespace: 'builtin' };
+      // An importer that names a lazy property (`import { promises } from 'fs'`, in OpenTelemetry's
+      // machine-id code) gets a copy of its own, so the getter runs only if that code ever loads.
+      const own = (await namesAccessorsOf(args.importer, args.path, `node:${name}`)) ? `?for=${args.importer}` : '';
+      return { path: `node:${name}${own}`, namespace: 'builtin' };
     });
-    build.onLoad({ filter: /\.m?js$/ }, async (args) => {
+    build.onLoad({ filter: /\.m?js$/, namespace: 'file' }, async (args) => {
       let source = await readFile(args.path, 'utf8');
       let rewritten = false;
       for (const fix of VENDOR_FIXES) {
@@ -66,11 +83,12 @@ const builtinsByRequire = {
       return rewritten ? { contents, loader: 'js', resolveDir: path.dirname(args.path) } : undefined;
     });
     build.onLoad({ filter: /.*/, namespace: 'builtin' }, async (args) => {
-      const module = await import(args.path);
+      const specifier = args.path.replace(/\?.*/, '');
+      const module = await import(specifier);
       const names = Object.getOwnPropertyNames(module.default).filter((name) => IDENTIFIER.test(name) && name !== 'default');
       const exports = names.map((name) => `export const ${name} = /* @__PURE__ */ __builtin(${JSON.stringify(name)});`);
       return {
-        contents: [`const __module = require(${JSON.stringify(args.path)});`, 'const __builtin = (name) => __module[name];', 'export default __module;', ...exports].join('\n'),
+        contents: [`const __module = require(${JSON.stringify(specifier)});`, 'const __builtin = (name) => __module[name];', 'export default __module;', ...exports].join('\n'),
         loader: 'js',
       };
     });
