@@ -77,7 +77,7 @@ export function parseOptions(argv = process.argv.slice(2)) {
     console.log(USAGE);
     process.exit(0);
   }
-  if (values.node !== undefined) runUnder(values.node, argv);
+  if (values.node !== undefined) runUnder(values.node);
   const base = values.quick ? QUICK : FULL;
   const int = (name, key, min) => {
     const raw = values[name];
@@ -105,14 +105,16 @@ export function parseOptions(argv = process.argv.slice(2)) {
 }
 
 /** Runs this same command under another Node binary and exits with its status, unless already on it. */
-function runUnder(node, argv) {
+function runUnder(node) {
   const binary = /^\d+$/.test(node)
     ? path.resolve(path.dirname(fileURLToPath(import.meta.url)), `../../node-lines/node_modules/node${node}/bin/node`)
     : path.resolve(node);
   if (/^\d+$/.test(node) && process.versions.node.split('.')[0] === node) return;
   if (binary === process.execPath) return;
   if (!existsSync(binary)) throw new Error(`--node ${node}: no ${binary} (run \`npm ci --prefix test/node-lines\`)`);
-  const rest = argv.filter((arg, i) => arg !== '--node' && argv[i - 1] !== '--node' && !arg.startsWith('--node='));
+  // The command as given (a caller may have parsed only part of it), less --node.
+  const given = process.argv.slice(2);
+  const rest = given.filter((arg, i) => arg !== '--node' && given[i - 1] !== '--node' && !arg.startsWith('--node='));
   const result = spawnSync(binary, [process.argv[1], ...rest], { stdio: 'inherit' });
   process.exit(result.status ?? 1);
 }
