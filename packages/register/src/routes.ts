@@ -10,6 +10,7 @@
 // `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { compileGlob, compileRouteTemplate, isPrefixGlob, type PathPattern } from './path-pattern.js';
 import { warn } from './warn.js';
 
 export const OTHER_ROUTE = '_OTHER';
@@ -38,18 +39,6 @@ export function normalizePath(path: string): string {
     .split('/')
     .map((segment) => (ID_SEGMENT.test(segment) ? ':id' : segment))
     .join('/');
-}
-
-function compilePattern(template: string): RegExp {
-  const source = template
-    .split('/')
-    .map((segment) => {
-      if (segment.startsWith(':')) return '[^/]+';
-      if (segment === '*') return '.*';
-      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    })
-    .join('/');
-  return new RegExp(`^${source}/?$`);
 }
 
 export interface RouteResolver {
@@ -118,12 +107,14 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
     return full;
   };
 
-  const patterns = options.patterns?.map((template) => ({ template, regexp: compilePattern(template) }));
+  // Templates were checked by config.ts (routeTemplateProblem); path-pattern.ts says why no regex.
+  const patterns = options.patterns?.map((template) => ({ template, pattern: compileRouteTemplate(template) }));
   const fromPath = (request: IncomingMessage, status: number): string | undefined => {
     const url = request.url ?? '/';
     const q = url.indexOf('?');
+    const end = q === -1 ? url.length : q;
+    if (patterns) for (const { template, pattern } of patterns) if (pattern.matches(url, end)) return bound(template);
     const path = q === -1 ? url : url.slice(0, q);
-    if (patterns) for (const { template, regexp } of patterns) if (regexp.test(path)) return bound(template);
     // A 404 is a path the app does not have: a scanner must not fill the route budget with them.
     if (options.normalize && status !== 404) return bound(normalizePath(path));
     return undefined;
@@ -146,32 +137,26 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
 }
 
 /**
- * MON_IGNORE_PATHS entries: exact (`/health`), prefix (`/health*`) or glob (`/static/**`,
- * `/users/*\/avatar`). Returns a predicate on the raw request URL, query string ignored.
+ * MON_IGNORE_PATHS entries: exact (`/health`), prefix (`/health*`) or glob (`/static/**\/*.map`,
+ * `/users/*\/avatar`; see path-pattern.ts). Returns a predicate on the raw request URL, query string
+ * ignored.
  */
 export function createPathFilter(entries: string[]): (url: string | undefined) => boolean {
   const exact = new Set<string>();
   const prefixes: string[] = [];
-  const globs: RegExp[] = [];
+  const globs: PathPattern[] = [];
   for (const entry of entries) {
-    const star = entry.indexOf('*');
-    if (star === -1) exact.add(entry);
-    else if (star === entry.length - 1 && !entry.endsWith('**')) prefixes.push(entry.slice(0, -1));
-    else {
-      const source = entry
-        .split(/(\*\*|\*)/)
-        .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
-        .join('');
-      globs.push(new RegExp(`^${source}$`));
-    }
+    if (!entry.includes('*')) exact.add(entry);
+    else if (isPrefixGlob(entry)) prefixes.push(entry.slice(0, entry.indexOf('*')));
+    else globs.push(compileGlob(entry));
   }
   return (url) => {
     if (url === undefined) return false;
     const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    if (exact.has(path)) return true;
-    for (const prefix of prefixes) if (path.startsWith(prefix)) return true;
-    for (const glob of globs) if (glob.test(path)) return true;
+    const end = q === -1 ? url.length : q;
+    if (exact.size > 0 && exact.has(q === -1 ? url : url.slice(0, q))) return true;
+    for (const prefix of prefixes) if (url.startsWith(prefix) && prefix.length <= end) return true;
+    for (const glob of globs) if (glob.matches(url, end)) return true;
     return false;
   };
 }

@@ -1,0 +1,92 @@
+// An attacker's probe (issue 18), replayed against real processes: each test sends what the probe
+// sent and checks what the app and its metrics port then do. Timing is always relative: the app's
+// own requests under attack against the same requests just before, on the same machine.
+import http from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixture, request, scrape, spawnApp, sumSamples, type App } from './helpers.js';
+
+let app: App | undefined;
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+});
+
+/** Milliseconds a GET takes from connect to end, or Infinity after `timeoutMs` (the app froze). */
+function timedGet(port: number, path: string, timeoutMs: number, agent: http.Agent | false = false): Promise<number> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(performance.now() - started));
+    });
+    req.setTimeout(timeoutMs, () => {
+      req.destroy();
+      resolve(Infinity);
+    });
+    req.on('error', () => resolve(Infinity));
+  });
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
+/** `count` innocent GETs of `/`, one after another; their latencies in ms. */
+async function innocentLatencies(port: number, count: number, timeoutMs: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const ms = await timedGet(port, '/', timeoutMs);
+    out.push(ms);
+    if (ms === Infinity) break; // frozen: no point in waiting for the rest
+  }
+  return out;
+}
+
+describe('path patterns cannot be turned against the app (regex backtracking)', () => {
+  // 12 KB: `x/y/` 3000 times, which held the event loop 18 s per request with the regex matcher.
+  const hostile = `/${'x/y/'.repeat(3000)}`;
+  it.each([
+    ['MON_IGNORE_PATHS', { MON_IGNORE_PATHS: '/**/x/**/y/**/z' }],
+    ['MON_ROUTE_PATTERNS', { MON_ROUTE_PATTERNS: '/*/x/*/y/*/z' }],
+  ])('%s: innocent requests keep their latency while crafted paths arrive', async (_name, env) => {
+    app = await spawnApp(fixture('plain-server.mjs'), { env });
+    await innocentLatencies(app.port, 20, 5_000); // warm-up
+    const baseline = await innocentLatencies(app.port, 100, 5_000);
+    // 8 attackers sending crafted paths back to back while the same innocent requests run.
+    let attacking = true;
+    let sent = 0;
+    const attacker = async (): Promise<void> => {
+      while (attacking && sent < 400) {
+        sent++;
+        await timedGet(app!.port, hostile, 5_000);
+      }
+    };
+    const attackers = Array.from({ length: 8 }, attacker);
+    const underAttack = await innocentLatencies(app.port, 100, 5_000);
+    attacking = false;
+    await Promise.all(attackers);
+    const before = percentile(baseline, 90);
+    const during = percentile(underAttack, 90);
+    console.log(`innocent p90 ${before.toFixed(2)} ms before, ${during.toFixed(2)} ms under ${sent} crafted paths`);
+    expect(underAttack).toHaveLength(100);
+    // With the regex matcher one crafted path held the loop for seconds (Infinity here). Eight
+    // connections of crafted 12 KB requests do cost some parsing: 20x and 50 ms leave room for that
+    // on a loaded machine, and none for a matcher that backtracks.
+    expect(during).toBeLessThan(Math.max(20 * before, 50));
+    expect(sent).toBeGreaterThan(8);
+  }, 60_000);
+
+  it('one warning for an unusable pattern; the usable ones apply, `**/` matching no directory too', async () => {
+    app = await spawnApp(fixture('plain-server.mjs'), { env: { MON_IGNORE_PATHS: '/static/**.map,/static/**/*.map', MON_ROUTE_PATTERNS: '/files/*.png,/users/:id' } });
+    for (const path of ['/static/app.js.map', '/static/a/app.js.map', '/users/7', '/other']) await request(app.port, path);
+    const text = (await scrape(app.metricsPort)).body;
+    expect(sumSamples(text, 'http_server_requests_total')).toBe(2);
+    expect(sumSamples(text, 'http_server_requests_total', { http_route: '/users/:id' })).toBe(1);
+    const warnings = app.stderr().split('\n').filter((l) => l.startsWith('mon: '));
+    expect(warnings).toEqual([
+      'mon: MON_IGNORE_PATHS entry "/static/**.map" is unusable ("**" must be a whole segment ("/a/**/b"), not part of "**.map"); it is ignored, the other entries apply. [MON_BAD_ENV]',
+      'mon: MON_ROUTE_PATTERNS entry "/files/*.png" is unusable ("*" must be a whole segment ("/files/*"), not part of "*.png"); it is ignored, the other entries apply. [MON_BAD_ENV]',
+    ]);
+  });
+});
