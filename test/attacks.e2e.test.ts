@@ -90,3 +90,23 @@ describe('path patterns cannot be turned against the app (regex backtracking)', 
     ]);
   });
 });
+
+describe('the metrics port against DNS rebinding', () => {
+  it('bound to loopback (the default), it answers only Hosts that name loopback', async () => {
+    app = await spawnApp(fixture('plain-server.mjs'), { env: { OTEL_EXPORTER_PROMETHEUS_HOST: undefined } });
+    for (const path of ['/metrics', '/']) {
+      const rebound = await request(app.metricsPort, path, { headers: { host: `attacker.example:${app.metricsPort}` } });
+      expect(rebound.status, path).toBe(421);
+      expect(rebound.body).not.toMatch(/http_server|<html/i);
+      expect(rebound.headers['x-content-type-options']).toBe('nosniff');
+      const local = await request(app.metricsPort, path, { headers: { host: `localhost:${app.metricsPort}` } });
+      expect(local.status, path).toBe(200);
+      expect(local.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  it('bound to all interfaces, any Host, as a remote Prometheus needs', async () => {
+    app = await spawnApp(fixture('plain-server.mjs'), { env: { OTEL_EXPORTER_PROMETHEUS_HOST: '0.0.0.0' } });
+    expect((await request(app.metricsPort, '/metrics', { headers: { host: 'app.internal.example' } })).status).toBe(200);
+  });
+});

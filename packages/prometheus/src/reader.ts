@@ -11,6 +11,7 @@ import {
   type CollectionResult,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
+import { createHostCheck } from './allowed-host.js';
 import { contentType, negotiate } from './negotiate.js';
 import { serializeChunks, type SerializeOptions } from './serialize.js';
 
@@ -18,6 +19,8 @@ export interface PrometheusReaderOptions {
   /**
    * Interface to listen on. Default: all interfaces (Node's default, `::` with IPv4 mapped, else
    * `0.0.0.0`), as the OpenTelemetry Prometheus exporter does: the scraper usually runs elsewhere.
+   * Bound to a loopback address, the server answers only requests whose Host names a loopback
+   * address, `localhost` or this address (421 otherwise): see allowed-host.ts (DNS rebinding).
    */
   host?: string;
   /** Default 9464, the port registered for the OpenTelemetry Prometheus exporter; 0 picks a free one. */
@@ -43,7 +46,8 @@ export interface PrometheusReaderOptions {
   fallback?: RequestHandler;
   /**
    * Require credentials on every path of the server: a bearer token, or a user and password for
-   * basic auth. Checked in constant time; anything else gets 401 with `WWW-Authenticate`.
+   * basic auth. Checked in constant time, the scheme in any case (RFC 7235); anything else gets
+   * 401 with `WWW-Authenticate`.
    */
   auth?: { bearer: string } | { username: string; password: string };
   /**
@@ -88,6 +92,7 @@ export class PrometheusReader extends MetricReader {
   readonly #warn: (code: string, message: string) => void;
   /** sha256 of the one Authorization header accepted, and the challenge sent otherwise. */
   readonly #auth: { digest: Buffer; challenge: string } | undefined;
+  readonly #hostAllowed: ((host: string | undefined) => boolean) | undefined;
   #collecting: Promise<CollectionResult> | undefined;
   #peeking: Promise<CollectionResult> | undefined;
 
@@ -104,13 +109,14 @@ export class PrometheusReader extends MetricReader {
     if (options.auth !== undefined) {
       const expected =
         'bearer' in options.auth
-          ? `Bearer ${options.auth.bearer}`
-          : `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
+          ? `bearer ${options.auth.bearer}`
+          : `basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
       this.#auth = {
         digest: sha256(expected),
         challenge: 'bearer' in options.auth ? 'Bearer realm="metrics"' : 'Basic realm="metrics", charset="UTF-8"',
       };
     }
+    this.#hostAllowed = createHostCheck(options.host);
     this.#serializeOptions = {
       withScopeLabels: options.withScopeLabels === true,
       withTargetInfo: options.withTargetInfo !== false,
@@ -244,7 +250,12 @@ export class PrometheusReader extends MetricReader {
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const path = query === -1 ? url : url.slice(0, query);
-      if (this.#auth !== undefined && !this.#authorized(req.headers.authorization)) {
+      // Every response, the live page's included: browsers must take the declared type as is.
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      if (this.#hostAllowed !== undefined && !this.#hostAllowed(req.headers.host)) {
+        // Before auth: a rebinding page must learn nothing, not even whether credentials are needed.
+        reply(res, 421, 'Misdirected Request: this server answers to localhost only\n');
+      } else if (this.#auth !== undefined && !this.#authorized(req.headers.authorization)) {
         reply(res, 401, 'Unauthorized\n', { 'WWW-Authenticate': this.#auth.challenge });
       } else if (path !== this.#endpoint) {
         if (this.#fallback === undefined || !this.#fallback(req, res)) reply(res, 404, 'Not Found\n');
@@ -271,9 +282,13 @@ export class PrometheusReader extends MetricReader {
     }
   }
 
-  // Hashing both sides makes the comparison constant-time whatever the lengths.
+  // Hashing both sides makes the comparison constant-time whatever the lengths. The scheme is
+  // case-insensitive (RFC 7235: `bearer x` is `Bearer x`); the credentials are compared as sent.
   #authorized(header: string | undefined): boolean {
-    return header !== undefined && timingSafeEqual(sha256(header), this.#auth!.digest);
+    if (header === undefined) return false;
+    const space = header.indexOf(' ');
+    const normalized = space === -1 ? header : `${header.slice(0, space).toLowerCase()}${header.slice(space)}`;
+    return timingSafeEqual(sha256(normalized), this.#auth!.digest);
   }
 
   #warnDropped(name: string, reason: string): void {
