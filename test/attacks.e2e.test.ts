@@ -154,3 +154,56 @@ describe('a scrape flood', () => {
     expect(p90During).toBeLessThan(2 * p90Before + 5);
   }, 60_000);
 });
+
+/** Every distinct http_route value in exposition text. */
+function routeValues(text: string): Set<string> {
+  return new Set([...text.matchAll(/http_route="((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!));
+}
+
+/** Sends `paths` from `connections` keep-alive connections; resolves when all are answered. */
+async function sendAll(port: number, paths: string[], connections = 16): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) await timedGet(port, paths[next++]!, 10_000, agent);
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  agent.destroy();
+}
+
+describe('label values are bounded in length', () => {
+  describe.each(['express', 'express4'])('%s', (express) => {
+    it('a parameter in a mount path never reaches the label as itself', async () => {
+      app = await spawnApp(fixture('express-mount-params.cjs'), { env: { EXPRESS: express } });
+      // The probe: 1100 requests, each with its own 15 000-character org (with a '.', so no id rule
+      // applies), which made /metrics 174 MB.
+      const long = (i: number): string => `${'a'.repeat(7_500)}.${i}${'b'.repeat(7_500)}`;
+      await sendAll(app.port, Array.from({ length: 1100 }, (_, i) => `/orgs/${long(i)}/items`));
+      for (const path of ['/orgs/acme/items', '/orgs/Other/items/7', '/orgs/acme/teams/blue', '/accounts/42/invoices/9']) {
+        expect((await request(app.port, path)).status, path).toBe(200);
+      }
+      const text = (await scrape(app.metricsPort)).body;
+      expect(sumSamples(text, 'http_server_requests_total', { http_route: '/orgs/:org/items' })).toBe(1101);
+      expect(sumSamples(text, 'http_server_requests_total', { http_route: '/orgs/:org/items/:id' })).toBe(1);
+      expect(sumSamples(text, 'http_server_requests_total', { http_route: '/orgs/:org/teams/:team' })).toBe(1);
+      expect(sumSamples(text, 'http_server_requests_total', { http_route: '/accounts/:account/invoices/:n' })).toBe(1);
+      expect(routeValues(text)).toEqual(new Set(['/orgs/:org/items', '/orgs/:org/items/:id', '/orgs/:org/teams/:team', '/accounts/:account/invoices/:n']));
+      expect(text).not.toContain('acme');
+      expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024);
+    }, 60_000);
+  });
+
+  it('MON_NORMALIZE_PATHS: a route longer than 128 characters is _OTHER, not cut short', async () => {
+    app = await spawnApp(fixture('plain-server.mjs'), { env: { MON_NORMALIZE_PATHS: '1' } });
+    // 31-character segments: just short of the rule that makes 32-character tokens `:id`.
+    const segment = (i: number, j: number): string => `${String(i).padStart(4, '0')}${String(j).padStart(4, '0')}-${'x'.repeat(22)}`;
+    const paths = Array.from({ length: 600 }, (_, i) => `/${Array.from({ length: 400 }, (_, j) => segment(i, j)).join('/')}`);
+    await sendAll(app.port, paths);
+    await request(app.port, '/short/route');
+    const text = (await scrape(app.metricsPort)).body;
+    expect(routeValues(text)).toEqual(new Set(['_OTHER', '/short/route']));
+    expect(sumSamples(text, 'http_server_requests_total', { http_route: '_OTHER' })).toBe(600);
+    expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024);
+    expect(app.stderr().split('\n').filter((l) => l.includes('MON_ROUTE_TOO_LONG'))).toHaveLength(1);
+  }, 60_000);
+});

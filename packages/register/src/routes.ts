@@ -10,10 +10,16 @@
 // `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { mountTemplate } from './express-mount.js';
 import { compileGlob, compileRouteTemplate, isPrefixGlob, type PathPattern } from './path-pattern.js';
 import { warn } from './warn.js';
 
 export const OTHER_ROUTE = '_OTHER';
+/**
+ * The longest route label, in characters; a longer route is `_OTHER` (never a truncated value,
+ * which could still carry what a client put in the path). Real templates are far shorter.
+ */
+export const MAX_ROUTE_LENGTH = 128;
 
 export interface RouteOptions {
   /** Templates such as `/users/:id` (`*` matches the rest) for servers without a router. */
@@ -55,6 +61,10 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   /** Bounded: at most maxRoutes distinct strings ever leave this function (plus _OTHER). */
   const bound = (route: string): string => {
     if (known.has(route)) return route;
+    if (route.length > MAX_ROUTE_LENGTH) {
+      warn('MON_ROUTE_TOO_LONG', `a route longer than ${MAX_ROUTE_LENGTH} characters is counted as http.route="${OTHER_ROUTE}".`);
+      return OTHER_ROUTE;
+    }
     if (capped || known.size >= options.maxRoutes) {
       // The flag keeps the warning's string building off every later request.
       if (!capped) {
@@ -86,10 +96,12 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   dc.subscribe('fastify.initialization', onFastify);
 
   // Express: `baseUrl` holds the mount path as matched, so a parameter in a mount path
-  // (`app.use('/orgs/:org', router)`) arrives as its value (id-like ones are normalised), and
-  // with Express's default case-insensitive routing `/API` and `/api` arrive as typed (lower-cased,
-  // unless the app turned case sensitivity on). Cache per (route object, baseUrl) so a steady
-  // request stream builds no strings; the cache is bounded like the routes.
+  // (`app.use('/orgs/:org', router)`) arrives as its value: express-mount.ts finds the template
+  // again from the app's routers. Should it not (a router shape it does not know), id-like segments
+  // are normalised and the length bound applies. With Express's default case-insensitive routing
+  // `/API` and `/api` arrive as typed (lower-cased, unless the app turned case sensitivity on).
+  // Cache per (route object, baseUrl) so a steady request stream builds no strings; the cache is
+  // bounded like the routes, and long baseUrls (an attacker's) are not kept.
   const expressCache = new WeakMap<object, Map<string, string>>();
   const expressRoute = (request: ExpressRequest, route: object): string => {
     const baseUrl = typeof request.baseUrl === 'string' ? request.baseUrl : '';
@@ -100,9 +112,10 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       const raw = (route as { path?: unknown }).path;
       const path = typeof raw === 'string' ? raw : String(raw);
       const caseSensitive = (request as { app?: { get?: (key: string) => unknown } }).app?.get?.('case sensitive routing') === true;
-      const base = normalizePath(caseSensitive ? baseUrl : baseUrl.toLowerCase());
+      const base =
+        baseUrl === '' ? '' : (mountTemplate(request, baseUrl, route, caseSensitive) ?? normalizePath(caseSensitive ? baseUrl : baseUrl.toLowerCase()));
       full = bound(base === '' ? path : base + (path === '/' ? '' : path));
-      if (byBase.size < options.maxRoutes) byBase.set(baseUrl, full);
+      if (byBase.size < options.maxRoutes && baseUrl.length <= MAX_ROUTE_LENGTH) byBase.set(baseUrl, full);
     }
     return full;
   };
