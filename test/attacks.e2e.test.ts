@@ -1,9 +1,15 @@
 // An attacker's probe (issue 18), replayed against real processes: each test sends what the probe
 // sent and checks what the app and its metrics port then do. Timing is always relative: the app's
 // own requests under attack against the same requests just before, on the same machine.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture, request, scrape, spawnApp, sumSamples, type App } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -206,4 +212,96 @@ describe('label values are bounded in length', () => {
     expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024);
     expect(app.stderr().split('\n').filter((l) => l.includes('MON_ROUTE_TOO_LONG'))).toHaveLength(1);
   }, 60_000);
+});
+
+/**
+ * Fills an app (plain-server.mjs with MON_NORMALIZE_PATHS=1) up to its series caps with the longest
+ * lines there can be: every route at the length bound, made of the one character (a backslash) that
+ * escaping doubles, the longest known method, 5xx statuses (which add error_type), and enough
+ * (route, status) pairs to fill the 2000-series cap and its overflow.
+ */
+async function fillToCaps(port: number): Promise<void> {
+  const route = (i: number): string => `/${String(i).padStart(3, '0')}${'\\'.repeat(124)}`;
+  const paths: string[] = [];
+  for (let i = 0; i < 510; i++) for (let status = 500; status < 505; status++) paths.push(`${route(i)}?status=${status}`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  let next = 0;
+  const send = (path: string): Promise<void> =>
+    new Promise((resolve) => {
+      http
+        .request({ host: '127.0.0.1', port, path, method: 'OPTIONS', agent }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', () => resolve())
+        .end();
+    });
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < paths.length) await send(paths[next++]!);
+    }),
+  );
+  agent.destroy();
+}
+
+/** The most bytes /metrics can reach with the default caps (measured: 19.25 MB; README states it). */
+const MAX_EXPOSITION_BYTES = 20 * 1024 * 1024;
+
+describe('the exposition at the series caps', () => {
+  it('stays under 20 MB: 500 routes of 128 characters that all need escaping, 2000 series and the overflow', async () => {
+    app = await spawnApp(fixture('plain-server.mjs'), { env: { MON_NORMALIZE_PATHS: '1' } });
+    await fillToCaps(app.port);
+    const text = (await scrape(app.metricsPort)).body;
+    const openMetrics = (await scrape(app.metricsPort, 'application/openmetrics-text;version=1.0.0')).body;
+    const series = text.split('\n').filter((l) => l.startsWith('http_server_requests_total{')).length;
+    const longest = Math.max(...[...routeValues(text)].map((r) => r.length));
+    console.log(`at the caps: ${series} request series, text ${Buffer.byteLength(text)} B, OpenMetrics ${Buffer.byteLength(openMetrics)} B, longest escaped route ${longest}`);
+    expect(series).toBe(2001); // the cap, and the overflow series
+    expect(text).toMatch(/^http_server_requests_total\{otel_metric_overflow="true"\} \d+$/m);
+    expect(longest).toBe(2 * 124 + 4); // 128 characters, the backslashes escaped
+    expect(Buffer.byteLength(text)).toBeLessThan(MAX_EXPOSITION_BYTES);
+    expect(Buffer.byteLength(openMetrics)).toBeLessThan(MAX_EXPOSITION_BYTES);
+  }, 120_000);
+
+  it.skipIf(!existsSync(CHROMIUM))('the live page keeps up with it in a real browser, within a bounded heap', async () => {
+    app = await spawnApp(fixture('plain-server.mjs'), { env: { MON_NORMALIZE_PATHS: '1' } });
+    await fillToCaps(app.port);
+    const userDataDir = mkdtempSync(path.join(tmpdir(), 'mon-chromium-'));
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      await page.goto(`http://127.0.0.1:${app.metricsPort}/`);
+      // Five polls of the whole exposition (one every 2 s after each answer).
+      const polls = { count: 0 };
+      page.on('response', (response) => {
+        if (response.url().includes('/metrics')) polls.count++;
+      });
+      const deadline = Date.now() + 60_000;
+      while (polls.count < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(polls.count).toBeGreaterThanOrEqual(5);
+      // Still live (the last poll rendered less than three intervals ago), with the app's figures.
+      await page.waitForFunction(
+        () => document.getElementById('live')?.className === 'ok' && /\d requests/.test(document.getElementById('facts')?.textContent ?? ''),
+        null,
+        { timeout: 30_000 },
+      );
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('HeapProfiler.collectGarbage');
+      const heap = (await cdp.send('Runtime.getHeapUsage')).usedSize;
+      console.log(`live page heap after ${polls.count} polls of the capped exposition: ${(heap / 1048576).toFixed(0)} MB`);
+      expect(problems).toEqual([]);
+      // The probe's 174 MB exposition took the page to 3.4 GB. At the caps: 17 MB measured (52 MB
+      // before label strings were sliced whole and shared); 100 MB leaves room.
+      expect(heap).toBeLessThan(100 * 1024 * 1024);
+    } finally {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
