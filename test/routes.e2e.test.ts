@@ -103,7 +103,7 @@ describe('plain servers', () => {
 
   it('MON_IGNORE_PATHS leaves health checks out of the metrics (exact, prefix, glob)', async () => {
     app = await spawnApp(fixture('plain-server.mjs'), { env: { MON_IGNORE_PATHS: '/healthz,/ready*,/static/**/*.map' } });
-    for (const path of ['/healthz', '/healthz?full=1', '/readyz', '/ready/deep', '/static/a/b/c.js.map', '/work', '/healthz/extra']) {
+    for (const path of ['/healthz', '/healthz?full=1', '/readyz', '/ready/deep', '/static/a/b/c.js.map', '/static/app.js.map', '/work', '/healthz/extra']) {
       await request(app.port, path);
     }
     const text = (await scrape(app.metricsPort)).body;

@@ -1,6 +1,7 @@
 // The only file that reads the environment. Standard OpenTelemetry variables first; MON_* only
 // where none exists. Every bad value costs one warning line naming the variable, the value and
 // what is used instead; nothing here throws.
+import { globProblem, routeTemplateProblem } from './path-pattern.js';
 import { warn } from './warn.js';
 
 export type ExporterName = 'prometheus' | 'otlp' | 'console';
@@ -71,8 +72,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     groups: groups(env),
     diskPaths: list(env.MON_DISK_PATHS),
     http: {
-      ignorePaths: paths(env, 'MON_IGNORE_PATHS'),
-      routePatterns: paths(env, 'MON_ROUTE_PATTERNS'),
+      ignorePaths: paths(env, 'MON_IGNORE_PATHS', globProblem),
+      routePatterns: paths(env, 'MON_ROUTE_PATTERNS', routeTemplateProblem),
       normalizePaths: bool(env, 'MON_NORMALIZE_PATHS', false, true),
       maxRoutes: positiveInt(env, 'MON_MAX_ROUTES', 500, 'a whole number'),
     },
@@ -124,13 +125,15 @@ function metricsAuth(raw: string | undefined): Config['prometheus']['auth'] {
 }
 
 /** A comma list of URL paths; entries not starting with `/` are dropped with a warning. */
-function paths(env: Env, name: string): string[] | undefined {
+/** A list of path patterns; `problem` says why one is unusable (path-pattern.ts), which drops it. */
+function paths(env: Env, name: string, problem: (pattern: string) => string | undefined): string[] | undefined {
   const items = list(env[name]);
   if (items === undefined) return undefined;
-  const good = items.filter((item) => item.startsWith('/'));
-  const rejected = items.filter((item) => !item.startsWith('/'));
-  if (rejected.length > 0) {
-    warn('MON_BAD_ENV', `${name} entries must start with "/": ignoring ${JSON.stringify(rejected.join(','))}.`);
+  const good: string[] = [];
+  for (const item of items) {
+    const why = problem(item);
+    if (why === undefined) good.push(item);
+    else warn('MON_BAD_ENV', `${name} entry ${JSON.stringify(item)} is unusable (${why}); it is ignored, the other entries apply.`);
   }
   return good.length > 0 ? good : undefined;
 }

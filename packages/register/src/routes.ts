@@ -10,9 +10,16 @@
 // `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { mountTemplate } from './express-mount.js';
+import { compileGlob, compileRouteTemplate, isPrefixGlob, type PathPattern } from './path-pattern.js';
 import { warn } from './warn.js';
 
 export const OTHER_ROUTE = '_OTHER';
+/**
+ * The longest route label, in characters; a longer route is `_OTHER` (never a truncated value,
+ * which could still carry what a client put in the path). Real templates are far shorter.
+ */
+export const MAX_ROUTE_LENGTH = 128;
 
 export interface RouteOptions {
   /** Templates such as `/users/:id` (`*` matches the rest) for servers without a router. */
@@ -40,18 +47,6 @@ export function normalizePath(path: string): string {
     .join('/');
 }
 
-function compilePattern(template: string): RegExp {
-  const source = template
-    .split('/')
-    .map((segment) => {
-      if (segment.startsWith(':')) return '[^/]+';
-      if (segment === '*') return '.*';
-      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    })
-    .join('/');
-  return new RegExp(`^${source}/?$`);
-}
-
 export interface RouteResolver {
   /** The route of a finished request; `status` keeps 404s from minting routes out of raw paths. */
   routeOf: (request: IncomingMessage, status: number) => string | undefined;
@@ -66,6 +61,10 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   /** Bounded: at most maxRoutes distinct strings ever leave this function (plus _OTHER). */
   const bound = (route: string): string => {
     if (known.has(route)) return route;
+    if (route.length > MAX_ROUTE_LENGTH) {
+      warn('MON_ROUTE_TOO_LONG', `a route longer than ${MAX_ROUTE_LENGTH} characters is counted as http.route="${OTHER_ROUTE}".`);
+      return OTHER_ROUTE;
+    }
     if (capped || known.size >= options.maxRoutes) {
       // The flag keeps the warning's string building off every later request.
       if (!capped) {
@@ -97,10 +96,12 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   dc.subscribe('fastify.initialization', onFastify);
 
   // Express: `baseUrl` holds the mount path as matched, so a parameter in a mount path
-  // (`app.use('/orgs/:org', router)`) arrives as its value (id-like ones are normalised), and
-  // with Express's default case-insensitive routing `/API` and `/api` arrive as typed (lower-cased,
-  // unless the app turned case sensitivity on). Cache per (route object, baseUrl) so a steady
-  // request stream builds no strings; the cache is bounded like the routes.
+  // (`app.use('/orgs/:org', router)`) arrives as its value: express-mount.ts finds the template
+  // again from the app's routers. Should it not (a router shape it does not know), id-like segments
+  // are normalised and the length bound applies. With Express's default case-insensitive routing
+  // `/API` and `/api` arrive as typed (lower-cased, unless the app turned case sensitivity on).
+  // Cache per (route object, baseUrl) so a steady request stream builds no strings; the cache is
+  // bounded like the routes, and long baseUrls (an attacker's) are not kept.
   const expressCache = new WeakMap<object, Map<string, string>>();
   const expressRoute = (request: ExpressRequest, route: object): string => {
     const baseUrl = typeof request.baseUrl === 'string' ? request.baseUrl : '';
@@ -111,19 +112,22 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       const raw = (route as { path?: unknown }).path;
       const path = typeof raw === 'string' ? raw : String(raw);
       const caseSensitive = (request as { app?: { get?: (key: string) => unknown } }).app?.get?.('case sensitive routing') === true;
-      const base = normalizePath(caseSensitive ? baseUrl : baseUrl.toLowerCase());
+      const base =
+        baseUrl === '' ? '' : (mountTemplate(request, baseUrl, route, caseSensitive) ?? normalizePath(caseSensitive ? baseUrl : baseUrl.toLowerCase()));
       full = bound(base === '' ? path : base + (path === '/' ? '' : path));
-      if (byBase.size < options.maxRoutes) byBase.set(baseUrl, full);
+      if (byBase.size < options.maxRoutes && baseUrl.length <= MAX_ROUTE_LENGTH) byBase.set(baseUrl, full);
     }
     return full;
   };
 
-  const patterns = options.patterns?.map((template) => ({ template, regexp: compilePattern(template) }));
+  // Templates were checked by config.ts (routeTemplateProblem); path-pattern.ts says why no regex.
+  const patterns = options.patterns?.map((template) => ({ template, pattern: compileRouteTemplate(template) }));
   const fromPath = (request: IncomingMessage, status: number): string | undefined => {
     const url = request.url ?? '/';
     const q = url.indexOf('?');
+    const end = q === -1 ? url.length : q;
+    if (patterns) for (const { template, pattern } of patterns) if (pattern.matches(url, end)) return bound(template);
     const path = q === -1 ? url : url.slice(0, q);
-    if (patterns) for (const { template, regexp } of patterns) if (regexp.test(path)) return bound(template);
     // A 404 is a path the app does not have: a scanner must not fill the route budget with them.
     if (options.normalize && status !== 404) return bound(normalizePath(path));
     return undefined;
@@ -146,32 +150,26 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
 }
 
 /**
- * MON_IGNORE_PATHS entries: exact (`/health`), prefix (`/health*`) or glob (`/static/**`,
- * `/users/*\/avatar`). Returns a predicate on the raw request URL, query string ignored.
+ * MON_IGNORE_PATHS entries: exact (`/health`), prefix (`/health*`) or glob (`/static/**\/*.map`,
+ * `/users/*\/avatar`; see path-pattern.ts). Returns a predicate on the raw request URL, query string
+ * ignored.
  */
 export function createPathFilter(entries: string[]): (url: string | undefined) => boolean {
   const exact = new Set<string>();
   const prefixes: string[] = [];
-  const globs: RegExp[] = [];
+  const globs: PathPattern[] = [];
   for (const entry of entries) {
-    const star = entry.indexOf('*');
-    if (star === -1) exact.add(entry);
-    else if (star === entry.length - 1 && !entry.endsWith('**')) prefixes.push(entry.slice(0, -1));
-    else {
-      const source = entry
-        .split(/(\*\*|\*)/)
-        .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
-        .join('');
-      globs.push(new RegExp(`^${source}$`));
-    }
+    if (!entry.includes('*')) exact.add(entry);
+    else if (isPrefixGlob(entry)) prefixes.push(entry.slice(0, entry.indexOf('*')));
+    else globs.push(compileGlob(entry));
   }
   return (url) => {
     if (url === undefined) return false;
     const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    if (exact.has(path)) return true;
-    for (const prefix of prefixes) if (path.startsWith(prefix)) return true;
-    for (const glob of globs) if (glob.test(path)) return true;
+    const end = q === -1 ? url.length : q;
+    if (exact.size > 0 && exact.has(q === -1 ? url : url.slice(0, q))) return true;
+    for (const prefix of prefixes) if (url.startsWith(prefix) && prefix.length <= end) return true;
+    for (const glob of globs) if (glob.matches(url, end)) return true;
     return false;
   };
 }
