@@ -182,10 +182,11 @@ export class PrometheusReader extends MetricReader {
 
   /**
    * Collects and renders the exposition for an `Accept` header, for serving from the app's own
-   * server. Callback errors leave their metrics out but do not fail the scrape.
+   * server. Callback errors leave their metrics out but do not fail the scrape. `peek: true`
+   * collects as a scrape of `endpoint?peek=1` does (see the `peek` option).
    */
-  async collectText(accept?: string): Promise<CollectedText> {
-    const { contentType, chunks } = await this.#collectChunks(accept, false);
+  async collectText(accept?: string, options: { peek?: boolean } = {}): Promise<CollectedText> {
+    const { contentType, chunks } = await this.#collectChunks(accept, options.peek === true);
     let body = '';
     for (const chunk of chunks) body += chunk;
     return { contentType, body };

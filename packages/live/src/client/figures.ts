@@ -268,19 +268,12 @@ export function routeStats(from: Snapshot, to: Snapshot): RouteStats[] {
     if (found === undefined) routes.set(route, (found = { requests: 0, errors: 0, buckets: new Map() }));
     return found;
   };
-  const grew = (name: string, visit: (labels: Labels, increase: number) => void): void => {
-    const before = byKey(from.samples.get(name));
-    for (const { labels, value } of to.samples.get(name) ?? []) {
-      const old = before.get(seriesKey(labels));
-      visit(labels, old === undefined || value < old ? value : value - old);
-    }
-  };
-  grew(SERIES.requests, (labels, increase) => {
+  eachIncrease(from, to, SERIES.requests, (labels, increase) => {
     const route = entry(labels.http_route ?? '');
     route.requests += increase;
     if (isError(labels)) route.errors += increase;
   });
-  grew(`${SERIES.duration}_bucket`, (labels, increase) => {
+  eachIncrease(from, to, `${SERIES.duration}_bucket`, (labels, increase) => {
     const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
     if (Number.isNaN(le)) return;
     const { buckets } = entry(labels.http_route ?? '');
@@ -310,24 +303,35 @@ export function total(samples: Samples, name: string, filter?: Filter): number |
 }
 
 /**
- * How much the counters of `name` grew from `from` to `to`, summed over series. A series that
- * went down was reset (the app restarted): its whole current value is the increase, as
- * Prometheus' increase() takes it. A series new since `from` started at 0. Undefined when `to`
- * has no such series.
+ * How much the counters of `name` grew from `from` to `to`, summed over series. Undefined when
+ * `to` has no such series (or none passes `filter`).
  */
 export function increase(from: Snapshot, to: Snapshot, name: string, filter?: Filter): number | undefined {
-  const now = to.samples.get(name);
-  if (now === undefined) return undefined;
-  const before = byKey(from.samples.get(name));
   let sum = 0;
   let found = false;
-  for (const { labels, value } of now) {
-    if (filter !== undefined && !filter(labels)) continue;
+  eachIncrease(from, to, name, (labels, grew) => {
+    if (filter !== undefined && !filter(labels)) return;
     found = true;
-    const old = before.get(seriesKey(labels));
-    sum += old === undefined || value < old ? value : value - old;
-  }
+    sum += grew;
+  });
   return found ? sum : undefined;
+}
+
+/**
+ * Calls `visit` with each series of `name` in `to` and how much it grew since `from`. A series
+ * that went down was reset (the app restarted): its whole current value is the increase, as
+ * Prometheus' increase() takes it. A series new since `from` started at 0. Returns whether `to`
+ * has the name at all.
+ */
+function eachIncrease(from: Snapshot, to: Snapshot, name: string, visit: (labels: Labels, increase: number) => void): boolean {
+  const now = to.samples.get(name);
+  if (now === undefined) return false;
+  const before = byKey(from.samples.get(name));
+  for (const { labels, value } of now) {
+    const old = before.get(seriesKey(labels));
+    visit(labels, old === undefined || value < old ? value : value - old);
+  }
+  return true;
 }
 
 export interface Bucket {
@@ -339,18 +343,12 @@ export interface Bucket {
 
 /** Bucket increases of histogram `base` from `from` to `to`, summed over all its series by `le`. */
 export function bucketIncreases(from: Snapshot, to: Snapshot, base: string): Bucket[] | undefined {
-  const name = `${base}_bucket`;
-  const now = to.samples.get(name);
-  if (now === undefined) return undefined;
-  const before = byKey(from.samples.get(name));
   const byLe = new Map<number, number>();
-  for (const { labels, value } of now) {
+  const found = eachIncrease(from, to, `${base}_bucket`, (labels, grew) => {
     const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
-    if (Number.isNaN(le)) continue;
-    const old = before.get(seriesKey(labels));
-    const grew = old === undefined || value < old ? value : value - old;
-    byLe.set(le, (byLe.get(le) ?? 0) + grew);
-  }
+    if (!Number.isNaN(le)) byLe.set(le, (byLe.get(le) ?? 0) + grew);
+  });
+  if (!found) return undefined;
   return [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
 }
 
@@ -376,9 +374,19 @@ export function histogramQuantile(q: number, buckets: readonly Bucket[]): number
   return undefined;
 }
 
-function byKey(list: readonly Sample[] | undefined): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const { labels, value } of list ?? []) map.set(seriesKey(labels), value);
+// A snapshot's series by identity, built once per list: each point reads the same previous
+// snapshot several times (all requests, 4xx, errors; rate and window), the history every 10 s.
+const keyedLists = new WeakMap<readonly Sample[], Map<string, number>>();
+const EMPTY: ReadonlyMap<string, number> = new Map();
+
+function byKey(list: readonly Sample[] | undefined): ReadonlyMap<string, number> {
+  if (list === undefined) return EMPTY;
+  let map = keyedLists.get(list);
+  if (map === undefined) {
+    map = new Map();
+    for (const { labels, value } of list) map.set(seriesKey(labels), value);
+    keyedLists.set(list, map);
+  }
   return map;
 }
 

@@ -1,5 +1,6 @@
 // The live page: polls the same-origin /metrics every few seconds, keeps the last minutes of
-// figures in memory (nothing is stored in the app for the page) and redraws the cards.
+// figures in memory and redraws the cards. On opening it first fetches the recent past the
+// process kept for it (history.ts, when the page is served with one), so it never starts empty.
 import { drawLineChart, niceBytes, type LineSeries } from './charts.js';
 import { parseExposition } from './exposition.js';
 import { computePoint, computeStatus, PRIMARY_PROCESS, routeStats, SERIES, type Point, type RouteStats, type Snapshot, type Status } from './figures.js';
@@ -126,7 +127,9 @@ const metricsPath = document.querySelector<HTMLMetaElement>('meta[name="mon-metr
 // What the page tells the user: the endpoint, without the query it polls with (mon's `?peek=1`).
 const shownPath = metricsPath.split('?')[0] || metricsPath;
 const interval = Number(document.querySelector<HTMLMetaElement>('meta[name="mon-interval"]')?.content) || 2000;
-const HISTORY_MS = 5 * 60_000;
+const historyPath = document.querySelector<HTMLMetaElement>('meta[name="mon-history-path"]')?.content;
+// As far back as the process's history reaches (HISTORY_SPAN_MS).
+const HISTORY_MS = 15 * 60_000;
 const LATENCY_WINDOW_MS = 10_000;
 const MAX_ROUTES = 10;
 const MIN_SPAN_MS = 30_000;
@@ -185,6 +188,21 @@ function build(): void {
   document.getElementById('metrics-link')!.textContent = shownPath;
 }
 
+/** The points the process kept before the page opened, with ages turned into this clock's times. */
+async function loadHistory(): Promise<void> {
+  if (historyPath === undefined) return;
+  try {
+    const response = await fetch(historyPath, { cache: 'no-store' });
+    if (!response.ok) return;
+    const body = (await response.json()) as { points?: Array<Omit<Point, 'time'> & { age: number }> };
+    const now = Date.now();
+    const past = (body.points ?? []).map(({ age, ...figures }) => ({ ...figures, time: now - age }));
+    points.unshift(...past.filter((p) => p.time > now - HISTORY_MS));
+  } catch {
+    // No history: the charts start now, as they would without one.
+  }
+}
+
 async function poll(): Promise<void> {
   try {
     const response = await fetch(metricsPath, { cache: 'no-store', headers: { accept: 'text/plain; version=0.0.4' } });
@@ -212,7 +230,7 @@ function render(): void {
   const now = Date.now();
   renderHeader(now);
   const first = points[0]?.time ?? now;
-  // The time axis grows from 30 s to five minutes as history builds up, so early data is not a sliver.
+  // The time axis grows from 30 s to fifteen minutes as history builds up, so early data is not a sliver.
   const span = Math.min(HISTORY_MS, Math.max(MIN_SPAN_MS, now - first));
   const times = points.map((p) => p.time);
   const latest = points[points.length - 1];
@@ -394,4 +412,4 @@ window.addEventListener('resize', () => {
 
 build();
 render();
-void loop();
+void loadHistory().then(loop);
