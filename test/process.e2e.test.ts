@@ -1,7 +1,10 @@
 // The preload must not change how the app behaves: exit, signals, busy ports, bad config.
 import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { example, fixture, freePort, request, root, scrape, sleep, spawnApp, type App } from './helpers.js';
 
@@ -35,6 +38,30 @@ describe('a short script', () => {
     });
     expect(result.stdout).toBe('object\n');
     expect(result.status).toBe(0);
+  });
+});
+
+describe('a bin run through its node_modules/.bin symlink (as `npx tool` and `tool` in npm scripts do)', () => {
+  it('is named for its own package, as when run by its real path', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mon-bin-'));
+    try {
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'my-app', version: '1.0.0' }));
+      mkdirSync(path.join(dir, 'node_modules/tool'), { recursive: true });
+      writeFileSync(path.join(dir, 'node_modules/tool/package.json'), JSON.stringify({ name: 'tool', version: '2.0.0' }));
+      copyFileSync(fixture('plain-server.mjs'), path.join(dir, 'node_modules/tool/server.mjs'));
+      mkdirSync(path.join(dir, 'node_modules/.bin'));
+      symlinkSync('../tool/server.mjs', path.join(dir, 'node_modules/.bin/tool'));
+      const names: string[] = [];
+      for (const script of ['node_modules/.bin/tool', 'node_modules/tool/server.mjs']) {
+        app = await spawnApp(path.join(dir, script));
+        names.push(/^target_info\{[^}]*service_name="([^"]*)"/m.exec((await scrape(app.metricsPort)).body)?.[1] ?? '');
+        await app.stop();
+        app = undefined;
+      }
+      expect(names).toEqual(['tool', 'tool']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
