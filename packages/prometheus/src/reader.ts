@@ -13,6 +13,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { contentType, negotiate } from './negotiate.js';
 import { serializeChunks, type SerializeOptions } from './serialize.js';
+import { TELEMETRY_SERVER } from './telemetry-server.js';
 
 export interface PrometheusReaderOptions {
   /**
@@ -69,8 +70,6 @@ export interface CollectedText {
 }
 
 const debug = debuglog('mon');
-// Lets mon's HTTP server metrics skip this server's own scrapes.
-const TELEMETRY_SERVER = Symbol.for('mon.telemetry-server');
 const DEFAULT_PORT = 9464;
 // Observable callbacks that hang must not hang scrapes; Prometheus gives up after 10 s by default.
 const COLLECT_TIMEOUT_MS = 5_000;
