@@ -52,6 +52,25 @@ describe('every package', () => {
     expect(listing).toContain(`package/${pkg.exports['.'].types.replace('./', '')}`);
     expect(listing).not.toMatch(/package\/(test|src)\//);
   });
+
+  it.each(PACKAGES)('@mon/%s ships no build script, and every source map a file names', (name) => {
+    const files = execFileSync('tar', ['tzf', tarballs[name]!], { encoding: 'utf8' }).trim().split('\n');
+    // bundle.mjs imports esbuild, which is no dependency: a build step, not part of the package.
+    expect(files).not.toContain('package/bundle.mjs');
+    const unpacked = path.join(dir, `unpacked-${name}`);
+    mkdirSync(unpacked);
+    execFileSync('tar', ['xzf', tarballs[name]!, '-C', unpacked]);
+    let named = 0;
+    for (const file of files.filter((f) => /\.(m?js|d\.ts)$/.test(f))) {
+      const text = readFileSync(path.join(unpacked, file), 'utf8');
+      expect(text, file).not.toMatch(/from ['"]esbuild['"]/);
+      const map = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+      if (map === undefined || map.startsWith('data:')) continue;
+      named++;
+      expect(files, `${file} names ${map}`).toContain(path.posix.join(path.posix.dirname(file), map));
+    }
+    expect(named).toBeGreaterThan(0);
+  });
 });
 
 describe('a fresh app outside the repo', () => {

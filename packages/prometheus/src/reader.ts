@@ -15,6 +15,7 @@ import { createHostCheck } from './allowed-host.js';
 import { contentType, negotiate } from './negotiate.js';
 import { serializeChunks, type SerializeOptions } from './serialize.js';
 import { sharedRendering, type SharedRendering } from './shared-rendering.js';
+import { TELEMETRY_SERVER } from './telemetry-server.js';
 
 export interface PrometheusReaderOptions {
   /**
@@ -74,8 +75,6 @@ export interface CollectedText {
 }
 
 const debug = debuglog('mon');
-// Lets mon's HTTP server metrics skip this server's own scrapes.
-const TELEMETRY_SERVER = Symbol.for('mon.telemetry-server');
 const DEFAULT_PORT = 9464;
 // Observable callbacks that hang must not hang scrapes; Prometheus gives up after 10 s by default.
 const COLLECT_TIMEOUT_MS = 5_000;
@@ -201,10 +200,11 @@ export class PrometheusReader extends MetricReader {
 
   /**
    * Collects and renders the exposition for an `Accept` header, for serving from the app's own
-   * server. Callback errors leave their metrics out but do not fail the scrape.
+   * server. Callback errors leave their metrics out but do not fail the scrape. `peek: true`
+   * collects as a scrape of `endpoint?peek=1` does (see the `peek` option).
    */
-  async collectText(accept?: string): Promise<CollectedText> {
-    const { contentType, chunks } = await this.#collectChunks(accept, false);
+  async collectText(accept?: string, options: { peek?: boolean } = {}): Promise<CollectedText> {
+    const { contentType, chunks } = await this.#collectChunks(accept, options.peek === true);
     let body = '';
     for (const chunk of chunks) body += chunk.toString();
     return { contentType, body };

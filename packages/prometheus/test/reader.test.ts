@@ -440,7 +440,6 @@ describe('PrometheusReader', () => {
       setTimeout(() => {}, 300);
     `;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const started = Date.now();
     const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
     const port = Number(chunk.toString().trim());
     const agent = new http.Agent({ keepAlive: true });
@@ -450,11 +449,13 @@ describe('PrometheusReader', () => {
       }).on('error', reject);
     });
     expect(status).toBe(200);
+    // From the answer (the child's start-up is not what is measured, and a loaded machine slows it).
+    const answered = Date.now();
     const [code] = (await once(child, 'exit')) as [number];
     agent.destroy();
     expect(code).toBe(0);
-    // Exits when its own work is done (300 ms), not when keepAliveTimeout (5 s) closes the socket.
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // Exits when its own work is done (< 300 ms left), not when keepAliveTimeout (5 s) closes the socket.
+    expect(Date.now() - answered).toBeLessThan(4_000);
   });
 });
 

@@ -14,7 +14,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { clusterPrimaryReader, clusterWorkerReader, isClusterWorker } from './cluster.js';
 import type { Config, OtlpConfig } from './config.js';
-import { describe, warn } from './warn.js';
+import { debug, describe, warn } from './warn.js';
 
 /** Producers (pre-aggregated HTTP metrics) for a reader of the given temporality. */
 export type ProducersFor = (temporality: AggregationTemporality) => MetricProducer[];
@@ -56,10 +56,17 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
   const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
   const { host, port, auth, ui } = config.prometheus;
   // The live page on GET / of the same server: same bind address, same credentials.
-  // It polls /metrics?peek=1: a look that must not cut the intervals Prometheus sees short.
-  const fallback = ui ? (await import('@mon/live')).createLivePage({ metricsPath: '/metrics?peek=1' }) : undefined;
-  const serve = (producer: MetricProducer, quietWhenBusy = false): MetricReader =>
-    new PrometheusReader({
+  // It polls /metrics?peek=1: a look that must not cut the intervals Prometheus sees short. Its
+  // history samples peeks of the reader that serves it, from when that reader exists.
+  let served: InstanceType<typeof PrometheusReader> | undefined;
+  const live = ui ? await import('@mon/live') : undefined;
+  const history = live?.createLiveHistory({
+    collect: async () => (await served!.collectText(undefined, { peek: true })).body,
+    onError: (error) => debug('live: history sample failed: %s', describe(error)),
+  });
+  const fallback = live?.createLivePage({ metricsPath: '/metrics?peek=1', history });
+  const serve = (producer: MetricProducer, quietWhenBusy = false): MetricReader => {
+    served = new PrometheusReader({
       // `localhost` may resolve to ::1 only; Prometheus and curl fall back to 127.0.0.1, so bind that.
       host: host === 'localhost' ? '127.0.0.1' : host,
       port,
@@ -78,6 +85,10 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
         warn('MON_METRICS_PORT', `cannot serve /metrics on ${host}:${port} (${error.code ?? error.message}): ${fix}. The app runs on without it.`);
       },
     });
+    // Only once the page can be served: no port, no page, nothing to keep history for.
+    served.ready.then(() => history?.start(), () => {});
+    return served;
+  };
   if (isClusterWorker) {
     return clusterWorkerReader(producers, process, {
       peek,
