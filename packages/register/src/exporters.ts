@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { clusterPrimaryReader, clusterWorkerReader, isClusterWorker } from './cluster.js';
+import { clusterPrimaryReader, clusterWorkerReader, isClusterWorker } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
 import { describe, warn } from './warn.js';
 

@@ -4,7 +4,7 @@ import { metrics } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { startHostMetrics, type HostMetricGroup, type HostMetrics } from '@mon/host';
-import { asPeek, isClusterWorker, WORKER_VIEWS, workerHostGroups } from './cluster.js';
+import { asPeek, isClusterWorker, WORKER_VIEWS, workerHostGroups } from './cluster/index.js';
 import { loadConfig, type Config } from './config.js';
 import { createReaders } from './exporters.js';
 import { HttpServerMetrics } from './http-server-metrics.js';
