@@ -14,6 +14,8 @@ export const PRIMARY = 'primary';
 export interface Contribution {
   label: string;
   scopes: readonly ScopeMetrics[];
+  /** Only its totals count: a worker that exited, whose last messages may still come. */
+  totalsOnly?: boolean;
 }
 
 type Point = DataPoint<number> | DataPoint<Histogram>;
@@ -53,10 +55,11 @@ export class ClusterMerge {
 
   merge(contributions: readonly Contribution[], endTime: HrTime): ScopeMetrics[] {
     const out = new Map<string, Accumulator>();
-    for (const { label, scopes } of contributions) {
+    for (const { label, scopes, totalsOnly } of contributions) {
       for (const { scope, metrics } of scopes) {
         for (const metric of metrics) {
           const rule = mergeRule(metric);
+          if (totalsOnly === true && rule !== 'total') continue;
           const acc = accumulator(out, scope, metric, rule);
           if (rule === 'machine') {
             acc.source ??= label;

@@ -21,6 +21,11 @@ import { decodeScopes } from './wire.js';
 
 /** A scrape waits at most this long for the workers; a late one counts with its last known values. */
 export const COLLECT_TIMEOUT_MS = 1_000;
+/**
+ * How long a worker that exited may still deliver messages (they can wait in the pipe behind its
+ * 'exit') before its totals are final, if its channel's 'disconnect' does not come first.
+ */
+export const EXIT_GRACE_MS = 1_000;
 
 interface WorkerState {
   readonly child: ChildProcess;
@@ -35,10 +40,14 @@ interface WorkerState {
   readonly waiting: Map<number, () => void>;
   /** It let a scrape time out and has not answered since: later scrapes do not wait for it. */
   late: boolean;
+  /** Its process has exited: it holds no slot, is asked nothing, and only its totals count. */
+  exited: boolean;
 }
 
 export interface ClusterPrimaryOptions {
   timeoutMillis?: number;
+  /** EXIT_GRACE_MS (tests). */
+  exitGraceMillis?: number;
 }
 
 /**
@@ -50,6 +59,7 @@ export interface ClusterPrimaryOptions {
 export class ClusterPrimary implements MetricProducer {
   readonly #self: MetricReader;
   readonly #timeoutMillis: number;
+  readonly #exitGraceMillis: number;
   readonly #merge = new ClusterMerge();
   readonly #workers = new Map<ChildProcess, WorkerState>();
   /** slot -> worker; a slot frees when its worker exits and the next worker takes the lowest free one. */
@@ -61,6 +71,7 @@ export class ClusterPrimary implements MetricProducer {
   constructor(self: MetricReader, options: ClusterPrimaryOptions = {}) {
     this.#self = self;
     this.#timeoutMillis = options.timeoutMillis ?? COLLECT_TIMEOUT_MS;
+    this.#exitGraceMillis = options.exitGraceMillis ?? EXIT_GRACE_MS;
   }
 
   /** Watches for forked workers; returns the function that stops watching. */
@@ -73,19 +84,33 @@ export class ClusterPrimary implements MetricProducer {
   /** Listens to one worker's channel (exported for tests: any IPC child works). */
   watch(child: ChildProcess): void {
     const onMessage = (message: unknown) => this.#onMessage(child, message);
-    // 'disconnect', not 'exit': a dead worker's last messages may still wait in the pipe when
-    // 'exit' comes; 'disconnect' comes once the channel is read to its end, or when the worker
-    // disconnects gracefully. After it nothing more can come: the worker's last totals are final.
-    child.on('internalMessage', onMessage);
-    child.once('disconnect', () => {
+    let grace: NodeJS.Timeout | undefined;
+    const retire = (): void => {
+      clearTimeout(grace);
       child.removeListener('internalMessage', onMessage);
+      child.removeListener('exit', onExit);
       this.#retire(child);
-    });
+    };
+    // 'exit' frees the worker's slot at once and no scrape waits for it again, but its last
+    // messages may still wait in the pipe: its totals are final at 'disconnect', which comes once
+    // the channel is read to its end (or when a worker disconnects gracefully). 'disconnect' may
+    // never come: node:cluster defers it while a connection handle sent to the worker awaits the
+    // worker's ack, which a SIGKILLed worker never sends. So: 'disconnect' or EXIT_GRACE_MS after
+    // 'exit', whichever comes first (node:cluster itself treats 'exit' as the end).
+    const onExit = (): void => {
+      this.#exited(child);
+      // unref: a worker's leftovers must not keep the primary alive.
+      grace = setTimeout(retire, this.#exitGraceMillis);
+      grace.unref();
+    };
+    child.on('internalMessage', onMessage);
+    child.once('exit', onExit);
+    child.once('disconnect', retire);
   }
 
   /** Live workers that said hello. */
   get workerCount(): number {
-    return this.#workers.size;
+    return this.#slots.filter((state) => state !== undefined).length;
   }
 
   async collect(options?: MetricCollectOptions): Promise<CollectionResult> {
@@ -98,15 +123,16 @@ export class ClusterPrimary implements MetricProducer {
     if (!this.#clustered) return own;
     const now = hrTime();
     const contributions: Contribution[] = [{ label: PRIMARY, scopes: own.resourceMetrics.scopeMetrics }];
-    for (const state of this.#slots) {
-      if (state === undefined) continue;
+    const errors = [...own.errors];
+    // Live workers in slot order (a stable exposition), then those that exited.
+    const live = this.#slots.filter((state) => state !== undefined);
+    for (const state of [...live, ...[...this.#workers.values()].filter((w) => w.exited)]) {
       const scopes = this.#decode(state, now, kind);
-      if (scopes.length > 0) contributions.push({ label: String(state.slot), scopes });
+      // An exited worker's totals until they are final; its slot may already be someone else's.
+      if (scopes.length > 0) contributions.push({ label: String(state.slot), scopes, ...(state.exited ? { totalsOnly: true } : {}) });
+      if (!state.exited) errors.push(...state.errors);
     }
-    return {
-      resourceMetrics: { resource: own.resourceMetrics.resource, scopeMetrics: this.#merge.merge(contributions, now) },
-      errors: [...own.errors, ...this.#slots.flatMap((state) => state?.errors ?? [])],
-    };
+    return { resourceMetrics: { resource: own.resourceMetrics.resource, scopeMetrics: this.#merge.merge(contributions, now) }, errors };
   }
 
   /** A worker's metrics: its snapshot for `kind` (the other one while it has none yet) and its pushes. */
@@ -143,6 +169,7 @@ export class ClusterPrimary implements MetricProducer {
         producedSeq: 0,
         waiting: new Map(),
         late: false,
+        exited: false,
       };
       this.#slots[slot] = state;
       this.#workers.set(child, state);
@@ -169,18 +196,28 @@ export class ClusterPrimary implements MetricProducer {
     for (const id of message.ids ?? []) state.waiting.get(id)?.();
   }
 
+  /** A worker's process exited: its slot is free, and scrapes waiting for it answer now. */
+  #exited(child: ChildProcess): void {
+    const state = this.#workers.get(child);
+    if (state === undefined || state.exited) return;
+    state.exited = true;
+    if (this.#slots[state.slot] === state) this.#slots[state.slot] = undefined;
+    // Drop trailing free slots so that `slots.length` stays the peak of live workers, not history.
+    while (this.#slots.length > 0 && this.#slots[this.#slots.length - 1] === undefined) this.#slots.length--;
+    debug('cluster: worker pid %d (slot %d) exited', child.pid, state.slot);
+    for (const resolve of state.waiting.values()) resolve();
+    state.waiting.clear();
+  }
+
+  /** A worker can send nothing more: its last totals join the retired sum. */
   #retire(child: ChildProcess): void {
+    this.#exited(child);
     const state = this.#workers.get(child);
     if (state === undefined) return;
     this.#workers.delete(child);
-    this.#slots[state.slot] = undefined;
-    // Drop trailing free slots so that `slots.length` stays the peak of live workers, not history.
-    while (this.#slots.length > 0 && this.#slots[this.#slots.length - 1] === undefined) this.#slots.length--;
     // Its totals from the newer of its two snapshots (both count from the worker's start).
     this.#merge.retire(this.#decode(state, hrTime(), state.sdkSeq[PEEK] > state.sdkSeq[SCRAPE] ? PEEK : SCRAPE));
     debug('cluster: worker pid %d (slot %d) left; its totals are kept', child.pid, state.slot);
-    for (const resolve of state.waiting.values()) resolve();
-    state.waiting.clear();
   }
 
   /**
@@ -189,7 +226,7 @@ export class ClusterPrimary implements MetricProducer {
    * but not waited for: one scrape pays the timeout, not every scrape while the worker is stuck.
    */
   #askWorkers(kind: Kind): Promise<void> {
-    const asked = [...this.#workers.values()];
+    const asked = [...this.#workers.values()].filter((state) => !state.exited);
     if (asked.length === 0) return Promise.resolve();
     const id = ++this.#nextId;
     const request = { type: 'collect', id, ...(kind === PEEK ? { peek: true } : {}) } as const;

@@ -19,9 +19,15 @@ export class Channel extends EventEmitter {
     return true;
   }
 
-  /** The worker process ends: the primary's side sees 'exit', then the channel closes. */
-  die(): void {
+  /**
+   * The worker process ends: the primary's side sees 'exit', then the channel closes, unless
+   * `disconnect` is false: node:cluster defers 'disconnect' while a handle it sent awaits the
+   * worker's ack, which a SIGKILLed worker never sends.
+   */
+  die({ disconnect = true } = {}): void {
+    this.peer.hung = true;
     this.emit('exit', null, 'SIGKILL');
+    if (!disconnect) return;
     this.connected = false;
     this.peer.connected = false;
     this.emit('disconnect');

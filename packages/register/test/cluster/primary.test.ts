@@ -8,6 +8,7 @@ import { asPeek } from '../../src/cluster/peek.js';
 import { ClusterPrimary } from '../../src/cluster/primary.js';
 import { clusterWorkerReader } from '../../src/cluster/worker.js';
 import { PRIMARY, WORKER_ATTRIBUTE } from '../../src/cluster/merge.js';
+import { encodeScopes } from '../../src/cluster/wire.js';
 import { channelPair } from './fake-channel.js';
 import { counter, scope, values } from './metric-data.js';
 
@@ -44,11 +45,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-function primaryWith(timeoutMillis = 200): { primary: ClusterPrimary; self: Side } {
+function primaryWith(timeoutMillis = 200, exitGraceMillis?: number): { primary: ClusterPrimary; self: Side } {
   let primary!: ClusterPrimary;
   const self = side((producers) => {
     const reader = new OnDemandReader({ metricProducers: producers });
-    primary = new ClusterPrimary(reader, { timeoutMillis });
+    primary = new ClusterPrimary(reader, { timeoutMillis, ...(exitGraceMillis === undefined ? {} : { exitGraceMillis }) });
     return reader;
   });
   cleanups.push(() => self.provider.shutdown());
@@ -105,6 +106,40 @@ describe('ClusterPrimary with workers', () => {
       jobs: 8,
       memory: [[{ [WORKER_ATTRIBUTE]: PRIMARY }, 123], [{ [WORKER_ATTRIBUTE]: '0' }, 123], [{ [WORKER_ATTRIBUTE]: '1' }, 123]],
     });
+  });
+
+  it('retires a worker on exit when its channel never disconnects, and a scrape waiting for it answers at once', async () => {
+    const { primary } = primaryWith(5_000, 300);
+    const a = workerOn(primary);
+    const b = workerOn(primary);
+    await tick(10);
+    a.worker.requests(3);
+    b.worker.requests(4);
+    expect((await totals(primary)).requests).toBe(7);
+
+    // A scrape asks both; worker a is SIGKILLed before it answers, and its 'disconnect' never comes.
+    a.channel.process.hung = true;
+    const collection = totals(primary);
+    await tick(10);
+    a.channel.child.die({ disconnect: false });
+    const first = await Promise.race([collection, tick(2_000).then(() => 'still waiting')]);
+    expect(first).toEqual({ requests: 7, jobs: 7, memory: [[{ [WORKER_ATTRIBUTE]: PRIMARY }, 123], [{ [WORKER_ATTRIBUTE]: '1' }, 123]] });
+    expect(primary.workerCount).toBe(1);
+
+    // What was still in the pipe behind its 'exit' counts (a push it sent before dying).
+    const late = counter('http.server.requests', [[{ method: 'GET' }, 5]]);
+    a.channel.child.emit('internalMessage', { cmd: 'NODE_MON', type: 'metrics', produced: encodeScopes([{ scope: { name: 'producer' }, metrics: [late] }]), producedSeq: 1_000 });
+    expect((await totals(primary)).requests).toBe(9);
+
+    // Its replacement takes slot 0 at once; once the grace is over its totals stay, final.
+    const c = workerOn(primary);
+    await tick(10);
+    c.worker.requests(1);
+    const expected = { requests: 10, jobs: 8, memory: [[{ [WORKER_ATTRIBUTE]: PRIMARY }, 123], [{ [WORKER_ATTRIBUTE]: '0' }, 123], [{ [WORKER_ATTRIBUTE]: '1' }, 123]] };
+    expect(await totals(primary)).toEqual(expected);
+    await tick(400);
+    a.channel.child.emit('internalMessage', { cmd: 'NODE_MON', type: 'metrics', produced: encodeScopes([{ scope: { name: 'producer' }, metrics: [late] }]), producedSeq: 2_000 });
+    expect(await totals(primary)).toEqual(expected);
   });
 
   it('asks workers for a peek when it peeks, and never answers a scrape with a peek (or back)', async () => {
