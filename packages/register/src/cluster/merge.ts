@@ -46,7 +46,7 @@ export class ClusterMerge {
   retire(scopes: readonly ScopeMetrics[]): void {
     for (const { scope, metrics } of scopes) {
       for (const metric of metrics) {
-        if (mergeRule(metric) !== 'total') continue;
+        if (mergeRule(scope, metric) !== 'total') continue;
         const acc = accumulator(this.#retired, scope, metric, 'total');
         for (const point of metric.dataPoints) addPoint(acc, point as Point);
       }
@@ -58,7 +58,7 @@ export class ClusterMerge {
     for (const { label, scopes, totalsOnly } of contributions) {
       for (const { scope, metrics } of scopes) {
         for (const metric of metrics) {
-          const rule = mergeRule(metric);
+          const rule = mergeRule(scope, metric);
           if (totalsOnly === true && rule !== 'total') continue;
           const acc = accumulator(out, scope, metric, rule);
           if (rule === 'machine') {

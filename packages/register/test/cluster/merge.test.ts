@@ -1,7 +1,7 @@
 import type { Histogram, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { ClusterMerge, PRIMARY, WORKER_ATTRIBUTE } from '../../src/cluster/merge.js';
-import { BOUNDARIES, NOW, T0, T1, counter, find, gauge, histogram, scope, upDown, values } from './metric-data.js';
+import { BOUNDARIES, NOW, T0, T1, counter, find, gauge, histogram, hostScope, scope, upDown, values } from './metric-data.js';
 
 describe('ClusterMerge', () => {
   it('sums counters with equal attributes whatever their order, and keeps other sets apart', () => {
@@ -48,9 +48,9 @@ describe('ClusterMerge', () => {
   it('labels gauges and process-level up-down counters per process, and sums levels', () => {
     const out = new ClusterMerge().merge(
       [
-        { label: PRIMARY, scopes: scope(upDown('process.memory.usage', [[{}, 100]]), gauge('nodejs.eventloop.delay.p99', 0.001)) },
-        { label: '0', scopes: scope(upDown('process.memory.usage', [[{}, 200]]), upDown('http.server.active_requests', [[{ method: 'GET' }, 2]])) },
-        { label: '1', scopes: scope(upDown('process.memory.usage', [[{}, 300]]), upDown('http.server.active_requests', [[{ method: 'GET' }, 1]])) },
+        { label: PRIMARY, scopes: hostScope(upDown('process.memory.usage', [[{}, 100]]), gauge('nodejs.eventloop.delay.p99', 0.001)) },
+        { label: '0', scopes: [...hostScope(upDown('process.memory.usage', [[{}, 200]])), ...scope(upDown('http.server.active_requests', [[{ method: 'GET' }, 2]]))] },
+        { label: '1', scopes: [...hostScope(upDown('process.memory.usage', [[{}, 300]])), ...scope(upDown('http.server.active_requests', [[{ method: 'GET' }, 1]]))] },
       ],
       NOW,
     );
@@ -66,12 +66,23 @@ describe('ClusterMerge', () => {
   it('takes system.* from the first contribution only, unlabelled', () => {
     const out = new ClusterMerge().merge(
       [
-        { label: PRIMARY, scopes: scope(upDown('system.memory.usage', [[{ state: 'used' }, 1000]])) },
-        { label: '0', scopes: scope(upDown('system.memory.usage', [[{ state: 'used' }, 1000]])) },
+        { label: PRIMARY, scopes: hostScope(upDown('system.memory.usage', [[{ state: 'used' }, 1000]])) },
+        { label: '0', scopes: hostScope(upDown('system.memory.usage', [[{ state: 'used' }, 1000]])) },
       ],
       NOW,
     );
     expect(values(out, 'system.memory.usage')).toEqual([[{ state: 'used' }, 1000]]);
+  });
+
+  it("sums an app's own system.* instruments like any other, from every process", () => {
+    const out = new ClusterMerge().merge(
+      [
+        { label: PRIMARY, scopes: scope(counter('system.jobs', [[{}, 1]])) },
+        { label: '0', scopes: scope(counter('system.jobs', [[{}, 2]])) },
+      ],
+      NOW,
+    );
+    expect(values(out, 'system.jobs')).toEqual([[{}, 3]]);
   });
 
   it('starts a summed series at the earliest start time', () => {
@@ -110,7 +121,7 @@ describe('ClusterMerge', () => {
       };
     };
     const worker = (requests: number, active: number, rss: number) =>
-      scope(counter('requests', [[{}, requests]]), histogram('duration', [requests, 0, 0], 0, 0, 0), upDown('active', [[{}, active]]), upDown('process.memory.usage', [[{}, rss]]));
+      [...scope(counter('requests', [[{}, requests]]), histogram('duration', [requests, 0, 0], 0, 0, 0), upDown('active', [[{}, active]])), ...hostScope(upDown('process.memory.usage', [[{}, rss]]))];
 
     expect(total([{ label: '0', scopes: worker(5, 1, 10) }, { label: '1', scopes: worker(7, 0, 20) }])).toEqual({
       requests: 12,

@@ -1,5 +1,6 @@
 // Hand-built MetricData for the cluster tests: one builder per instrument kind, and lookups.
 import type { Attributes, HrTime } from '@opentelemetry/api';
+import { HOST_METER_NAME } from '@mon/host';
 import { AggregationTemporality, DataPointType, type MetricData, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
 export const T0: HrTime = [1000, 0];
@@ -42,6 +43,8 @@ export function histogram(name: string, counts: number[], sum: number, min: numb
 }
 
 export const scope = (...metrics: MetricData[]): ScopeMetrics[] => [{ scope: { name: 'test' }, metrics }];
+/** Metrics from mon's host meter, which merge by their namespace too (merge-rule.ts). */
+export const hostScope = (...metrics: MetricData[]): ScopeMetrics[] => [{ scope: { name: HOST_METER_NAME }, metrics }];
 
 export function find(scopes: ScopeMetrics[], name: string): MetricData | undefined {
   return scopes.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);

@@ -1,5 +1,6 @@
 // The primary and its workers together (primary.ts and worker.ts), over a fake IPC channel.
 import type { ChildProcess } from 'node:child_process';
+import { HOST_METER_NAME } from '@mon/host';
 import type { Attributes } from '@opentelemetry/api';
 import { MeterProvider, type CollectionResult, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ function side(readerFor: (producers: MetricProducer[]) => OnDemandReader | Retur
   };
   const provider = new MeterProvider({ readers: [readerFor([producer])] });
   const gc = provider.getMeter('sdk').createCounter('app.jobs');
-  const memory = provider.getMeter('sdk').createObservableUpDownCounter('process.memory.usage');
+  const memory = provider.getMeter(HOST_METER_NAME).createObservableUpDownCounter('process.memory.usage');
   memory.addCallback((r) => r.observe(123));
   return {
     provider,
