@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { clusterPrimaryReader, clusterWorkerReader, isClusterWorker } from './cluster/index.js';
+import { clusterPrimaryReader, clusterRole, clusterWorkerReader } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
 import { describe, warn } from './warn.js';
 
@@ -48,7 +48,7 @@ export async function createReaders(
  * A cluster worker binds no port: the primary serves /metrics for the whole cluster and asks it
  * over IPC (if no primary answers, the workers serve their own). Any other process may become a
  * primary, so its Prometheus reader always serves through the cluster producer, which hands on the
- * process's own metrics untouched until a worker appears (cluster.ts).
+ * process's own metrics untouched until a worker appears (cluster/primary.ts).
  */
 async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource, peek: Peek): Promise<MetricReader> {
   const producers = producersFor(AggregationTemporality.CUMULATIVE);
@@ -78,7 +78,8 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
         warn('MON_METRICS_PORT', `cannot serve /metrics on ${host}:${port} (${error.code ?? error.message}): ${fix}. The app runs on without it.`);
       },
     });
-  if (isClusterWorker) {
+  // A pm2 instance serves like a primary: its own metrics (pm2's daemon forks its workers, not it).
+  if (clusterRole(config.pm2) === 'worker') {
     return clusterWorkerReader(producers, process, {
       peek,
       serveAlone: (producer) => {

@@ -34,7 +34,7 @@
 // Files: role.ts (which part this process plays), worker-instruments.ts (what workers leave to the
 // primary), on-demand-reader.ts, wire.ts (metrics as JSON), merge-rule.ts and merge.ts (how
 // processes add up), peek.ts (the peek flag), protocol.ts (the messages), primary.ts, worker.ts.
-export { clusterRole, isClusterWorker } from './role.js';
+export { clusterRole } from './role.js';
 export type { ClusterRole } from './role.js';
 export { WORKER_VIEWS, workerHostGroups } from './worker-instruments.js';
 export { OnDemandReader } from './on-demand-reader.js';
