@@ -1,6 +1,8 @@
 // The only file that reads the environment. Standard OpenTelemetry variables first; MON_* only
 // where none exists. Every bad value costs one warning line naming the variable, the value and
 // what is used instead; nothing here throws.
+import { homedir } from 'node:os';
+import path from 'node:path';
 import { warn } from './warn.js';
 
 export type ExporterName = 'prometheus' | 'otlp' | 'console';
@@ -58,6 +60,13 @@ export interface Pm2Instance {
   instance: number;
   /** pm2's cluster mode: pm2's daemon is the node:cluster primary, and it runs no mon. */
   clusterMode: boolean;
+  /** The app's script (pm_exec_path): the process's own argv[1] is pm2's wrapper in cluster mode. */
+  script: string | undefined;
+  /**
+   * Where this instance keeps its totals for the process pm2 restarts in its place (the same
+   * pm_id), and what says it is the same app (created_at: a `pm2 delete` and `start` starts over).
+   */
+  carryOver: { file: string; generation: string } | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -120,7 +129,16 @@ function pm2Instance(env: Env): Pm2Instance | undefined {
   const name = nonEmpty(env.PM2_PROCESS_INSTANCE_VAR) ?? nonEmpty(env.instance_var) ?? 'NODE_APP_INSTANCE';
   const raw = nonEmpty(env[name]);
   if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
-  return { instance: Number(raw), clusterMode: env.exec_mode === 'cluster_mode' };
+  // pm2's own default for PM2_HOME when it is not set.
+  const home = nonEmpty(env.PM2_HOME) ?? path.join(nonEmpty(env.HOME) ?? homedir(), '.pm2');
+  const id = nonEmpty(env.pm_id);
+  const generation = nonEmpty(env.created_at);
+  return {
+    instance: Number(raw),
+    clusterMode: env.exec_mode === 'cluster_mode',
+    script: nonEmpty(env.pm_exec_path),
+    carryOver: id !== undefined && /^\d+$/.test(id) && generation !== undefined ? { file: path.join(home, 'mon', `${id}.json`), generation } : undefined,
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { clusterPrimaryReader, clusterRole, clusterWorkerReader } from './cluster/index.js';
+import { CarryOver, clusterPrimaryReader, clusterRole, clusterWorkerReader, readCarried } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
 import { describe, warn } from './warn.js';
 
@@ -88,7 +88,15 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
       },
     });
   }
-  return clusterPrimaryReader(producers, resource, (cluster) => serve(cluster));
+  // Under pm2 (carryOver set), an instance carries on from the totals of the one it replaces.
+  const carry = config.pm2?.carryOver;
+  if (carry === undefined) return clusterPrimaryReader(producers, resource, (cluster) => serve(cluster));
+  const carried = await readCarried(carry.file, carry.generation);
+  return clusterPrimaryReader(producers, resource, (cluster) => {
+    const carryOver = new CarryOver(cluster, carried, { ...carry, producers });
+    carryOver.start();
+    return serve(carryOver);
+  });
 }
 
 async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', producersFor: ProducersFor): Promise<MetricReader> {

@@ -66,7 +66,7 @@ async function build(): Promise<Pipeline | undefined> {
         ),
       )
     : undefined;
-  const resource = buildResource(config, process.argv[1]);
+  const resource = buildResource(config, config.pm2?.script ?? process.argv[1]);
   const worker = clusterRole(config.pm2) === 'worker';
   // Host metrics start after the MeterProvider that needs the readers: bound late.
   let host: HostMetrics | undefined;

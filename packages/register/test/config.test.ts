@@ -111,7 +111,7 @@ describe('loadConfig under pm2', () => {
 
   it("reads a cluster-mode instance's environment from pm2_env, and serves metrics on the base port plus the instance", () => {
     const config = loadConfig(clusterEnv({ OTEL_SERVICE_NAME: 'shop', OTEL_EXPORTER_PROMETHEUS_PORT: 9500, env: { nested: 'ignored' } }));
-    expect(config.pm2).toEqual({ instance: 2, clusterMode: true });
+    expect(config.pm2).toMatchObject({ instance: 2, clusterMode: true });
     expect(config.serviceName).toBe('shop');
     expect(config.prometheus.port).toBe(9502);
     expect(captured()).toEqual([]);
@@ -119,7 +119,7 @@ describe('loadConfig under pm2', () => {
 
   it('takes fork mode from the plain environment, and follows a renamed instance variable', () => {
     const config = loadConfig({ pm_id: '0', exec_mode: 'fork_mode', instance_var: 'INSTANCE_ID', INSTANCE_ID: '1' });
-    expect(config.pm2).toEqual({ instance: 1, clusterMode: false });
+    expect(config.pm2).toMatchObject({ instance: 1, clusterMode: false });
     expect(config.prometheus.port).toBe(9465);
   });
 

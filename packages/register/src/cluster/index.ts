@@ -33,7 +33,8 @@
 //
 // Files: role.ts (which part this process plays), worker-instruments.ts (what workers leave to the
 // primary), on-demand-reader.ts, wire.ts (metrics as JSON), merge-rule.ts and merge.ts (how
-// processes add up), peek.ts (the peek flag), protocol.ts (the messages), primary.ts, worker.ts.
+// processes add up), peek.ts (the peek flag), protocol.ts (the messages), primary.ts, worker.ts,
+// carry-over.ts (a pm2 instance's totals across its restarts).
 export { clusterRole } from './role.js';
 export type { ClusterRole } from './role.js';
 export { WORKER_VIEWS, workerHostGroups } from './worker-instruments.js';
@@ -47,3 +48,4 @@ export { asPeek, isPeeking } from './peek.js';
 export { COLLECT_TIMEOUT_MS, ClusterPrimary, clusterPrimaryReader } from './primary.js';
 export type { ClusterPrimaryOptions } from './primary.js';
 export { PUSH_MAX_INTERVAL_MS, PUSH_MIN_INTERVAL_MS, clusterWorkerReader } from './worker.js';
+export { CARRY_INTERVAL_MS, CarryOver, readCarried } from './carry-over.js';

@@ -12,7 +12,8 @@ export const PRIMARY = 'primary';
 
 /** What one process contributes to a merge; `label` marks its per-process series. */
 export interface Contribution {
-  label: string;
+  /** Its per-process series get nodejs.cluster.worker = label; none when undefined (a process alone). */
+  label: string | undefined;
   scopes: readonly ScopeMetrics[];
   /** Only its totals count: a worker that exited, whose last messages may still come. */
   totalsOnly?: boolean;
@@ -66,9 +67,9 @@ export class ClusterMerge {
             if (acc.source !== label) continue;
           }
           for (const point of metric.dataPoints as Point[]) {
-            if (rule === 'per-process') {
+            if (rule === 'per-process' && label !== undefined) {
               acc.listed.push({ ...point, endTime, attributes: { ...point.attributes, [WORKER_ATTRIBUTE]: label } } as Point);
-            } else if (rule === 'machine') {
+            } else if (rule === 'machine' || rule === 'per-process') {
               acc.listed.push({ ...point, endTime } as Point);
             } else {
               addPoint(acc, point);
