@@ -12,19 +12,23 @@
 //   ClusterPrimary: a MetricProducer that collects the process itself, asks each worker that said
 //   hello, waits at most COLLECT_TIMEOUT_MS (a hung worker counts with its last known values, and
 //   is not waited for again until it answers), and merges. With no worker ever seen, it hands on
-//   its own collection untouched.
+//   its own collection untouched. A worker that exits is dropped at once (slot freed, no scrape
+//   waits for it); its totals are final when its channel closes, or a second later.
+// - pm2's cluster mode is the exception: its daemon is the primary and runs no mon, so each
+//   instance serves its own metrics on its own port, carrying on from its predecessor's totals.
 //
 // Merge rules follow the OpenTelemetry data model (sums and histograms are additive, gauges not):
 // - totals, monotonic counters and histograms: summed over processes with equal attributes. The
 //   last totals of a worker that exits are kept in a retired sum, so they never go backwards.
-// - levels, the other up-down counters (http.server.active_requests, an app's queue length): summed
-//   over the live processes; a dead worker's requests are no longer in flight.
-// - per process, gauges and the process.*, nodejs.*, v8js.* up-down counters (RSS, heap, file
-//   descriptors): a sum would hide the one worker that leaks, so one series per process, labelled
+// - levels, up-down counters (http.server.active_requests, an app's queue length): summed over
+//   the live processes; a dead worker's requests are no longer in flight.
+// - per process, gauges and mon's host up-down counters (RSS, heap, file descriptors): a sum
+//   would hide the one worker that leaks, so one series per process, labelled
 //   nodejs.cluster.worker = "primary" or a slot "0".."N-1" that the primary hands out and reuses
 //   when a worker is replaced (never the ever-growing worker.id or pid).
-// - machine, system.*: the same machine seen from any process; the primary's, unlabelled. Workers
-//   do not record them at all (WORKER_VIEWS, workerHostGroups).
+// - machine, mon's system.*: the same machine seen from any process; the primary's, unlabelled.
+//   Workers do not record them at all (WORKER_VIEWS, workerHostGroups). An app's instruments
+//   merge by their kind alone, whatever their names (merge-rule.ts).
 //
 // Messages carry `cmd: 'NODE_MON'`. Node hands `NODE_`-prefixed cmds to the 'internalMessage'
 // event instead of 'message' (documented in child_process, "subject to change"; it has not since
