@@ -21,6 +21,12 @@ import { decodeScopes, encodeScopes } from './wire.js';
 
 /** How often the totals are written between scrapes, when they changed. */
 export const CARRY_INTERVAL_MS = 1_000;
+/**
+ * How long a scrape waits for its totals to be on disk before it is answered. A write (8-60 KB,
+ * temporary file and rename, ext4) took 0.34-0.41 ms median, 0.25-0.30 ms of CPU, but 5-170 ms at
+ * p99 on a loaded machine: past this bound the scrape is answered and the write finishes alone.
+ */
+const WRITE_WAIT_MS = 50;
 
 interface CarryFile {
   generation: string;
@@ -62,8 +68,16 @@ export class CarryOver implements MetricProducer {
   readonly #merge = new ClusterMerge();
   readonly #carried: boolean;
   #written: string | undefined;
-  /** Writes one after the other: the last one started is the last one on disk. */
+  /**
+   * Snapshots are numbered when their collection starts, and one older than what is on disk is
+   * never written: a refresh that read its producers before a scrape must not overwrite what the
+   * scrape served with less.
+   */
+  #taken = 0;
+  #writtenSeq = 0;
+  /** Writes one after the other. */
   #writes: Promise<void> = Promise.resolve();
+  #madeDirectory = false;
   /** The last scrape's scopes (carried totals added), for the SDK's totals between scrapes. */
   #scraped: ScopeMetrics[] | undefined;
   #failed = false;
@@ -83,16 +97,20 @@ export class CarryOver implements MetricProducer {
   }
 
   async collect(options?: MetricCollectOptions): Promise<CollectionResult> {
+    const seq = ++this.#taken;
     const result = this.#add(await this.#inner.collect(options));
     this.#scraped = result.resourceMetrics.scopeMetrics;
     // Written before it is served: whatever a scraper has seen, the successor starts from, so a
-    // counter never goes backwards (a few hundred µs: a small file into the page cache).
-    await this.#save(this.#scraped);
+    // counter never goes backwards (unless the process dies during a write slower than WRITE_WAIT_MS).
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([this.#save(this.#scraped, seq), new Promise((resolve) => (waited = setTimeout(resolve, WRITE_WAIT_MS)))]);
+    clearTimeout(waited);
     return result;
   }
 
   /** Between scrapes: the producers read afresh, the rest as the last scrape saw it. */
   async #refresh(): Promise<void> {
+    const seq = ++this.#taken;
     try {
       const results = await Promise.all(this.#options.producers.map((p) => p.collect()));
       const fresh = results.flatMap((r) => r.resourceMetrics.scopeMetrics);
@@ -103,7 +121,7 @@ export class CarryOver implements MetricProducer {
         this.#scraped === undefined
           ? added
           : [...this.#scraped.filter((s) => !produced.has(s.scope.name)), ...added.filter((s) => produced.has(s.scope.name))];
-      await this.#save(scopes);
+      await this.#save(scopes, seq);
     } catch (error) {
       debug('pm2: collecting totals failed: %s', describe(error));
     }
@@ -117,21 +135,23 @@ export class CarryOver implements MetricProducer {
   }
 
   /** Writes the totals if they changed: to a temporary file, then renamed, so a reader never sees half. */
-  #save(scopes: ScopeMetrics[]): Promise<void> {
+  #save(scopes: ScopeMetrics[], seq: number): Promise<void> {
     const totals = encodeScopes(scopes.map(({ scope, metrics }) => ({ scope, metrics: metrics.filter((m) => mergeRule(scope, m) === 'total') })));
-    this.#writes = this.#writes.then(() => this.#write(totals));
+    this.#writes = this.#writes.then(() => this.#write(totals, seq));
     return this.#writes;
   }
 
-  async #write(totals: string): Promise<void> {
-    if (this.#failed || totals === this.#written) return;
+  async #write(totals: string, seq: number): Promise<void> {
+    if (this.#failed || seq < this.#writtenSeq || totals === this.#written) return;
     const { file, generation } = this.#options;
     const temporary = `${file}.${process.pid}.tmp`;
     try {
-      await mkdir(path.dirname(file), { recursive: true });
+      if (!this.#madeDirectory) await mkdir(path.dirname(file), { recursive: true });
+      this.#madeDirectory = true;
       await writeFile(temporary, JSON.stringify({ generation, totals } satisfies CarryFile));
       await rename(temporary, file);
       this.#written = totals;
+      this.#writtenSeq = seq;
     } catch (error) {
       this.#failed = true;
       warn(

@@ -89,6 +89,7 @@ export class ClusterPrimary implements MetricProducer {
       clearTimeout(grace);
       child.removeListener('internalMessage', onMessage);
       child.removeListener('exit', onExit);
+      child.removeListener('disconnect', retire);
       this.#retire(child);
     };
     // 'exit' frees the worker's slot at once and no scrape waits for it again, but its last

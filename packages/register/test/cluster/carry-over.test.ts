@@ -78,6 +78,29 @@ describe('CarryOver', () => {
     expect(requestsIn((await readCarried(at, 'g'))!)).toBe(9);
   });
 
+  it('never lets a refresh that read its producers before a scrape overwrite what the scrape served', async () => {
+    const at = file();
+    let release!: () => void;
+    let called!: () => void;
+    const asked = new Promise<void>((resolve) => (called = resolve));
+    // The producers, read between scrapes: slow this time, and 3 requests old when they answer.
+    const slow: MetricProducer = {
+      collect: async () => {
+        called();
+        await new Promise<void>((resolve) => (release = resolve));
+        return processWith(() => 3).collect();
+      },
+    };
+    const carryOver = new CarryOver(processWith(() => 8), undefined, { file: at, generation: 'g', producers: [slow], intervalMillis: 10 });
+    const stop = carryOver.start();
+    await asked;
+    stop();
+    expect(requestsIn((await carryOver.collect()).resourceMetrics.scopeMetrics)).toBe(8);
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(requestsIn((await readCarried(at, 'g'))!)).toBe(8);
+  });
+
   it('cannot write: one warning, and the metrics are served all the same', async () => {
     // A file where its directory should be.
     const blocker = file();
