@@ -229,7 +229,7 @@ describe("the app's own IPC", () => {
     expect(app.stderr()).toBe('');
   });
 
-  it('with mon in the workers only (pm2-style): one warning per worker, then one worker serves its own metrics', async () => {
+  it('with mon in the workers only (cluster.setupPrimary execArgv): one warning per worker, then one worker serves its own metrics', async () => {
     app = await spawnApp(fixture('cluster-ipc.mjs'), { nodeArgs: [], env: { WORKER_PRELOAD: '1' } });
     await send(app.port, 4);
     await expect(scrape(app.metricsPort)).rejects.toThrow(/ECONNREFUSED/);

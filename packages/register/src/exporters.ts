@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { clusterPrimaryReader, clusterWorkerReader, isClusterWorker } from './cluster.js';
+import { CarryOver, clusterPrimaryReader, clusterRole, clusterWorkerReader, readCarried } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
 import { debug, describe, warn } from './warn.js';
 
@@ -48,7 +48,7 @@ export async function createReaders(
  * A cluster worker binds no port: the primary serves /metrics for the whole cluster and asks it
  * over IPC (if no primary answers, the workers serve their own). Any other process may become a
  * primary, so its Prometheus reader always serves through the cluster producer, which hands on the
- * process's own metrics untouched until a worker appears (cluster.ts).
+ * process's own metrics untouched until a worker appears (cluster/primary.ts).
  */
 async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource, peek: Peek): Promise<MetricReader> {
   const producers = producersFor(AggregationTemporality.CUMULATIVE);
@@ -89,7 +89,8 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
     served.ready.then(() => history?.start(), () => {});
     return served;
   };
-  if (isClusterWorker) {
+  // A pm2 instance serves like a primary: its own metrics (pm2's daemon forks its workers, not it).
+  if (clusterRole(config.pm2) === 'worker') {
     return clusterWorkerReader(producers, process, {
       peek,
       serveAlone: (producer) => {
@@ -98,7 +99,15 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
       },
     });
   }
-  return clusterPrimaryReader(producers, resource, (cluster) => serve(cluster));
+  // Under pm2 (carryOver set), an instance carries on from the totals of the one it replaces.
+  const carry = config.pm2?.carryOver;
+  if (carry === undefined) return clusterPrimaryReader(producers, resource, (cluster) => serve(cluster));
+  const carried = await readCarried(carry.file, carry.generation);
+  return clusterPrimaryReader(producers, resource, (cluster) => {
+    const carryOver = new CarryOver(cluster, carried, { ...carry, producers });
+    carryOver.start();
+    return serve(carryOver);
+  });
 }
 
 async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', producersFor: ProducersFor): Promise<MetricReader> {
