@@ -1,7 +1,7 @@
 // http.route: the route template a request matched, never its raw path. Read from what the
 // frameworks publish, after the response is done:
-// - Express 4 and 5: `req.route.path` (the matched route's pattern) under `req.baseUrl` (the mount
-//   path of nested routers and sub-apps). No patching.
+// - Express 4 and 5: `req.route.path` (the matched route's pattern) under the mount path of nested
+//   routers and sub-apps as it was when the route matched (frameworks/express.ts).
 // - Fastify 4 and 5: the `fastify.initialization` diagnostics channel hands us each instance as
 //   it is created; an onRequest hook reads `request.routeOptions.url`, a public field.
 // - Anything else: no route at all (as the semantic conventions say), unless the user opts in with
@@ -10,6 +10,7 @@
 // `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { captureExpressMountPaths } from './frameworks/express.js';
 import { warn } from './warn.js';
 
 export const OTHER_ROUTE = '_OTHER';
@@ -102,8 +103,15 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   // unless the app turned case sensitivity on). Cache per (route object, baseUrl) so a steady
   // request stream builds no strings; the cache is bounded like the routes.
   const expressCache = new WeakMap<object, Map<string, string>>();
+  const express = captureExpressMountPaths();
   const expressRoute = (request: ExpressRequest, route: object): string => {
-    const baseUrl = typeof request.baseUrl === 'string' ? request.baseUrl : '';
+    let baseUrl = express.matchedBaseUrl(request);
+    if (baseUrl === undefined) {
+      // The match was not seen (Express's prototype not found before this request): the mount
+      // path as it is now, and the prototype is looked for so the next requests are seen.
+      express.learnFrom(request);
+      baseUrl = typeof request.baseUrl === 'string' ? request.baseUrl : '';
+    }
     let byBase = expressCache.get(route);
     if (byBase === undefined) expressCache.set(route, (byBase = new Map()));
     let full = byBase.get(baseUrl);
@@ -141,7 +149,10 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       }
       return optedIn ? fromPath(request, status) : undefined;
     },
-    stop: () => dc.unsubscribe('fastify.initialization', onFastify),
+    stop: () => {
+      dc.unsubscribe('fastify.initialization', onFastify);
+      express.stop();
+    },
   };
 }
 
