@@ -2,15 +2,15 @@
 // frameworks publish, after the response is done:
 // - Express 4 and 5: `req.route.path` (the matched route's pattern) under the mount path of nested
 //   routers and sub-apps as it was when the route matched (frameworks/express.ts).
-// - Fastify 4 and 5: the `fastify.initialization` diagnostics channel hands us each instance as
-//   it is created; an onRequest hook reads `request.routeOptions.url`, a public field.
+// - Fastify, Koa, hapi, h3 and Next.js: frameworks/index.ts says where each template comes from.
 // - Anything else: no route at all (as the semantic conventions say), unless the user opts in with
 //   MON_ROUTE_PATTERNS or MON_NORMALIZE_PATHS.
 // Whatever the source, at most `maxRoutes` distinct routes exist; beyond that every new one is
 // `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
-import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { captureExpressMountPaths } from './frameworks/express.js';
+import { FrameworkRoutes } from './frameworks/framework-routes.js';
+import { watchFrameworks } from './frameworks/index.js';
 import { warn } from './warn.js';
 
 export const OTHER_ROUTE = '_OTHER';
@@ -26,10 +26,6 @@ export interface RouteOptions {
 interface ExpressRequest extends IncomingMessage {
   route?: unknown;
   baseUrl?: unknown;
-}
-
-interface FastifyLike {
-  addHook: (name: 'onRequest', hook: (request: { raw: IncomingMessage; routeOptions?: { url?: string } }, reply: unknown, done: () => void) => void) => void;
 }
 
 const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|[0-9A-Za-z_-]{32,})$/i;
@@ -82,20 +78,9 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
     return route;
   };
 
-  // Fastify: route per raw request, recorded by our hook. WeakMap: nothing on the user's objects.
-  const fastifyRoutes = new WeakMap<IncomingMessage, string>();
-  let fastifySeen = false;
-  const onFastify = (message: unknown): void => {
-    const fastify = (message as { fastify?: FastifyLike }).fastify;
-    if (typeof fastify?.addHook !== 'function') return;
-    fastifySeen = true;
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      const url = request.routeOptions?.url;
-      if (typeof url === 'string') fastifyRoutes.set(request.raw, url);
-      done();
-    });
-  };
-  dc.subscribe('fastify.initialization', onFastify);
+  // Fastify, Koa, hapi, h3, Next.js: frameworks/*.ts, each active only once its framework shows up.
+  const frameworks = new FrameworkRoutes();
+  const stopFrameworks = watchFrameworks(frameworks);
 
   // Express: `baseUrl` holds the mount path as matched, so a parameter in a mount path
   // (`app.use('/orgs/:org', router)`) arrives as its value (id-like ones are normalised), and
@@ -143,14 +128,12 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       const route = (request as ExpressRequest).route;
       // Only Express's Route objects: an app may put anything in req.route.
       if (typeof route === 'object' && route !== null) return expressRoute(request as ExpressRequest, route);
-      if (fastifySeen) {
-        const fastifyRoute = fastifyRoutes.get(request);
-        if (fastifyRoute !== undefined) return bound(fastifyRoute);
-      }
+      const template = frameworks.routeOf(request);
+      if (template !== undefined) return bound(template);
       return optedIn ? fromPath(request, status) : undefined;
     },
     stop: () => {
-      dc.unsubscribe('fastify.initialization', onFastify);
+      stopFrameworks();
       express.stop();
     },
   };

@@ -1,0 +1,15 @@
+// Route sources per framework, in the order DESIGN.md prefers: what the framework publishes (a
+// public field or diagnostics channel), then the smallest wrap reached through Node's module-load
+// tracing channels, only once the app loads the framework.
+//   Express 4/5   req.route + mount path at match time   express.ts (used by routes.ts directly)
+//   Fastify 4/5   fastify.initialization channel + onRequest hook   fastify.ts
+import type { FrameworkRoutes } from './framework-routes.js';
+import { watchFastify } from './fastify.js';
+
+/** Starts watching for every framework; returns the function that stops. */
+export function watchFrameworks(routes: FrameworkRoutes): () => void {
+  const stops = [watchFastify(routes)];
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
