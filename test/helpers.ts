@@ -181,7 +181,8 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  */
 export function routeCounts(text: string, withStatus = false): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^http_server_requests_total\{([^}]*)\} (\S+)$/gm)) {
+  // Label values may hold braces (hapi's `/users/{id}`): match quoted values whole.
+  for (const m of text.matchAll(/^http_server_requests_total\{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\} (\S+)$/gm)) {
     const labels = parseLabels(m[1]!);
     let key = labels.http_route ?? '(none)';
     if (withStatus) key += ` ${labels.http_response_status_code ?? '-'}`;

@@ -3,12 +3,17 @@
 // tracing channels, only once the app loads the framework.
 //   Express 4/5   req.route + mount path at match time   express.ts (used by routes.ts directly)
 //   Fastify 4/5   fastify.initialization channel + onRequest hook   fastify.ts
+//   Koa 2/3 + @koa/router   ctx._matchedRoute, context found via a module-load accessor   koa.ts
+//   hapi 21       request.route.path, request found via a module-load accessor   hapi.ts
 import type { FrameworkRoutes } from './framework-routes.js';
 import { watchFastify } from './fastify.js';
+import { hapiWatch } from './hapi.js';
+import { koaWatch } from './koa.js';
+import { watchModuleLoads } from './module-loads.js';
 
 /** Starts watching for every framework; returns the function that stops. */
 export function watchFrameworks(routes: FrameworkRoutes): () => void {
-  const stops = [watchFastify(routes)];
+  const stops = [watchFastify(routes), watchModuleLoads([koaWatch(routes), hapiWatch(routes)])];
   return () => {
     for (const stop of stops) stop();
   };
