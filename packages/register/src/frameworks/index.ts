@@ -5,14 +5,18 @@
 //   Fastify 4/5   fastify.initialization channel + onRequest hook   fastify.ts
 //   Koa 2/3 + @koa/router   ctx._matchedRoute, context found via a module-load accessor   koa.ts
 //   hapi 21       request.route.path, request found via a module-load accessor   hapi.ts
+//   Next.js       its request metadata (Symbol.for('NextInternalRequestMeta')), read at the end   next.ts
 import type { FrameworkRoutes } from './framework-routes.js';
 import { watchFastify } from './fastify.js';
 import { hapiWatch } from './hapi.js';
 import { koaWatch } from './koa.js';
 import { watchModuleLoads } from './module-loads.js';
+import { nextRoute } from './next.js';
 
 /** Starts watching for every framework; returns the function that stops. */
 export function watchFrameworks(routes: FrameworkRoutes): () => void {
+  // Next.js needs no start-up: its metadata is read where present (one property read per request).
+  routes.addLookup(nextRoute);
   const stops = [watchFastify(routes), watchModuleLoads([koaWatch(routes), hapiWatch(routes)])];
   return () => {
     for (const stop of stops) stop();
