@@ -5,9 +5,11 @@
 //   Fastify 4/5   fastify.initialization channel + onRequest hook   fastify.ts
 //   Koa 2/3 + @koa/router   ctx._matchedRoute, context found via a module-load accessor   koa.ts
 //   hapi 21       request.route.path, request found via a module-load accessor   hapi.ts
+//   h3 v2 / Nitro the h3.request tracing channel (h3's tracingPlugin registered)   h3.ts
 //   Next.js       its request metadata (Symbol.for('NextInternalRequestMeta')), read at the end   next.ts
 import type { FrameworkRoutes } from './framework-routes.js';
 import { watchFastify } from './fastify.js';
+import { watchH3 } from './h3.js';
 import { hapiWatch } from './hapi.js';
 import { koaWatch } from './koa.js';
 import { watchModuleLoads } from './module-loads.js';
@@ -17,7 +19,7 @@ import { nextRoute } from './next.js';
 export function watchFrameworks(routes: FrameworkRoutes): () => void {
   // Next.js needs no start-up: its metadata is read where present (one property read per request).
   routes.addLookup(nextRoute);
-  const stops = [watchFastify(routes), watchModuleLoads([koaWatch(routes), hapiWatch(routes)])];
+  const stops = [watchFastify(routes), watchH3(routes), watchModuleLoads([koaWatch(routes), hapiWatch(routes)])];
   return () => {
     for (const stop of stops) stop();
   };
