@@ -128,7 +128,7 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       const route = (request as ExpressRequest).route;
       // Only Express's Route objects: an app may put anything in req.route.
       if (typeof route === 'object' && route !== null) return expressRoute(request as ExpressRequest, route);
-      const template = frameworks.routeOf(request);
+      const template = frameworks.routeOf(request, status);
       if (template !== undefined) return bound(template);
       return optedIn ? fromPath(request, status) : undefined;
     },

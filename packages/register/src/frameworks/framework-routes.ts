@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Reads a template at the end of a request (for frameworks that keep it on their own objects). */
-export type RouteLookup = (request: IncomingMessage) => string | undefined;
+export type RouteLookup = (request: IncomingMessage, status: number) => string | undefined;
 
 export class FrameworkRoutes {
   /** Routes handed over while a request was handled (Fastify's hook, hapi's event, h3's channel). */
@@ -28,11 +28,11 @@ export class FrameworkRoutes {
 
   private readonly readRecorded: RouteLookup = (request) => this.recorded.get(request);
 
-  routeOf(request: IncomingMessage): string | undefined {
+  routeOf(request: IncomingMessage, status: number): string | undefined {
     const lookups = this.lookups;
     if (lookups.length === 0) return undefined;
     for (let i = 0; i < lookups.length; i++) {
-      const template = lookups[i]!(request);
+      const template = lookups[i]!(request, status);
       if (template !== undefined) return template;
     }
     return undefined;
