@@ -21,7 +21,7 @@ describe.each(['express', 'express4'])('%s', (express) => {
     expect((await request(app.port, '/api/v1/skip/3')).body).toBe('skipped');
     expect((await request(app.port, '/api/v1/orders/5/items/9')).status).toBe(500);
     expect((await request(app.port, '/admin/report/2024')).body).toBe('report');
-    await request(app.port, '/nothing/here');
+    expect((await request(app.port, '/nothing/here')).body).toBe('not found');
     expect(routeCounts((await scrape(app.metricsPort)).body, true)).toEqual({
       '/api/v1/boom/:id 500': 2,
       '/api/v1/later/:id 200': 1,
@@ -29,6 +29,7 @@ describe.each(['express', 'express4'])('%s', (express) => {
       // A parameter in a mount path arrives as its value; id-like values become :id.
       '/api/v1/orders/:id/items/:item 500': 1,
       '/admin/report/:day 200': 1,
+      // A catch-all route answering 404 is the app's not-found page: no route.
       '(none) 404': 1,
     });
     expect(app.stderr()).toBe('');

@@ -8,7 +8,7 @@
 // Whatever the source, at most `maxRoutes` distinct routes exist; beyond that every new one is
 // `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
 import type { IncomingMessage } from 'node:http';
-import { captureExpressMountPaths } from './frameworks/express.js';
+import { captureExpressMountPaths, isCatchAllNotFound } from './frameworks/express.js';
 import { FrameworkRoutes } from './frameworks/framework-routes.js';
 import { watchFrameworks } from './frameworks/index.js';
 import { warn } from './warn.js';
@@ -127,7 +127,9 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
     routeOf: (request, status) => {
       const route = (request as ExpressRequest).route;
       // Only Express's Route objects: an app may put anything in req.route.
-      if (typeof route === 'object' && route !== null) return expressRoute(request as ExpressRequest, route);
+      if (typeof route === 'object' && route !== null) {
+        return isCatchAllNotFound(route, status) ? undefined : expressRoute(request as ExpressRequest, route);
+      }
       const template = frameworks.routeOf(request, status);
       if (template !== undefined) return bound(template);
       return optedIn ? fromPath(request, status) : undefined;

@@ -107,3 +107,14 @@ export function captureExpressMountPaths(): ExpressMountPaths {
     },
   };
 }
+
+/**
+ * A route whose whole path is a wildcard (`*`, `/*`, `*path`, `/{*splat}`) answering 404 is the
+ * app's not-found page (Express's usual custom 404, NestJS's not-found handler): no route, as
+ * for any path the app does not have. `/files/*` answering 404 keeps its route.
+ */
+export function isCatchAllNotFound(route: object, status: number): boolean {
+  if (status !== 404) return false;
+  const path = (route as { path?: unknown }).path;
+  return typeof path === 'string' && /^\/?\{?\*/.test(path);
+}
