@@ -15,10 +15,11 @@
 // the layer's own pattern; one assignment per matched route is cheaper and covers Express 4 too.
 //
 // How the prototype is found, with nothing per request for apps that are not Express:
-// - when a server starts listening (the `tracing:net.server.listen` channel, Node >= 20.?), its
-//   'request' listeners are looked at: an Express app is a function with `handle` and `request`;
-// - otherwise (an app wrapped in another listener, a Node without that channel) at the end of the
-//   first Express request, which then keeps the mount path as it was at the end.
+// - when a server starts listening (the `tracing:net.server.listen` channel, Node >= 20.16 and
+//   22), its 'request' listeners are looked at: an Express app is a function with `handle` and
+//   `request`;
+// - otherwise (an app wrapped in another listener, Node 20.6-20.15) at the end of the first
+//   Express request, which itself keeps the mount path as it was at the end.
 import dc from 'node:diagnostics_channel';
 import { IncomingMessage } from 'node:http';
 import { debug } from '../warn.js';
