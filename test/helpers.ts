@@ -194,3 +194,19 @@ export function parseLabels(body: string): Record<string, string> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * http_server_requests_total summed by route (no route: '(none)'); with `withStatus`, keyed
+ * `<route> <status>`. Exact counts per route are what the framework route tests compare.
+ */
+export function routeCounts(text: string, withStatus = false): Record<string, number> {
+  const out: Record<string, number> = {};
+  // Label values may hold braces (hapi's `/users/{id}`): match quoted values whole.
+  for (const m of text.matchAll(/^http_server_requests_total\{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\} (\S+)$/gm)) {
+    const labels = parseLabels(m[1]!);
+    let key = labels.http_route ?? '(none)';
+    if (withStatus) key += ` ${labels.http_response_status_code ?? '-'}`;
+    out[key] = (out[key] ?? 0) + Number(m[2]);
+  }
+  return out;
+}

@@ -77,15 +77,6 @@ describe('the fastify example', () => {
   });
 });
 
-describe('koa with @koa/router', () => {
-  it('records no route (koa publishes none) and never the raw path', async () => {
-    app = await spawnApp(fixture('koa-routes.mjs'));
-    await request(app.port, '/users/1');
-    await request(app.port, '/users/2');
-    expect(await routes(app.metricsPort)).toEqual({ '(none)': 2 });
-  });
-});
-
 describe('plain servers', () => {
   it('MON_ROUTE_PATTERNS names matching paths; others get no route', async () => {
     app = await spawnApp(fixture('plain-server.mjs'), { env: { MON_ROUTE_PATTERNS: '/users/:id,/orders/:id/items,/static/*' } });

@@ -1,16 +1,17 @@
 // http.route: the route template a request matched, never its raw path. Read from what the
 // frameworks publish, after the response is done:
-// - Express 4 and 5: `req.route.path` (the matched route's pattern) under `req.baseUrl` (the mount
-//   path of nested routers and sub-apps). No patching.
-// - Fastify 4 and 5: the `fastify.initialization` diagnostics channel hands us each instance as
-//   it is created; an onRequest hook reads `request.routeOptions.url`, a public field.
+// - Express 4 and 5: `req.route.path` (the matched route's pattern) under the mount path of nested
+//   routers and sub-apps as it was when the route matched (frameworks/express.ts).
+// - Fastify, Koa, hapi, h3 and Next.js: frameworks/index.ts says where each template comes from.
 // - Anything else: no route at all (as the semantic conventions say), unless the user opts in with
 //   MON_ROUTE_PATTERNS or MON_NORMALIZE_PATHS.
 // Whatever the source, at most `maxRoutes` distinct routes exist; beyond that every new one is
 // `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
-import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { mountTemplate } from './express-mount.js';
+import { captureExpressMountPaths, isCatchAllNotFound } from './frameworks/express.js';
+import { FrameworkRoutes } from './frameworks/framework-routes.js';
+import { watchFrameworks } from './frameworks/index.js';
 import { compileGlob, compileRouteTemplate, isPrefixGlob, type PathPattern } from './path-pattern.js';
 import { warn } from './warn.js';
 
@@ -32,10 +33,6 @@ export interface RouteOptions {
 interface ExpressRequest extends IncomingMessage {
   route?: unknown;
   baseUrl?: unknown;
-}
-
-interface FastifyLike {
-  addHook: (name: 'onRequest', hook: (request: { raw: IncomingMessage; routeOptions?: { url?: string } }, reply: unknown, done: () => void) => void) => void;
 }
 
 const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|[0-9A-Za-z_-]{32,})$/i;
@@ -80,20 +77,9 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
     return route;
   };
 
-  // Fastify: route per raw request, recorded by our hook. WeakMap: nothing on the user's objects.
-  const fastifyRoutes = new WeakMap<IncomingMessage, string>();
-  let fastifySeen = false;
-  const onFastify = (message: unknown): void => {
-    const fastify = (message as { fastify?: FastifyLike }).fastify;
-    if (typeof fastify?.addHook !== 'function') return;
-    fastifySeen = true;
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      const url = request.routeOptions?.url;
-      if (typeof url === 'string') fastifyRoutes.set(request.raw, url);
-      done();
-    });
-  };
-  dc.subscribe('fastify.initialization', onFastify);
+  // Fastify, Koa, hapi, h3, Next.js: frameworks/*.ts, each active only once its framework shows up.
+  const frameworks = new FrameworkRoutes();
+  const stopFrameworks = watchFrameworks(frameworks);
 
   // Express: `baseUrl` holds the mount path as matched, so a parameter in a mount path
   // (`app.use('/orgs/:org', router)`) arrives as its value: express-mount.ts finds the template
@@ -103,8 +89,15 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   // Cache per (route object, baseUrl) so a steady request stream builds no strings; the cache is
   // bounded like the routes, and long baseUrls (an attacker's) are not kept.
   const expressCache = new WeakMap<object, Map<string, string>>();
+  const express = captureExpressMountPaths();
   const expressRoute = (request: ExpressRequest, route: object): string => {
-    const baseUrl = typeof request.baseUrl === 'string' ? request.baseUrl : '';
+    let baseUrl = express.matchedBaseUrl(request);
+    if (baseUrl === undefined) {
+      // The match was not seen (Express's prototype not found before this request): the mount
+      // path as it is now, and the prototype is looked for so the next requests are seen.
+      express.learnFrom(request);
+      baseUrl = typeof request.baseUrl === 'string' ? request.baseUrl : '';
+    }
     let byBase = expressCache.get(route);
     if (byBase === undefined) expressCache.set(route, (byBase = new Map()));
     let full = byBase.get(baseUrl);
@@ -138,14 +131,17 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
     routeOf: (request, status) => {
       const route = (request as ExpressRequest).route;
       // Only Express's Route objects: an app may put anything in req.route.
-      if (typeof route === 'object' && route !== null) return expressRoute(request as ExpressRequest, route);
-      if (fastifySeen) {
-        const fastifyRoute = fastifyRoutes.get(request);
-        if (fastifyRoute !== undefined) return bound(fastifyRoute);
+      if (typeof route === 'object' && route !== null) {
+        return isCatchAllNotFound(route, status) ? undefined : expressRoute(request as ExpressRequest, route);
       }
+      const template = frameworks.routeOf(request, status);
+      if (template !== undefined) return bound(template);
       return optedIn ? fromPath(request, status) : undefined;
     },
-    stop: () => dc.unsubscribe('fastify.initialization', onFastify),
+    stop: () => {
+      stopFrameworks();
+      express.stop();
+    },
   };
 }
 
