@@ -239,7 +239,11 @@ export class HttpClientMetrics {
         const metrics = this.collect(now, sent, lastCollection);
         lastCollection = now;
         return {
-          resourceMetrics: { resource: undefined as unknown as Resource, scopeMetrics: [{ scope: { name: '@mon/register' }, metrics }] },
+          // An app that made no call yet sends no scope at all: an empty one is noise on the wire.
+          resourceMetrics: {
+            resource: undefined as unknown as Resource,
+            scopeMetrics: metrics.length > 0 ? [{ scope: { name: '@mon/register' }, metrics }] : [],
+          },
           errors: [],
         };
       },
