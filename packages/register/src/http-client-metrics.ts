@@ -86,6 +86,8 @@ export class HttpClientMetrics {
   private readonly byOrigin = new Map<string, Target>();
   /** scheme://address:port -> target: at most maxHosts. */
   private readonly targets = new Map<string, Target>();
+  /** node:http: Host header -> target, for http and https. Each holds at most 2 * maxHosts keys. */
+  private readonly byHostHeader: [Map<string, Target>, Map<string, Target>] = [new Map(), new Map()];
   private readonly otherTargets: [Target | undefined, Target | undefined] = [undefined, undefined];
   private readonly errorTypes = new Map<string, number>([[OTHER, 1]]);
   /** error.type by index; 0 is "no error", 1 `_OTHER`. */
@@ -105,7 +107,11 @@ export class HttpClientMetrics {
 
   /** How many targets and lookup keys are held (tests check they stay bounded). */
   get size(): { targets: number; lookupKeys: number; errorTypes: number } {
-    return { targets: this.targets.size, lookupKeys: this.byOrigin.size, errorTypes: this.errorTypes.size };
+    return {
+      targets: this.targets.size,
+      lookupKeys: this.byOrigin.size + this.byHostHeader[0].size + this.byHostHeader[1].size,
+      errorTypes: this.errorTypes.size,
+    };
   }
 
   /**
@@ -129,11 +135,27 @@ export class HttpClientMetrics {
     return this.remember(origin, this.target(scheme, address, port));
   }
 
-  /** The target of a node:http request. `key` identifies it for the cache (scheme, host and port). */
-  targetOf(key: string, https: boolean, address: string, port: number): Target {
-    const known = this.byOrigin.get(key);
-    if (known !== undefined) return known;
-    return this.remember(key, this.target(https ? 'https' : 'http', address, port));
+  /**
+   * The target of a node:http request: `host` is what it connects to, `hostHeader` its Host header,
+   * which Node writes as `host` or `host:port` (the port left out when it is the scheme's default;
+   * Node keeps the port nowhere else). Cached by that header: one Map lookup after the first call.
+   * A Host header that the app set itself and that names another host (a proxy passing its
+   * client's on) says nothing about the port: the scheme's default is used then.
+   */
+  targetOfHost(https: boolean, host: string, hostHeader: unknown): Target {
+    const cache = this.byHostHeader[https ? 1 : 0];
+    const header = typeof hostHeader === 'string' ? hostHeader : host;
+    const known = cache.get(header);
+    if (known !== undefined && afterHost(header, host) !== -1) return known;
+    const at = afterHost(header, host);
+    let port = https ? 443 : 80;
+    if (at !== -1 && at < header.length) {
+      const written = Number(header.slice(at + 1));
+      if (Number.isInteger(written)) port = written;
+    }
+    const target = this.target(https ? 'https' : 'http', host, port);
+    if (at !== -1 && cache.size < 2 * this.maxHosts) cache.set(header, target);
+    return target;
   }
 
   private remember(key: string, target: Target): Target {
@@ -316,6 +338,22 @@ export class HttpClientMetrics {
     }
     return [durations, active].filter((m) => m.dataPoints.length > 0);
   }
+}
+
+/**
+ * Where `host` ends in a Host header that names it (`host`, `host:port`, `[host]:port` for IPv6),
+ * or -1 when the header names another host. Allocates nothing.
+ */
+export function afterHost(header: string, host: string): number {
+  let at = 0;
+  if (header.charCodeAt(0) === 91 /* [ */ && host.charCodeAt(0) !== 91) {
+    if (header.charCodeAt(host.length + 1) !== 93 /* ] */) return -1;
+    at = 1;
+  }
+  if (!header.startsWith(host, at)) return -1;
+  const end = at + host.length + at;
+  if (end === header.length) return end;
+  return header.charCodeAt(end) === 58 /* : */ ? end : -1;
 }
 
 /**

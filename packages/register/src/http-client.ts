@@ -88,34 +88,12 @@ function onUndiciError(message: unknown): void {
 function onRequestStart(message: unknown): void {
   const request = (message as { request: NodeRequest }).request;
   if (request.agent?.[TELEMETRY_AGENT] === true) return;
-  const https = request.protocol === 'https:';
-  const host = request.host;
-  const port = portOf(request, host, https);
-  const target = metrics.targetOf(`${request.protocol}//${host}:${port}`, https, host, port);
+  const target = metrics.targetOfHost(request.protocol === 'https:', request.host, request.getHeader('host'));
   const call = new Call(target, methodIndex(request.method), performance.now());
   calls.set(request, call);
   metrics.callStarted(target, call.method);
   // One listener, no closure: 'close' comes once, whether the call succeeded, failed or was aborted.
   request.on('close', onRequestClose);
-}
-
-/**
- * The port the request goes to. Node does not keep it on the request, but writes it into the Host
- * header it generates (`host:port`, the port left out when it is the scheme's default). A Host
- * header that the app set itself and that does not name the host connected to (a proxy passing
- * its client's on) says nothing: the scheme's default port is used then.
- */
-function portOf(request: ClientRequest, host: string, https: boolean): number {
-  const header = request.getHeader('host');
-  if (typeof header === 'string' && header.length > host.length + 1) {
-    // IPv6 literals are bracketed in the header: [::1]:8080.
-    const at = header.charCodeAt(0) === 91 /* [ */ && header.charCodeAt(host.length + 1) === 93 /* ] */ ? host.length + 2 : host.length;
-    if (header.charCodeAt(at) === 58 /* : */ && header.startsWith(host, at === host.length ? 0 : 1)) {
-      const port = Number(header.slice(at + 1));
-      if (Number.isInteger(port) && port > 0 && port < 65536) return port;
-    }
-  }
-  return https ? 443 : 80;
 }
 
 function onResponseHeaders(message: unknown): void {
