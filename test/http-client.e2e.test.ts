@@ -231,6 +231,25 @@ describe('HTTP client metrics', () => {
     });
   });
 
+  it('adds up the calls of node:cluster workers on the primary', async () => {
+    app = await spawnApp(fixture('http-client-cluster.mjs'));
+    // Fresh connections: the primary hands them to the workers in turn.
+    const pids = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const reply = await request(app.port, `/call?client=${i % 2 ? 'fetch' : 'http'}&url=${encodeURIComponent(`http://127.0.0.1:${plainPort}/ok`)}`);
+      expect(JSON.parse(reply.body)).toEqual({ ok: 200 });
+      pids.add(String(reply.headers['x-pid']));
+    }
+    // Both workers made calls: the primary had two processes' calls to add.
+    expect(pids.size).toBe(2);
+    const text = await scrapeUntil((t) => seriesOf(t, 'http_client_request_duration_seconds_count').get(calls('GET', '127.0.0.1', plainPort, 'http', 200)) === 10);
+    expect(Object.fromEntries(seriesOf(text, 'http_client_request_duration_seconds_count'))).toEqual({
+      [calls('GET', '127.0.0.1', plainPort, 'http', 200)]: 10,
+    });
+    expect([...seriesOf(text, 'http_client_active_requests').values()]).toEqual([0]);
+    expect(seriesOf(text, 'http_server_requests_total').size).toBeGreaterThan(0);
+  });
+
   it('records nothing when MON_METRICS leaves http-client out', async () => {
     app = await spawnApp(fixture('http-client.mjs'), { env: { MON_METRICS: 'http' } });
     expect(await call({ client: 'fetch', url: `http://127.0.0.1:${plainPort}/ok` })).toEqual({ ok: 200 });
