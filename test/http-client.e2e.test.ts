@@ -231,6 +231,20 @@ describe('HTTP client metrics', () => {
     });
   });
 
+  it("counts an installed undici's calls too: it publishes on the same channels as Node's own copy", async () => {
+    app = await spawnApp(fixture('http-client.mjs'));
+    const closed = await freePort();
+    for (let i = 0; i < 3; i++) expect(await call({ client: 'undici', url: `http://127.0.0.1:${plainPort}/ok` })).toEqual({ ok: 200 });
+    expect(await call({ client: 'undici', url: `http://127.0.0.1:${plainPort}/status?code=201`, method: 'POST' })).toEqual({ ok: 201 });
+    expect(await call({ client: 'undici', url: `http://127.0.0.1:${closed}/` })).toEqual({ error: 'ECONNREFUSED' });
+    const text = await scrapeUntil((t) => seriesOf(t, 'http_client_request_duration_seconds_count').size === 3 && allIdle(t));
+    expect(Object.fromEntries(seriesOf(text, 'http_client_request_duration_seconds_count'))).toEqual({
+      [calls('GET', '127.0.0.1', plainPort, 'http', 200)]: 3,
+      [calls('POST', '127.0.0.1', plainPort, 'http', 201)]: 1,
+      [calls('GET', '127.0.0.1', closed, 'http', undefined, 'ECONNREFUSED')]: 1,
+    });
+  });
+
   it('adds up the calls of node:cluster workers on the primary', async () => {
     app = await spawnApp(fixture('http-client-cluster.mjs'));
     // Fresh connections: the primary hands them to the workers in turn.
