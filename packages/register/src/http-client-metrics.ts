@@ -364,7 +364,15 @@ export function afterHost(header: string, host: string): number {
  */
 export function errorTypeName(error: unknown): string {
   if (typeof error !== 'object' || error === null) return OTHER;
-  const { name, code } = error as { name?: unknown; code?: unknown };
+  let name: unknown;
+  let code: unknown;
+  try {
+    ({ name, code } = error as { name?: unknown; code?: unknown });
+  } catch {
+    // The app's own error object with a throwing getter: a diagnostics channel subscriber that
+    // throws would crash the app, so it is simply _OTHER.
+    return OTHER;
+  }
   if (name === 'AbortError' || name === 'TimeoutError') return name;
   if (typeof code === 'string' && ERROR_TYPE_SHAPE.test(code)) return code;
   if (typeof name === 'string' && ERROR_TYPE_SHAPE.test(name)) return name;

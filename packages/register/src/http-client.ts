@@ -43,6 +43,12 @@ class Call {
   ) {}
 }
 
+/**
+ * The clock, taken once: fake-timer libraries replace performance.now in tests and must not skew
+ * the app's call durations (the server side keeps its own clock for the same reason).
+ */
+const clock: () => number = performance.now.bind(performance);
+
 /** error.type of a node:http response that ended before its body did, with no error given. */
 const ABORTED = Object.freeze({ name: 'aborted' });
 
@@ -51,7 +57,7 @@ const calls = new WeakMap<object, Call>();
 
 function end(key: object, call: Call, error: number): void {
   calls.delete(key);
-  const micros = Math.round((performance.now() - call.start) * 1000);
+  const micros = Math.round((clock() - call.start) * 1000);
   metrics.callEnded(call.target, call.method, call.status, error, micros > 0 ? micros : 0);
 }
 
@@ -60,7 +66,7 @@ function end(key: object, call: Call, error: number): void {
 function onUndiciCreate(message: unknown): void {
   const request = (message as { request: UndiciRequest }).request;
   const origin = typeof request.origin === 'string' ? request.origin : String(request.origin);
-  const call = new Call(metrics.targetOfOrigin(origin), methodIndex(request.method), performance.now());
+  const call = new Call(metrics.targetOfOrigin(origin), methodIndex(request.method), clock());
   calls.set(request, call);
   metrics.callStarted(call.target, call.method);
 }
@@ -89,7 +95,7 @@ function onRequestStart(message: unknown): void {
   const request = (message as { request: NodeRequest }).request;
   if (request.agent?.[TELEMETRY_AGENT] === true) return;
   const target = metrics.targetOfHost(request.protocol === 'https:', request.host, request.getHeader('host'));
-  const call = new Call(target, methodIndex(request.method), performance.now());
+  const call = new Call(target, methodIndex(request.method), clock());
   calls.set(request, call);
   metrics.callStarted(target, call.method);
   // One listener, no closure: 'close' comes once, whether the call succeeded, failed or was aborted.

@@ -34,6 +34,12 @@ describe('errorTypeName', () => {
     expect(errorTypeName(Object.assign(new Error('x'), { code: 42, name: 'Weird Name!' }))).toBe('_OTHER');
     expect(errorTypeName('Response object has been garbage collected')).toBe('_OTHER');
     expect(errorTypeName(undefined)).toBe('_OTHER');
+    const hostile = Object.defineProperty(new Error('x'), 'code', {
+      get() {
+        throw new Error('no');
+      },
+    });
+    expect(errorTypeName(hostile)).toBe('_OTHER');
   });
 });
 
