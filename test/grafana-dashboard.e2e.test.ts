@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rulesPath } from './alert-rules.js';
-import { example, root, scrape, sleep, spawnApp, type App } from './helpers.js';
+import { example, root, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
 import { startLoad } from './load.js';
 import { promtoolBinary, skipWithout, startPrometheus, type Prometheus } from './prometheus.js';
 
@@ -139,6 +139,9 @@ describe('the Grafana dashboard', () => {
       'nodejs_eventloop_time_seconds_total',
       'v8js_gc_duration_seconds_sum',
       'v8js_memory_heap_used_bytes',
+      'http_client_request_duration_seconds_count',
+      'http_client_request_duration_seconds_bucket',
+      'http_client_active_requests',
     ]) {
       expect(used, name).toContain(name);
     }
@@ -146,7 +149,7 @@ describe('the Grafana dashboard', () => {
     // (this part needs no Prometheus).
     const app = await spawnApp(example('http-esm/server.mjs'));
     try {
-      await startLoad(app.port, ['/', '/fail', '/slow?ms=5'], 1_500).done;
+      await startLoad(app.port, ['/', '/fail', '/slow?ms=5', '/checkout'], 1_500).done;
       const body = (await scrape(app.metricsPort)).body;
       const served = new Set(body.split('\n').filter((l) => !l.startsWith('#')).map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)?.[0]));
       for (const name of used) expect(served.has(name), `${name} is not on /metrics`).toBe(true);
@@ -160,6 +163,8 @@ describe.skipIf(skipWithout('prometheus'))('the Grafana dashboard on a real Prom
   let app: App | undefined;
   let prometheus: Prometheus | undefined;
   let statuses: Record<string, number> = {};
+  /** Outgoing calls the app made: each /checkout calls the app's own /order. */
+  let calls = 0;
 
   beforeAll(async () => {
     app = await spawnApp(example('http-esm/server.mjs'));
@@ -168,7 +173,8 @@ describe.skipIf(skipWithout('prometheus'))('the Grafana dashboard on a real Prom
     await prometheus.waitForScrapes(1);
     // About 10 s of mixed traffic (fast, slow, 404, 500), so rates, percentiles, the error ratio
     // and GC pauses all have points over several 1 s scrapes.
-    statuses = await startLoad(app.port, ['/', '/users/{n}', '/slow?ms=15', '/nope', '/', '/fail', '/order?pay=card'], 10_000).done;
+    statuses = await startLoad(app.port, ['/', '/users/{n}', '/slow?ms=15', '/nope', '/', '/fail', '/order?pay=card', '/checkout'], 10_000).done;
+    calls = sumSamples((await scrape(app.metricsPort)).body, 'http_client_request_duration_seconds_count');
     await sleep(1_200); // one more scrape after the last request
   }, 60_000);
 
@@ -238,15 +244,32 @@ describe.skipIf(skipWithout('prometheus'))('the Grafana dashboard on a real Prom
     const byStatus = queries.find(({ panel }) => panel.title === 'Requests by status')!.target.expr;
     const rates = await prometheus!.query(substitute(byStatus, values, '10s'));
     const perSecond: Record<string, number> = Object.fromEntries(rates.map((r) => [r.metric.http_response_status_code, Number(r.value[1])]));
-    const sent = Object.values(statuses).reduce((a, b) => a + b, 0);
+    // The app also served the /order of each of its own outgoing calls (all 200).
+    expect(calls).toBeGreaterThan(0);
+    const served: Record<string, number> = { ...statuses, '200': (statuses['200'] ?? 0) + calls };
+    const sent = Object.values(served).reduce((a, b) => a + b, 0);
     const drawn = Object.values(perSecond).reduce((a, b) => a + b, 0);
     // Shares, not absolute rates: those depend on where the window falls on the load.
-    expect(Object.keys(perSecond).sort()).toEqual(Object.keys(statuses).sort());
-    for (const [status, count] of Object.entries(statuses)) {
+    expect(Object.keys(perSecond).sort()).toEqual(Object.keys(served).sort());
+    for (const [status, count] of Object.entries(served)) {
       expect(Math.abs(perSecond[status]! / drawn - count / sent), status).toBeLessThan(0.03);
     }
     const ratio = queries.find(({ panel }) => panel.title === 'Error ratio')!.target.expr;
     const [errors] = await prometheus!.query(substitute(ratio, values, '10s'));
     expect(Math.abs(Number(errors!.value[1]) - statuses['500']! / sent)).toBeLessThan(0.03);
+  });
+
+  it('draws the outgoing calls the app made: one host, itself, none failed, none left in flight', async () => {
+    const values = selection('all');
+    const expr = (title: string): string => substitute(queries.find(({ panel }) => panel.title === title)!.target.expr, values, '10s');
+    const rates = await prometheus!.query(expr('Outgoing call rate by host'));
+    expect(rates.map((r) => `${r.metric.server_address}:${r.metric.server_port}`)).toEqual([`127.0.0.1:${app!.port}`]);
+    // Calls were an eighth of the load, the /order they made one more request each: a ninth of what the app served.
+    const served = await prometheus!.query(`sum(rate(http_server_requests_total[10s]))`);
+    expect(Math.abs(Number(rates[0]!.value[1]) / Number(served[0]!.value[1]) - 1 / 9)).toBeLessThan(0.03);
+    const [failures] = await prometheus!.query(expr('Outgoing call failure ratio by host'));
+    expect(Number(failures!.value[1])).toBe(0);
+    const [inFlight] = await prometheus!.query(expr('Outgoing calls in flight'));
+    expect(Number(inFlight!.value[1])).toBe(0);
   });
 });

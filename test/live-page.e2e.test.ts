@@ -78,10 +78,11 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
       expect(await page.getAttribute(`#card-${chart}`, 'class')).toContain('is-empty');
       expect(await page.textContent(`#card-${chart} .empty`)).toBe('Waiting for the first request to the app…');
     }
+    expect(await page.textContent('#host-list')).toContain('No outgoing HTTP calls yet');
     await page.screenshot({ path: path.join(RESULTS, 'live-page-empty.png') });
 
-    // Traffic: fast, slow, not found and failing requests.
-    const load = startLoad(app!.port, ['/', '/users/{n}', '/slow?ms=20', '/nope', '/', '/fail', '/order', '/slow?ms=5'], 9_000);
+    // Traffic: fast, slow, not found and failing requests; /checkout makes an outgoing call.
+    const load = startLoad(app!.port, ['/', '/users/{n}', '/slow?ms=20', '/nope', '/', '/fail', '/order', '/slow?ms=5', '/checkout'], 9_000);
     await page.waitForFunction(
       (charts) =>
         charts.every((chart) => {
@@ -117,13 +118,25 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
     expect(routes.length).toBeGreaterThan(0);
     expect(routes[0]![1]).toMatch(/^[\d.]+\/s$/);
     expect(routes[0]![2]).toMatch(/ (µs|ms)$/);
+    // The outgoing calls of /checkout, by the host they went to (the app itself).
+    await page.waitForFunction(() => document.querySelectorAll('#host-list tbody tr').length > 0, null, { timeout: 10_000 });
+    const hosts = await page.$$eval('#host-list tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    expect(hosts).toHaveLength(1);
+    expect(hosts[0]![0]).toBe(`127.0.0.1:${app!.port}`);
+    expect(hosts[0]![1]).toMatch(/^[\d.]+\/s$/);
+    expect(hosts[0]![2]).toMatch(/ (µs|ms)$/);
+    expect(hosts[0]![3]).toBe('0%');
 
     // The page's own parse of /metrics agrees with the app: after the load, the request count in
     // the header is the counter's value.
     const sent = Object.values(await load.done).reduce((a, b) => a + b, 0);
-    const counted = sumSamples((await scrape(app!.metricsPort)).body, 'http_server_requests_total');
-    expect(counted).toBe(sent);
-    await page.waitForFunction((n) => document.getElementById('facts')?.textContent?.includes(`${n} requests`), sent.toLocaleString('en-US'), {
+    const text = (await scrape(app!.metricsPort)).body;
+    // Each /checkout also sent the app one request of its own (its outgoing call).
+    const calls = sumSamples(text, 'http_client_request_duration_seconds_count');
+    expect(calls).toBeGreaterThan(0);
+    const counted = sumSamples(text, 'http_server_requests_total');
+    expect(counted).toBe(sent + calls);
+    await page.waitForFunction((n) => document.getElementById('facts')?.textContent?.includes(`${n} requests`), counted.toLocaleString('en-US'), {
       timeout: 10_000,
     });
 

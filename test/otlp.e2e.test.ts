@@ -91,6 +91,8 @@ describe('OTLP', () => {
     app = await spawnApp(example('http-esm/server.mjs'), { env: otlpEnv({ OTEL_METRICS_EXPORTER: 'prometheus,otlp' }) });
     await request(app.port, '/');
     await request(app.port, '/order');
+    // An outgoing call too, so the HTTP client instruments are compared as well.
+    await request(app.port, '/checkout');
     const text = (await scrape(app.metricsPort)).body;
     app.child.kill('SIGTERM');
     await app.exited;
@@ -111,6 +113,8 @@ describe('OTLP', () => {
     expect(served).toContain('http_server_requests_total');
     expect(served).toContain('http_server_request_duration_seconds');
     expect(served).toContain('shop_orders_total');
+    expect(served).toContain('http_client_request_duration_seconds');
+    expect(served).toContain('http_client_active_requests');
   });
 
   it('loads no exporter code unless it is chosen', async () => {

@@ -12,6 +12,19 @@ const server = http.createServer((req, res) => {
     orders.add(1, { 'shop.payment': url.searchParams.get('pay') === 'card' ? 'card' : 'cash' });
     return res.end('ordered\n');
   }
+  if (url.pathname === '/checkout') {
+    // An outgoing call (to this same app, standing in for a payment service): mon records it as
+    // http.client.request.duration, by the host called.
+    return fetch(`http://127.0.0.1:${server.address().port}/order?pay=card`)
+      .then((reply) => reply.text())
+      .then(
+        () => res.end('checked out\n'),
+        () => {
+          res.statusCode = 502;
+          res.end('payment failed\n');
+        },
+      );
+  }
   if (url.pathname === '/fail') {
     res.statusCode = 500;
     return res.end('failed\n');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExposition } from '../src/client/exposition.js';
-import { bucketIncreases, computePoint, computeStatus, histogramQuantile, increase, routeStats, type Snapshot } from '../src/client/figures.js';
+import { bucketIncreases, computePoint, computeStatus, histogramQuantile, hostStats, increase, routeStats, type Snapshot } from '../src/client/figures.js';
 
 const at = (time: number, text: string): Snapshot => ({ time, samples: parseExposition(text) });
 
@@ -281,5 +281,36 @@ describe('routeStats', () => {
     expect(stats[0]!.p95).toBeGreaterThan(0.01);
     expect(stats[1]).toMatchObject({ route: '', rate: 2, errorRatio: 0 });
     expect(stats[1]!.p95).toBeLessThanOrEqual(0.001);
+  });
+});
+
+describe('hostStats', () => {
+  const client = (labels: string, counts: number[]): string =>
+    histogram(labels, counts, 0.1).replaceAll('http_server_request_duration_seconds', 'http_client_request_duration_seconds');
+
+  it('gives each host the app calls its call rate, failure ratio and p95, busiest first', () => {
+    const api = 'server_address="api.example",server_port="443",url_scheme="https"';
+    const before = at(0, [client(`${api},http_response_status_code="200"`, [0, 10, 10, 10, 10])].join('\n'));
+    const after = at(
+      10_000,
+      [
+        client(`${api},http_response_status_code="200"`, [0, 50, 50, 50, 50]),
+        client(`${api},http_response_status_code="503",error_type="503"`, [0, 0, 0, 5, 5]),
+        client('server_address="::1",server_port="8080",url_scheme="http",error_type="ECONNREFUSED"', [1, 1, 1, 1, 1]),
+        client('server_address="_OTHER",url_scheme="http",http_response_status_code="200"', [0, 0, 2, 2, 2]),
+      ].join('\n'),
+    );
+    const stats = hostStats(before, after);
+    expect(stats.map((h) => [h.host, h.rate, h.errorRatio])).toEqual([
+      ['api.example:443', 4.5, 5 / 45],
+      ['_OTHER', 0.2, 0],
+      ['[::1]:8080', 0.1, 1],
+    ]);
+    expect(stats[0]!.p95).toBeGreaterThan(0.001);
+    expect(stats[0]!.p95).toBeLessThanOrEqual(0.1);
+  });
+
+  it('is empty for an app that makes no calls', () => {
+    expect(hostStats(at(0, ''), at(10_000, 'http_server_requests_total 5'))).toEqual([]);
   });
 });

@@ -7,11 +7,11 @@ import { globProblem, routeTemplateProblem } from './path-pattern.js';
 import { warn } from './warn.js';
 
 export type ExporterName = 'prometheus' | 'otlp' | 'console';
-export type MetricGroup = 'http' | 'cpu' | 'memory' | 'disk' | 'process' | 'runtime';
+export type MetricGroup = 'http' | 'http-client' | 'cpu' | 'memory' | 'disk' | 'process' | 'runtime';
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
 
-export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'cpu', 'memory', 'disk', 'process', 'runtime'];
+export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'http-client', 'cpu', 'memory', 'disk', 'process', 'runtime'];
 const EXPORTERS: readonly string[] = ['prometheus', 'otlp', 'console', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
 const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];
@@ -53,6 +53,10 @@ export interface Config {
     routePatterns: string[] | undefined;
     normalizePaths: boolean;
     maxRoutes: number;
+  };
+  httpClient: {
+    /** MON_MAX_CLIENT_HOSTS: distinct (scheme, host, port) the app calls that get series of their own. */
+    maxHosts: number;
   };
 }
 
@@ -98,6 +102,9 @@ export function loadConfig(processEnv: Env = process.env): Readonly<Config> {
       routePatterns: paths(env, 'MON_ROUTE_PATTERNS', routeTemplateProblem),
       normalizePaths: bool(env, 'MON_NORMALIZE_PATHS', false, true),
       maxRoutes: positiveInt(env, 'MON_MAX_ROUTES', 500, 'a whole number'),
+    },
+    httpClient: {
+      maxHosts: positiveInt(env, 'MON_MAX_CLIENT_HOSTS', 100, 'a whole number'),
     },
   };
   return Object.freeze(config);

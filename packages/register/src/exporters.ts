@@ -14,6 +14,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { CarryOver, clusterPrimaryReader, clusterRole, clusterWorkerReader, readCarried } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
+import { markTelemetryAgent } from './http-client.js';
 import { debug, describe, warn } from './warn.js';
 
 /** Producers (pre-aggregated HTTP metrics) for a reader of the given temporality. */
@@ -146,6 +147,12 @@ async function otlpExporter(otlp: OtlpConfig): Promise<PushMetricExporter> {
   }[otlp.temporality];
   // Every option is passed explicitly, so config.ts stays the one reader of the environment.
   const options = {
+    // An agent of mon's own (the exporter's default settings), marked so that exports are never
+    // counted as the app's outgoing calls (http-client.ts).
+    httpAgentOptions: async (protocol: string) => {
+      const { Agent } = protocol === 'https:' ? await import('node:https') : await import('node:http');
+      return markTelemetryAgent(new Agent({ keepAlive: true }));
+    },
     url: otlp.url,
     headers: otlp.headers,
     timeoutMillis: otlp.timeoutMillis,

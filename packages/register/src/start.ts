@@ -1,12 +1,14 @@
 // Builds the pipeline once per process: config -> resource -> readers -> MeterProvider (global)
-// -> HTTP server instrumentation and host metrics.
+// -> HTTP server and client instrumentation and host metrics.
 import { setGlobalErrorHandler } from '@opentelemetry/core';
-import { MeterProvider, TimeoutError, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, TimeoutError, type AggregationTemporality, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { startHostMetrics, type HostMetricGroup, type HostMetrics } from '@mon/host';
 import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups } from './cluster/index.js';
 import { loadConfig, type Config } from './config.js';
 import { registerGlobalMeterProvider } from './app-api.js';
 import { createReaders } from './exporters.js';
+import { HttpClientMetrics } from './http-client-metrics.js';
+import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
 import { buildResource } from './resource.js';
@@ -66,24 +68,45 @@ async function build(): Promise<Pipeline | undefined> {
         ),
       )
     : undefined;
+  const httpClient = config.groups.has('http-client')
+    ? new HttpClientMetrics({
+        maxHosts: config.httpClient.maxHosts,
+        onTooManyHosts: () =>
+          warn(
+            'MON_TOO_MANY_HOSTS',
+            `the app called more than ${config.httpClient.maxHosts} distinct hosts; calls to further ones are counted under server_address="_OTHER". Raise MON_MAX_CLIENT_HOSTS if the set is bounded.`,
+          ),
+        onOverflow: () =>
+          warn(
+            'MON_TOO_MANY_SERIES',
+            'HTTP client metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true". Check for odd status codes or hosts.',
+          ),
+      })
+    : undefined;
   const resource = buildResource(config, config.pm2?.script ?? process.argv[1]);
   const worker = clusterRole(config.pm2) === 'worker';
   // Host metrics start after the MeterProvider that needs the readers: bound late.
   let host: HostMetrics | undefined;
   // A peek covers this process's host metrics and, in a cluster primary, its workers' (cluster/peek.ts).
   const peek = <T>(collect: () => T): T => asPeek(() => (host === undefined ? collect() : host.peek(collect)));
-  const readers = await createReaders(config, (temporality) => (http ? [http.producer(temporality)] : []), resource, peek);
+  // Pre-aggregated metrics: cluster workers push these to the primary between scrapes (cluster.ts).
+  const producersFor = (temporality: AggregationTemporality): MetricProducer[] => [
+    ...(http ? [http.producer(temporality)] : []),
+    ...(httpClient ? [httpClient.producer(temporality)] : []),
+  ];
+  const readers = await createReaders(config, producersFor, resource, peek);
   const meterProvider = new MeterProvider({
     resource,
     readers,
     // System-wide metrics come from the cluster primary only (cluster/worker-instruments.ts).
     ...(worker ? { views: WORKER_VIEWS } : {}),
   });
-  debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(meterProvider, process.argv[1])) === 'app' ? "the app's" : "mon's own");
+  debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(meterProvider, config.pm2?.script ?? process.argv[1])) === 'app' ? "the app's" : "mon's own");
 
   const stops: Array<() => void> = [];
   if (http) stops.push(instrumentHttpServers(http, config.http));
-  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http');
+  if (httpClient) stops.push(instrumentHttpClients(httpClient));
+  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client');
   if (worker) hostGroups = workerHostGroups(hostGroups);
   if (hostGroups.length > 0) {
     host = startHostMetrics(meterProvider, {

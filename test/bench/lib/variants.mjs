@@ -55,6 +55,37 @@ export const VARIANTS = [
     nodeArgs: [],
     metrics: { on: 'app', series: ['http_request_duration_seconds_count'] },
   },
+  // An app making one outgoing call per request (servers/proxy.mjs): what http.client.* metrics cost.
+  ...['fetch', 'http'].flatMap((client) => [
+    {
+      id: `proxy-${client}`,
+      group: `proxy (${client})`,
+      name: 'bare',
+      script: 'proxy.mjs',
+      nodeArgs: [],
+      env: { BENCH_PROXY_CLIENT: client },
+      baseline: true,
+    },
+    {
+      id: `proxy-${client}-mon`,
+      group: `proxy (${client})`,
+      name: 'mon',
+      script: 'proxy.mjs',
+      nodeArgs: MON,
+      env: { BENCH_PROXY_CLIENT: client },
+      metrics: { on: 'own', series: ['http_client_request_duration_seconds_count'] },
+    },
+    {
+      // mon with its server metrics only: the difference to `mon` is what the client side costs.
+      id: `proxy-${client}-mon-server-only`,
+      group: `proxy (${client})`,
+      name: 'mon, MON_METRICS without http-client',
+      script: 'proxy.mjs',
+      nodeArgs: MON,
+      env: { BENCH_PROXY_CLIENT: client, MON_METRICS: 'http,cpu,memory,disk,process,runtime' },
+      metrics: { on: 'own', series: ['http_server_requests_total'] },
+    },
+  ]),
 ];
 
 /** The command line a variant runs, relative to the repository root, for the reports. */

@@ -17,6 +17,7 @@ export const SERIES = {
   requests: 'http_server_requests_total',
   duration: 'http_server_request_duration_seconds',
   active: 'http_server_active_requests',
+  clientDuration: 'http_client_request_duration_seconds',
   systemCpuTime: 'system_cpu_time_seconds_total',
   systemCpuUtilization: 'system_cpu_utilization_ratio',
   processCpuTime: 'process_cpu_time_seconds_total',
@@ -260,32 +261,64 @@ export interface RouteStats {
 
 /** Per route over the window from `from` to `to`: the routes that had requests, busiest first. */
 export function routeStats(from: Snapshot, to: Snapshot): RouteStats[] {
+  return statsBy(from, to, SERIES.requests, SERIES.duration, (labels) => labels.http_route ?? '').map(({ key, ...stats }) => ({ route: key, ...stats }));
+}
+
+export interface HostStats {
+  /** `address:port` as the app called it (`server_address`, `server_port`), or `_OTHER` past mon's cap. */
+  host: string;
+  /** Calls per second over the window. */
+  rate: number;
+  /** Share that failed: no response, or a 4xx/5xx (error_type set). */
+  errorRatio: number;
+  /** Seconds, until the response was fully received. */
+  p95?: number;
+}
+
+/** The app's outgoing calls per host over the window: the hosts that had calls, busiest first. */
+export function hostStats(from: Snapshot, to: Snapshot): HostStats[] {
+  const hostOf = (labels: Labels): string => {
+    const address = labels.server_address ?? '?';
+    const host = address.includes(':') ? `[${address}]` : address;
+    return labels.server_port === undefined ? host : `${host}:${labels.server_port}`;
+  };
+  return statsBy(from, to, `${SERIES.clientDuration}_count`, SERIES.clientDuration, hostOf).map(({ key, ...stats }) => ({ host: key, ...stats }));
+}
+
+/** Rate, error ratio and p95 per key over a window, from a counter and a histogram with the same labels. */
+function statsBy(
+  from: Snapshot,
+  to: Snapshot,
+  counter: string,
+  histogram: string,
+  keyOf: (labels: Labels) => string,
+): Array<{ key: string; rate: number; errorRatio: number; p95?: number }> {
   const seconds = (to.time - from.time) / 1000;
   if (!(seconds > 0)) return [];
-  const routes = new Map<string, { requests: number; errors: number; buckets: Map<number, number> }>();
-  const entry = (route: string) => {
-    let found = routes.get(route);
-    if (found === undefined) routes.set(route, (found = { requests: 0, errors: 0, buckets: new Map() }));
+  const groups = new Map<string, { requests: number; errors: number; buckets: Map<number, number> }>();
+  const entry = (key: string) => {
+    let found = groups.get(key);
+    if (found === undefined) groups.set(key, (found = { requests: 0, errors: 0, buckets: new Map() }));
     return found;
   };
-  eachIncrease(from, to, SERIES.requests, (labels, increase) => {
-    const route = entry(labels.http_route ?? '');
-    route.requests += increase;
-    if (isError(labels)) route.errors += increase;
+  eachIncrease(from, to, counter, (labels, increase) => {
+    const group = entry(keyOf(labels));
+    group.requests += increase;
+    if (isError(labels)) group.errors += increase;
   });
-  eachIncrease(from, to, `${SERIES.duration}_bucket`, (labels, increase) => {
+  eachIncrease(from, to, `${histogram}_bucket`, (labels, increase) => {
     const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
     if (Number.isNaN(le)) return;
-    const { buckets } = entry(labels.http_route ?? '');
+    const { buckets } = entry(keyOf(labels));
     buckets.set(le, (buckets.get(le) ?? 0) + increase);
   });
-  const stats: RouteStats[] = [];
-  for (const [route, { requests, errors, buckets }] of routes) {
+  const stats: Array<{ key: string; rate: number; errorRatio: number; p95?: number }> = [];
+  for (const [key, { requests, errors, buckets }] of groups) {
     if (!(requests > 0)) continue;
     const sorted = [...buckets].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
-    stats.push({ route, rate: requests / seconds, errorRatio: errors / requests, p95: histogramQuantile(0.95, sorted) });
+    stats.push({ key, rate: requests / seconds, errorRatio: errors / requests, p95: histogramQuantile(0.95, sorted) });
   }
-  return stats.sort((a, b) => b.rate - a.rate || a.route.localeCompare(b.route));
+  return stats.sort((a, b) => b.rate - a.rate || a.key.localeCompare(b.key));
 }
 
 /** Sum of the series of `name` whose labels pass `filter`; undefined when there is none. */

@@ -3,7 +3,19 @@
 // process kept for it (history.ts, when the page is served with one), so it never starts empty.
 import { drawLineChart, niceBytes, type LineSeries } from './charts.js';
 import { parseExposition } from './exposition.js';
-import { computePoint, computeStatus, PRIMARY_PROCESS, routeStats, SERIES, type Point, type RouteStats, type Snapshot, type Status } from './figures.js';
+import {
+  computePoint,
+  computeStatus,
+  hostStats,
+  PRIMARY_PROCESS,
+  routeStats,
+  SERIES,
+  type HostStats,
+  type Point,
+  type RouteStats,
+  type Snapshot,
+  type Status,
+} from './figures.js';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate, formatSeconds } from './format.js';
 
 type NumericKey = { [K in keyof Point]-?: Point[K] extends number | undefined ? K : never }[keyof Point];
@@ -138,6 +150,7 @@ const points: Point[] = [];
 const snapshots: Snapshot[] = [];
 let status: Status | undefined;
 let routes: RouteStats[] = [];
+let hosts: HostStats[] = [];
 let failure: string | undefined;
 let lastSuccess = 0;
 const views = new Map<string, { card: HTMLElement; title: HTMLElement; svg: SVGSVGElement; legend: HTMLElement; message: HTMLElement }>();
@@ -174,16 +187,10 @@ function build(): void {
   list.id = 'disk-list';
   disks.append(head, list);
   grid.append(disks);
-  const table = el('section', 'card wide');
-  table.id = 'card-routes';
-  const routesHead = el('header');
-  const routesTitle = el('h2');
-  routesTitle.textContent = `Routes (last ${LATENCY_WINDOW_MS / 1000} s, busiest first)`;
-  routesHead.append(routesTitle);
-  const routesBody = el('div', 'routes');
-  routesBody.id = 'route-list';
-  table.append(routesHead, routesBody);
-  grid.append(table);
+  grid.append(
+    tableCard('card-routes', 'route-list', `Routes (last ${LATENCY_WINDOW_MS / 1000} s, busiest first)`),
+    tableCard('card-hosts', 'host-list', `Outgoing calls by host (last ${LATENCY_WINDOW_MS / 1000} s, busiest first)`),
+  );
   document.getElementById('metrics-link')!.setAttribute('href', shownPath);
   document.getElementById('metrics-link')!.textContent = shownPath;
 }
@@ -216,6 +223,7 @@ async function poll(): Promise<void> {
     const windowStart = snapshots.length > 1 ? snapshots[0] : undefined;
     points.push(computePoint(snapshot, previous, windowStart));
     routes = windowStart === undefined ? [] : routeStats(windowStart, snapshot);
+    hosts = windowStart === undefined ? [] : hostStats(windowStart, snapshot);
     while (points.length > 0 && points[0]!.time < snapshot.time - HISTORY_MS) points.shift();
     status = computeStatus(snapshot.samples);
     failure = undefined;
@@ -266,6 +274,7 @@ function render(): void {
   }
   renderDisks();
   renderRoutes();
+  renderHosts();
 }
 
 function renderHeader(now: number): void {
@@ -333,22 +342,68 @@ function renderDisks(): void {
   );
 }
 
+/** A wide card holding a table (routes, hosts), filled by renderTable. */
+function tableCard(id: string, listId: string, title: string): HTMLElement {
+  const card = el('section', 'card wide');
+  card.id = id;
+  const head = el('header');
+  const heading = el('h2');
+  heading.textContent = title;
+  head.append(heading);
+  const body = el('div', 'routes');
+  body.id = listId;
+  card.append(head, body);
+  return card;
+}
+
 function renderRoutes(): void {
-  const list = document.getElementById('route-list')!;
-  if (routes.length === 0) {
+  const empty =
+    status === undefined
+      ? 'Connecting…'
+      : status.totalRequests === 0
+        ? 'Waiting for the first request to the app…'
+        : `No requests in the last ${LATENCY_WINDOW_MS / 1000} s.`;
+  renderTable(
+    'route-list',
+    ['route', 'requests'],
+    routes.map((r) => ({ name: r.route === '' ? '(no route: plain node:http, or not matched)' : r.route, none: r.route === '', ...r })),
+    empty,
+  );
+}
+
+function renderHosts(): void {
+  const samplesNow = snapshots[snapshots.length - 1]?.samples;
+  const empty =
+    status === undefined
+      ? 'Connecting…'
+      : samplesNow?.has(`${SERIES.clientDuration}_count`) !== true
+        ? 'No outgoing HTTP calls yet (fetch, undici, http.request): they show here, per host, once the app makes one.'
+        : `No outgoing calls in the last ${LATENCY_WINDOW_MS / 1000} s.`;
+  renderTable(
+    'host-list',
+    ['host', 'calls'],
+    hosts.map((h) => ({ name: h.host === '_OTHER' ? '(other hosts, past MON_MAX_CLIENT_HOSTS)' : h.host, none: h.host === '_OTHER', ...h })),
+    empty,
+  );
+}
+
+/** Rows of name, rate, p95 and error share, busiest first, the first MAX_ROUTES of them. */
+function renderTable(
+  listId: string,
+  [nameLabel, rateLabel]: [string, string],
+  rows: Array<{ name: string; none: boolean; rate: number; p95?: number; errorRatio: number }>,
+  emptyText: string,
+): void {
+  const list = document.getElementById(listId)!;
+  if (rows.length === 0) {
     const empty = el('p', 'routes-empty');
-    empty.textContent =
-      status === undefined
-        ? 'Connecting…'
-        : status.totalRequests === 0
-          ? 'Waiting for the first request to the app…'
-          : `No requests in the last ${LATENCY_WINDOW_MS / 1000} s.`;
+    empty.textContent = emptyText;
     list.replaceChildren(empty);
     return;
   }
   const table = el('table');
   const head = el('tr');
-  for (const [label, numeric] of [['route', false], ['requests', true], ['p95', true], ['errors', true]] as const) {
+  for (const [label, numeric] of [[nameLabel, false], [rateLabel, true], ['p95', true], ['errors', true]] as const) {
     const th = el('th');
     th.textContent = label;
     if (numeric) th.className = 'num';
@@ -357,24 +412,24 @@ function renderRoutes(): void {
   const thead = el('thead');
   thead.append(head);
   const tbody = el('tbody');
-  for (const route of routes.slice(0, MAX_ROUTES)) {
-    const row = el('tr');
+  for (const row of rows.slice(0, MAX_ROUTES)) {
+    const tr = el('tr');
     const cells: Array<[string, string]> = [
-      [route.route === '' ? '(no route: plain node:http, or not matched)' : route.route, route.route === '' ? 'none' : ''],
-      [formatRate(route.rate), 'num'],
-      [route.p95 === undefined ? '–' : formatSeconds(route.p95), 'num'],
-      [formatPercent(route.errorRatio), route.errorRatio > 0 ? 'num bad' : 'num'],
+      [row.name, row.none ? 'none' : ''],
+      [formatRate(row.rate), 'num'],
+      [row.p95 === undefined ? '–' : formatSeconds(row.p95), 'num'],
+      [formatPercent(row.errorRatio), row.errorRatio > 0 ? 'num bad' : 'num'],
     ];
     for (const [text, className] of cells) {
       const td = el('td', className || undefined);
       td.textContent = text;
-      row.append(td);
+      tr.append(td);
     }
-    tbody.append(row);
+    tbody.append(tr);
   }
   table.append(thead, tbody);
-  const more = routes.length > MAX_ROUTES ? el('p', 'routes-more') : undefined;
-  if (more) more.textContent = `and ${routes.length - MAX_ROUTES} more`;
+  const more = rows.length > MAX_ROUTES ? el('p', 'routes-more') : undefined;
+  if (more) more.textContent = `and ${rows.length - MAX_ROUTES} more`;
   list.replaceChildren(table, ...(more ? [more] : []));
 }
 

@@ -1,0 +1,380 @@
+// Pre-aggregated HTTP client metrics (the calls the app makes), handed to readers as a
+// MetricProducer, for the same reason as the server side (http-server-metrics.ts): an attribute
+// set is built once per series, never hashed per call.
+//
+// Identity of a call: its target (scheme, server.address, server.port; targets are capped, the
+// rest share one `_OTHER` target), its method, its status and its error type (both bounded too).
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import type { Resource } from '@opentelemetry/resources';
+import { DURATION_BOUNDARIES, KNOWN_METHODS } from './http-server-metrics.js';
+
+export const CLIENT_INSTRUMENTS = {
+  duration: 'http.client.request.duration',
+  active: 'http.client.active_requests',
+} as const;
+
+/** The `server.address` (and error.type) of everything past a cap, as the semantic conventions name it. */
+export const OTHER = '_OTHER';
+
+const METHOD_NAMES = [...KNOWN_METHODS, '_OTHER'];
+const METHODS = METHOD_NAMES.length;
+/** DURATION_BOUNDARIES in whole microseconds, the unit calls are timed in. */
+const BOUNDARIES_MICROS: readonly number[] = DURATION_BOUNDARIES.map((b) => Math.round(b * 1e6));
+
+/**
+ * Distinct error.type values kept; the rest are `_OTHER`. Codes come from Node, undici and the
+ * app's own errors (a custom `code` on an error passed to `req.destroy(err)`), so they are bounded here.
+ */
+export const MAX_ERROR_TYPES = 64;
+/** A code or a class name: letters, digits and underscores, as Node's and undici's codes are. */
+const ERROR_TYPE_SHAPE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** Longest server.address kept as it is (a DNS name has at most 253 characters). */
+const MAX_ADDRESS_LENGTH = 253;
+
+class Series {
+  count = 0;
+  sumMicros = 0;
+  minMicros = Number.MAX_SAFE_INTEGER;
+  maxMicros = -1;
+  readonly buckets = new Array<number>(DURATION_BOUNDARIES.length + 1).fill(0);
+  constructor(readonly attributes: Attributes) {}
+}
+
+/** One server the app calls: scheme, address and port. */
+export class Target {
+  /** Calls in flight by method index. */
+  readonly active = new Array<number>(METHODS).fill(0);
+  /** Methods ever called on this target, so only those show an active-requests series. */
+  readonly seen = new Array<boolean>(METHODS).fill(false);
+  /** key (see seriesKey) -> series. */
+  readonly series = new Map<number, Series>();
+  constructor(readonly attributes: Readonly<Attributes>) {}
+}
+
+/** Per delta reader: what it was last sent. */
+interface Snapshot {
+  count: number;
+  sum: number;
+  buckets: number[];
+}
+
+export interface HttpClientMetricsOptions {
+  /** The most distinct targets (scheme, address, port); calls to others count under `_OTHER`. */
+  maxHosts?: number;
+  /** The most series over all targets; the rest count in one otel.metric.overflow=true series. */
+  maxSeries?: number;
+  /** Called once, the first time a call goes to `_OTHER` because of maxHosts. */
+  onTooManyHosts?: () => void;
+  /** Called once, the first time maxSeries is reached. */
+  onOverflow?: () => void;
+}
+
+export class HttpClientMetrics {
+  private readonly maxHosts: number;
+  private readonly maxSeries: number;
+  private readonly onTooManyHosts: () => void;
+  private readonly onOverflow: () => void;
+  /** Lookup key (an origin string) -> target. Holds at most 2 * maxHosts keys. */
+  private readonly byOrigin = new Map<string, Target>();
+  /** scheme://address:port -> target: at most maxHosts. */
+  private readonly targets = new Map<string, Target>();
+  /** node:http: Host header -> target, for http and https. Each holds at most 2 * maxHosts keys. */
+  private readonly byHostHeader: [Map<string, Target>, Map<string, Target>] = [new Map(), new Map()];
+  private readonly otherTargets: [Target | undefined, Target | undefined] = [undefined, undefined];
+  private readonly errorTypes = new Map<string, number>([[OTHER, 1]]);
+  /** error.type by index; 0 is "no error", 1 `_OTHER`. */
+  private readonly errorNames: string[] = ['', OTHER];
+  private readonly startTime: HrTime = hrTime();
+  private seriesCount = 0;
+  private warnedHosts = false;
+  private overflow: Series | undefined;
+  private overflowTarget: Target | undefined;
+
+  constructor(options: HttpClientMetricsOptions = {}) {
+    this.maxHosts = options.maxHosts ?? 100;
+    this.maxSeries = options.maxSeries ?? 2000;
+    this.onTooManyHosts = options.onTooManyHosts ?? (() => {});
+    this.onOverflow = options.onOverflow ?? (() => {});
+  }
+
+  /** How many targets and lookup keys are held (tests check they stay bounded). */
+  get size(): { targets: number; lookupKeys: number; errorTypes: number } {
+    return {
+      targets: this.targets.size,
+      lookupKeys: this.byOrigin.size + this.byHostHeader[0].size + this.byHostHeader[1].size,
+      errorTypes: this.errorTypes.size,
+    };
+  }
+
+  /**
+   * The target of an undici request, from its origin string (`http://host:port`, no default
+   * port): one Map lookup after the first call.
+   */
+  targetOfOrigin(origin: string): Target {
+    const known = this.byOrigin.get(origin);
+    if (known !== undefined) return known;
+    let scheme = 'http';
+    let address = '';
+    let port = 80;
+    try {
+      const url = new URL(origin);
+      scheme = url.protocol === 'https:' ? 'https' : 'http';
+      address = url.hostname;
+      port = url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port);
+    } catch {
+      // Not a URL (a custom dispatcher): counted under _OTHER.
+    }
+    return this.remember(origin, this.target(scheme, address, port));
+  }
+
+  /**
+   * The target of a node:http request: `host` is what it connects to, `hostHeader` its Host header,
+   * which Node writes as `host` or `host:port` (the port left out when it is the scheme's default;
+   * Node keeps the port nowhere else). Cached by that header: one Map lookup after the first call.
+   * A Host header that the app set itself and that names another host (a proxy passing its
+   * client's on) says nothing about the port: the scheme's default is used then.
+   */
+  targetOfHost(https: boolean, host: string, hostHeader: unknown): Target {
+    const cache = this.byHostHeader[https ? 1 : 0];
+    const header = typeof hostHeader === 'string' ? hostHeader : host;
+    const known = cache.get(header);
+    if (known !== undefined && afterHost(header, host) !== -1) return known;
+    const at = afterHost(header, host);
+    let port = https ? 443 : 80;
+    if (at !== -1 && at < header.length) {
+      const written = Number(header.slice(at + 1));
+      if (Number.isInteger(written)) port = written;
+    }
+    const target = this.target(https ? 'https' : 'http', host, port);
+    if (at !== -1 && cache.size < 2 * this.maxHosts) cache.set(header, target);
+    return target;
+  }
+
+  private remember(key: string, target: Target): Target {
+    // Beyond the cap, misses are resolved again each time rather than remembered: bounded memory
+    // for a proxy that calls an unbounded set of hosts, at the cost of a URL parse per such call.
+    if (this.byOrigin.size < 2 * this.maxHosts) this.byOrigin.set(key, target);
+    return target;
+  }
+
+  private target(scheme: string, rawAddress: string, port: number): Target {
+    // IPv6 literals come bracketed in URLs; the attribute holds the bare address.
+    const address = rawAddress.startsWith('[') && rawAddress.endsWith(']') ? rawAddress.slice(1, -1) : rawAddress;
+    const key = `${scheme}://${address}:${port}`;
+    const known = this.targets.get(key);
+    if (known !== undefined) return known;
+    const valid = address !== '' && address.length <= MAX_ADDRESS_LENGTH && Number.isInteger(port) && port > 0 && port < 65536;
+    if (!valid || this.targets.size >= this.maxHosts) {
+      if (valid && !this.warnedHosts) {
+        this.warnedHosts = true;
+        this.onTooManyHosts();
+      }
+      return this.otherTarget(scheme === 'https' ? 1 : 0);
+    }
+    const target = new Target(Object.freeze({ 'server.address': address, 'server.port': port, 'url.scheme': scheme }));
+    this.targets.set(key, target);
+    return target;
+  }
+
+  /** One `_OTHER` target per scheme, without a port: the port of an unknown host says nothing. */
+  private otherTarget(https: 0 | 1): Target {
+    return (this.otherTargets[https] ??= new Target(Object.freeze({ 'server.address': OTHER, 'url.scheme': https ? 'https' : 'http' })));
+  }
+
+  /** error.type index for what a call failed with: 0 for nothing. */
+  errorTypeOf(error: unknown): number {
+    const name = errorTypeName(error);
+    const known = this.errorTypes.get(name);
+    if (known !== undefined) return known;
+    if (this.errorTypes.size >= MAX_ERROR_TYPES) return 1;
+    const index = this.errorNames.length;
+    this.errorNames.push(name);
+    this.errorTypes.set(name, index);
+    return index;
+  }
+
+  callStarted(target: Target, method: number): void {
+    target.active[method]!++;
+    target.seen[method] = true;
+  }
+
+  /**
+   * Once per call, when its response is fully received or it failed.
+   * @param status the response's status code, 0 when none arrived.
+   * @param error an index from errorTypeOf, 0 for none.
+   */
+  callEnded(target: Target, method: number, status: number, error: number, micros: number): void {
+    target.active[method]!--;
+    const key = (status * (MAX_ERROR_TYPES + 2) + error) * METHODS + method;
+    const series = target.series.get(key) ?? this.newSeries(target, key, method, status, error);
+    series.count++;
+    series.sumMicros += micros;
+    if (micros < series.minMicros) series.minMicros = micros;
+    if (micros > series.maxMicros) series.maxMicros = micros;
+    let i = 0;
+    while (i < BOUNDARIES_MICROS.length && micros > BOUNDARIES_MICROS[i]!) i++;
+    series.buckets[i]!++;
+  }
+
+  private newSeries(target: Target, key: number, method: number, status: number, error: number): Series {
+    if (this.seriesCount >= this.maxSeries) {
+      if (this.overflow === undefined) {
+        this.overflow = new Series({ 'otel.metric.overflow': true });
+        this.overflowTarget = new Target({});
+        this.overflowTarget.series.set(-1, this.overflow);
+        this.onOverflow();
+      }
+      return this.overflow;
+    }
+    this.seriesCount++;
+    const attributes: Attributes = { 'http.request.method': METHOD_NAMES[method]!, ...target.attributes };
+    if (status !== 0) attributes['http.response.status_code'] = status;
+    // The semantic conventions: a client call is in error when it failed, or got a 4xx or 5xx.
+    if (error !== 0) attributes['error.type'] = this.errorNames[error]!;
+    else if (status >= 400) attributes['error.type'] = String(status);
+    const series = new Series(attributes);
+    target.series.set(key, series);
+    return series;
+  }
+
+  private *allTargets(): Iterable<Target> {
+    yield* this.targets.values();
+    for (const other of this.otherTargets) if (other !== undefined) yield other;
+    if (this.overflowTarget !== undefined) yield this.overflowTarget;
+  }
+
+  /** A producer for one reader; see HttpServerMetrics.producer for the temporality rules. */
+  producer(temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE): MetricProducer {
+    const sent = temporality === AggregationTemporality.DELTA ? new WeakMap<Series, Snapshot>() : undefined;
+    let lastCollection = this.startTime;
+    return {
+      collect: async (): Promise<CollectionResult> => {
+        const now = hrTime();
+        const metrics = this.collect(now, sent, lastCollection);
+        lastCollection = now;
+        return {
+          // An app that made no call yet sends no scope at all: an empty one is noise on the wire.
+          resourceMetrics: {
+            resource: undefined as unknown as Resource,
+            scopeMetrics: metrics.length > 0 ? [{ scope: { name: '@mon/register' }, metrics }] : [],
+          },
+          errors: [],
+        };
+      },
+    };
+  }
+
+  private collect(now: HrTime, sent: WeakMap<Series, Snapshot> | undefined, lastCollection: HrTime): MetricData[] {
+    const delta = sent !== undefined;
+    const startTime = delta ? lastCollection : this.startTime;
+    const durations: MetricData & { dataPointType: DataPointType.HISTOGRAM } = {
+      descriptor: {
+        name: CLIENT_INSTRUMENTS.duration,
+        description: 'Duration of HTTP client requests, until the response is fully received or the request fails.',
+        unit: 's',
+        valueType: ValueType.DOUBLE,
+      },
+      aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: [],
+    };
+    const active: MetricData & { dataPointType: DataPointType.SUM } = {
+      descriptor: {
+        name: CLIENT_INSTRUMENTS.active,
+        description: 'Number of outbound HTTP requests in flight.',
+        unit: '{request}',
+        valueType: ValueType.INT,
+      },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: false,
+      dataPoints: [],
+    };
+    for (const target of this.allTargets()) {
+      for (const series of target.series.values()) {
+        let count = series.count;
+        let sum = series.sumMicros / 1e6;
+        let buckets = series.buckets;
+        if (sent !== undefined) {
+          const last = sent.get(series);
+          const current = { count, sum, buckets: buckets.slice() };
+          sent.set(series, current);
+          if (last !== undefined) {
+            count -= last.count;
+            sum -= last.sum;
+            buckets = current.buckets.map((c, i) => c - last.buckets[i]!);
+          }
+          if (count === 0) continue;
+        }
+        durations.dataPoints.push({
+          startTime,
+          endTime: now,
+          attributes: series.attributes,
+          value: {
+            buckets: { boundaries: DURATION_BOUNDARIES as number[], counts: buckets.slice() },
+            count,
+            sum,
+            ...(delta ? {} : { min: series.minMicros / 1e6, max: series.maxMicros / 1e6 }),
+          },
+        });
+      }
+      for (let method = 0; method < METHODS; method++) {
+        if (!target.seen[method]) continue;
+        active.dataPoints.push({
+          startTime: this.startTime,
+          endTime: now,
+          attributes: { 'http.request.method': METHOD_NAMES[method]!, ...target.attributes },
+          value: target.active[method]!,
+        });
+      }
+    }
+    return [durations, active].filter((m) => m.dataPoints.length > 0);
+  }
+}
+
+/**
+ * Where `host` ends in a Host header that names it (`host`, `host:port`, `[host]:port` for IPv6),
+ * or -1 when the header names another host. Allocates nothing.
+ */
+export function afterHost(header: string, host: string): number {
+  let at = 0;
+  if (header.charCodeAt(0) === 91 /* [ */ && host.charCodeAt(0) !== 91) {
+    if (header.charCodeAt(host.length + 1) !== 93 /* ] */) return -1;
+    at = 1;
+  }
+  if (!header.startsWith(host, at)) return -1;
+  const end = at + host.length + at;
+  if (end === header.length) return end;
+  return header.charCodeAt(end) === 58 /* : */ ? end : -1;
+}
+
+/**
+ * error.type for what a call failed with: never its message. An abort or a timeout is named for
+ * its kind (fetch's carries the numeric DOMException code 20/23, node:http's ABORT_ERR); then the
+ * error's code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET...), then its class name; `_OTHER` for
+ * anything else (undici cancels an unread body that was garbage collected with a plain string).
+ */
+export function errorTypeName(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return OTHER;
+  let name: unknown;
+  let code: unknown;
+  try {
+    ({ name, code } = error as { name?: unknown; code?: unknown });
+  } catch {
+    // The app's own error object with a throwing getter: a diagnostics channel subscriber that
+    // throws would crash the app, so it is simply _OTHER.
+    return OTHER;
+  }
+  if (name === 'AbortError' || name === 'TimeoutError') return name;
+  if (typeof code === 'string' && ERROR_TYPE_SHAPE.test(code)) return code;
+  if (typeof name === 'string' && ERROR_TYPE_SHAPE.test(name)) return name;
+  return OTHER;
+}
