@@ -67,7 +67,7 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
     try {
       const text = await options.collect();
       // Date.now(): the page gets ages, so only differences of this clock matter.
-      const current: Snapshot = { time: Date.now(), samples: parseExposition(text) };
+      const current: Snapshot = { time: Date.now(), samples: collapsed(parseExposition(text)) };
       kept.push(computePoint(current, previous, previous));
       if (kept.length > capacity) kept.shift();
       previous = { time: current.time, samples: countersOnly(current.samples) };
@@ -97,6 +97,37 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
       return kept.filter((point) => point.time >= from).map(({ time, ...figures }) => ({ ...figures, age: now - time }));
     },
   };
+}
+
+// The two big counters, summed down to the labels the history's figures read (rates, error ratio,
+// latency quantiles over all routes). At the series caps they are some 40 000 series (2 000 label
+// sets, 20 buckets each); kept as parsed for the next step's increases they held 43 MB of heap
+// (test/routes.e2e.test.ts, the cardinality guard). Summed, a few dozen. No per-series counter reset
+// is lost: mon's counters never go backwards, a cluster's included (README, node:cluster).
+const COLLAPSE = new Map<string, readonly string[]>([
+  [SERIES.requests, ['http_response_status_code', 'error_type']],
+  [`${SERIES.duration}_bucket`, ['le']],
+]);
+
+function collapsed(samples: Map<string, Sample[]>): Map<string, Sample[]> {
+  for (const [name, keys] of COLLAPSE) {
+    const list = samples.get(name);
+    if (list === undefined) continue;
+    const sums = new Map<string, { labels: Record<string, string>; value: number }>();
+    for (const { labels, value } of list) {
+      const key = keys.map((k) => labels[k] ?? '').join('\u0000');
+      const found = sums.get(key);
+      if (found !== undefined) {
+        found.value += value;
+        continue;
+      }
+      const kept: Record<string, string> = {};
+      for (const k of keys) if (labels[k] !== undefined) kept[k] = labels[k];
+      sums.set(key, { labels: kept, value });
+    }
+    samples.set(name, [...sums.values()]);
+  }
+  return samples;
 }
 
 function countersOnly(samples: ReadonlyMap<string, readonly Sample[]>): Map<string, readonly Sample[]> {
