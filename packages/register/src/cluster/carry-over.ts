@@ -10,7 +10,10 @@
 // adds a dead worker's. A death loses what changed since the last write: at most a second of the
 // instance's HTTP traffic, and its other counters since the last scrape.
 // `generation` (pm2's created_at for the app) tells a restart from a new app reusing the pm_id.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// fs.promises read where used, not imported: node:fs/promises loads Node's promise file API (and
+// readline) at start-up in every process, and only pm2 instances carry totals over
+// (test/startup.e2e.test.ts).
+import fs from 'node:fs';
 import path from 'node:path';
 import { hrTime } from '@opentelemetry/core';
 import type { CollectionResult, MetricCollectOptions, MetricProducer, ScopeMetrics } from '@opentelemetry/sdk-metrics';
@@ -46,7 +49,7 @@ export interface CarryOverOptions {
 export async function readCarried(file: string, generation: string): Promise<ScopeMetrics[] | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await fs.promises.readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') debug('pm2: cannot read %s: %s', file, describe(error));
     return undefined;
@@ -146,10 +149,10 @@ export class CarryOver implements MetricProducer {
     const { file, generation } = this.#options;
     const temporary = `${file}.${process.pid}.tmp`;
     try {
-      if (!this.#madeDirectory) await mkdir(path.dirname(file), { recursive: true });
+      if (!this.#madeDirectory) await fs.promises.mkdir(path.dirname(file), { recursive: true });
       this.#madeDirectory = true;
-      await writeFile(temporary, JSON.stringify({ generation, totals } satisfies CarryFile));
-      await rename(temporary, file);
+      await fs.promises.writeFile(temporary, JSON.stringify({ generation, totals } satisfies CarryFile));
+      await fs.promises.rename(temporary, file);
       this.#written = totals;
       this.#writtenSeq = seq;
     } catch (error) {
