@@ -105,7 +105,9 @@ export async function startReceiver(): Promise<Receiver> {
 
 /** Every metric across every export, newest export last. */
 export function metricsOf(received: Received[]): OtlpMetric[] {
-  return received.flatMap((r) => r.body.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)));
+  // A scope whose instruments have no point yet (the app's meter before its first add) decodes from
+  // protobuf with no `metrics` at all: an empty repeated field is not on the wire.
+  return received.flatMap((r) => (r.body.resourceMetrics ?? []).flatMap((rm) => (rm.scopeMetrics ?? []).flatMap((sm) => sm.metrics ?? [])));
 }
 
 export function attributes(point: OtlpPoint): Record<string, string | number | boolean> {

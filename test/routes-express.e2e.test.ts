@@ -26,8 +26,8 @@ describe.each(['express', 'express4'])('%s', (express) => {
       '/api/v1/boom/:id 500': 2,
       '/api/v1/later/:id 200': 1,
       '/api/v1/skip/:name 200': 1,
-      // A parameter in a mount path arrives as its value; id-like values become :id.
-      '/api/v1/orders/:id/items/:item 500': 1,
+      // A parameter in a mount path arrives as its value; the template is found again in the app's routers.
+      '/api/v1/orders/:order/items/:item 500': 1,
       '/admin/report/:day 200': 1,
       // A catch-all route answering 404 is the app's not-found page: no route.
       '(none) 404': 1,
