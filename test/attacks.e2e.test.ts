@@ -118,46 +118,65 @@ describe('the metrics port against DNS rebinding', () => {
 });
 
 describe('a scrape flood', () => {
-  it('shares collections and leaves the app most of its event loop', async () => {
-    // Each collection costs the app 10 ms of CPU (a costly gauge); 40 keep-alive connections scrape
-    // back to back for 3 s, far more than 1000 scrapes a second would need if each collected.
-    app = await spawnApp(fixture('costly-collection.mjs'), { env: { COLLECT_COST_MS: '10' } });
-    await innocentLatencies(app.port, 20, 5_000); // warm-up
-    const baseline = await innocentLatencies(app.port, 100, 5_000);
-    const before = JSON.parse((await request(app.port, '/collections')).body) as { collections: number; ms: number };
+  /** Innocent latencies before and during 3 s of 40 keep-alive connections scraping back to back. */
+  async function flood(target: App): Promise<{ scrapes: number; collections: number; callbackMs: number; elapsed: number; p90Before: number; p90During: number; during: number[] }> {
+    const baseline = await innocentLatencies(target.port, 100, 5_000);
+    const before = JSON.parse((await request(target.port, '/collections')).body) as { collections: number; ms: number };
     const agent = new http.Agent({ keepAlive: true, maxSockets: 40 });
     let scrapes = 0;
-    const floodMs = 3_000;
-    const until = performance.now() + floodMs;
+    const until = performance.now() + 3_000;
     const scraper = async (): Promise<void> => {
       while (performance.now() < until) {
-        if ((await timedGet(app!.metricsPort, '/metrics', 5_000, agent)) !== Infinity) scrapes++;
+        if ((await timedGet(target.metricsPort, '/metrics', 5_000, agent)) !== Infinity) scrapes++;
       }
     };
     const started = performance.now();
     const scrapers = Array.from({ length: 40 }, scraper);
-    const underFlood = await innocentLatencies(app.port, 100, 5_000);
+    const during = await innocentLatencies(target.port, 100, 5_000);
     await Promise.all(scrapers);
     const elapsed = performance.now() - started;
     agent.destroy();
-    const after = JSON.parse((await request(app.port, '/collections')).body) as { collections: number; ms: number };
-    const collections = after.collections - before.collections;
-    const p90Before = percentile(baseline, 90);
-    const p90During = percentile(underFlood, 90);
+    const after = JSON.parse((await request(target.port, '/collections')).body) as { collections: number; ms: number };
+    const result = {
+      scrapes,
+      collections: after.collections - before.collections,
+      callbackMs: after.ms - before.ms,
+      elapsed,
+      p90Before: percentile(baseline, 90),
+      p90During: percentile(during, 90),
+      during,
+    };
     console.log(
-      `${scrapes} scrapes in ${elapsed.toFixed(0)} ms shared ${collections} collections (${after.ms - before.ms} ms of callbacks); ` +
-        `innocent p90 ${p90Before.toFixed(2)} ms before, ${p90During.toFixed(2)} ms during`,
+      `${scrapes} scrapes in ${elapsed.toFixed(0)} ms shared ${result.collections} collections (${result.callbackMs} ms of callbacks); ` +
+        `innocent p90 ${result.p90Before.toFixed(2)} ms before, ${result.p90During.toFixed(2)} ms during`,
     );
-    // Far fewer collections than scrapes, and the callbacks took at most about a tenth of the time
-    // (the pacing's bound, PAUSE_PER_COST in reader.ts; 20% leaves room for timer lateness).
-    // Collecting on every scrape: one collection per scrape, 35-50% of the time.
-    expect(scrapes).toBeGreaterThan(0);
-    expect(collections).toBeLessThan(scrapes / 4);
-    expect(after.ms - before.ms).toBeLessThan(elapsed * 0.2);
-    expect(underFlood).toHaveLength(100);
+    return result;
+  }
+
+  it('shares collections and leaves the app most of its event loop', async () => {
+    // Each collection costs the app 10 ms of CPU (a costly gauge); 40 keep-alive connections scrape
+    // back to back, far more than 1000 scrapes a second would need if each collected.
+    app = await spawnApp(fixture('costly-collection.mjs'), { env: { COLLECT_COST_MS: '10' } });
+    await innocentLatencies(app.port, 20, 5_000); // warm-up
     // Collecting on every scrape took the app's p90 from ~1-6 ms to ~9-25 ms here (4-7x); paced,
-    // it stayed within 1.5x. Twice plus 5 ms leaves room for a loaded machine.
-    expect(p90During).toBeLessThan(2 * p90Before + 5);
+    // within 1.5x. A machine busy with other work can spoil one measurement of latency (p90 went
+    // 9 -> 127 ms once at a load average of 17, with 14 collections in 3 s), so a second attempt
+    // is allowed for the latency; the sharing must hold in every attempt.
+    for (let attempt = 1; ; attempt++) {
+      const result = await flood(app);
+      // Far fewer collections than scrapes, and the callbacks took at most about a tenth of the
+      // time (the pacing's bound, PAUSE_PER_COST in reader.ts; 20% leaves room for timer lateness).
+      // Collecting on every scrape: one collection per scrape, 35-50% of the time.
+      expect(result.scrapes).toBeGreaterThan(0);
+      expect(result.collections).toBeLessThan(result.scrapes / 4);
+      expect(result.callbackMs).toBeLessThan(result.elapsed * 0.2);
+      expect(result.during).toHaveLength(100);
+      const latencyHeld = result.p90During < 2 * result.p90Before + 5;
+      if (latencyHeld || attempt === 2) {
+        expect(result.p90During).toBeLessThan(2 * result.p90Before + 5);
+        break;
+      }
+    }
   }, 60_000);
 });
 
