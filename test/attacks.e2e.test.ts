@@ -119,7 +119,7 @@ describe('the metrics port against DNS rebinding', () => {
 
 describe('a scrape flood', () => {
   /** Innocent latencies before and during 3 s of 40 keep-alive connections scraping back to back. */
-  async function flood(target: App): Promise<{ scrapes: number; collections: number; callbackMs: number; elapsed: number; p90Before: number; p90During: number; during: number[] }> {
+  async function flood(target: App): Promise<{ scrapes: number; collections: number; callbackMs: number; elapsed: number; p50Before: number; p50During: number; during: number[] }> {
     const baseline = await innocentLatencies(target.port, 100, 5_000);
     const before = JSON.parse((await request(target.port, '/collections')).body) as { collections: number; ms: number };
     const agent = new http.Agent({ keepAlive: true, maxSockets: 40 });
@@ -142,41 +142,36 @@ describe('a scrape flood', () => {
       collections: after.collections - before.collections,
       callbackMs: after.ms - before.ms,
       elapsed,
-      p90Before: percentile(baseline, 90),
-      p90During: percentile(during, 90),
+      p50Before: percentile(baseline, 50),
+      p50During: percentile(during, 50),
       during,
     };
     console.log(
       `${scrapes} scrapes in ${elapsed.toFixed(0)} ms shared ${result.collections} collections (${result.callbackMs} ms of callbacks); ` +
-        `innocent p90 ${result.p90Before.toFixed(2)} ms before, ${result.p90During.toFixed(2)} ms during`,
+        `innocent p50 ${result.p50Before.toFixed(2)} ms before, ${result.p50During.toFixed(2)} ms during`,
     );
     return result;
   }
 
   it('shares collections and leaves the app most of its event loop', async () => {
-    // Each collection costs the app 10 ms of CPU (a costly gauge); 40 keep-alive connections scrape
+    // Each collection costs the app 50 ms of CPU (a costly gauge); 40 keep-alive connections scrape
     // back to back, far more than 1000 scrapes a second would need if each collected.
-    app = await spawnApp(fixture('costly-collection.mjs'), { env: { COLLECT_COST_MS: '10' } });
+    app = await spawnApp(fixture('costly-collection.mjs'), { env: { COLLECT_COST_MS: '50' } });
     await innocentLatencies(app.port, 20, 5_000); // warm-up
-    // Collecting on every scrape took the app's p90 from ~1-6 ms to ~9-25 ms here (4-7x); paced,
-    // within 1.5x. A machine busy with other work can spoil one measurement of latency (p90 went
-    // 9 -> 127 ms once at a load average of 17, with 14 collections in 3 s), so a second attempt
-    // is allowed for the latency; the sharing must hold in every attempt.
-    for (let attempt = 1; ; attempt++) {
-      const result = await flood(app);
-      // Far fewer collections than scrapes, and the callbacks took at most about a tenth of the
-      // time (the pacing's bound, PAUSE_PER_COST in reader.ts; 20% leaves room for timer lateness).
-      // Collecting on every scrape: one collection per scrape, 35-50% of the time.
-      expect(result.scrapes).toBeGreaterThan(0);
-      expect(result.collections).toBeLessThan(result.scrapes / 4);
-      expect(result.callbackMs).toBeLessThan(result.elapsed * 0.2);
-      expect(result.during).toHaveLength(100);
-      const latencyHeld = result.p90During < 2 * result.p90Before + 5;
-      if (latencyHeld || attempt === 2) {
-        expect(result.p90During).toBeLessThan(2 * result.p90Before + 5);
-        break;
-      }
-    }
+    const result = await flood(app);
+    // Far fewer collections than scrapes, and the callbacks took at most about a tenth of the time
+    // (the pacing's bound, PAUSE_PER_COST in reader.ts; 20% leaves room for timer lateness).
+    // Collecting on every scrape: one collection per scrape, most of the time.
+    expect(result.scrapes).toBeGreaterThan(0);
+    expect(result.collections).toBeLessThan(result.scrapes / 4);
+    expect(result.callbackMs).toBeLessThan(result.elapsed * 0.2);
+    expect(result.during).toHaveLength(100);
+    // The app's own requests: collecting on every scrape held the loop nearly all the time, and
+    // the median innocent request waited tens of ms behind a collection; paced, nine in ten
+    // requests meet no collection at all, so the median stays near the baseline. 20 ms leaves
+    // room for a machine busy with other tests (the median, unlike the p90, shrugs off a few
+    // requests that met a collection or another process).
+    expect(result.p50During).toBeLessThan(Math.max(3 * result.p50Before, 20));
   }, 60_000);
 });
 
