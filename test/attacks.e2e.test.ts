@@ -72,14 +72,15 @@ describe('path patterns cannot be turned against the app (regex backtracking)', 
     const underAttack = await innocentLatencies(app.port, 100, 5_000);
     attacking = false;
     await Promise.all(attackers);
-    const before = percentile(baseline, 90);
-    const during = percentile(underAttack, 90);
-    console.log(`innocent p90 ${before.toFixed(2)} ms before, ${during.toFixed(2)} ms under ${sent} crafted paths`);
+    const before = percentile(baseline, 50);
+    const during = percentile(underAttack, 50);
+    console.log(`innocent p50 ${before.toFixed(2)} ms before, ${during.toFixed(2)} ms under ${sent} crafted paths (p90 ${percentile(baseline, 90).toFixed(2)} -> ${percentile(underAttack, 90).toFixed(2)})`);
+    // With the regex matcher one crafted path held the loop for seconds: the innocent requests
+    // timed out (5 s) and the list stopped short. Eight connections of crafted 12 KB requests do
+    // cost some parsing: 10x or 30 ms on the median leave room for that and for a machine busy with
+    // other tests, and none for a matcher that backtracks.
     expect(underAttack).toHaveLength(100);
-    // With the regex matcher one crafted path held the loop for seconds (Infinity here). Eight
-    // connections of crafted 12 KB requests do cost some parsing: 20x and 50 ms leave room for that
-    // on a loaded machine, and none for a matcher that backtracks.
-    expect(during).toBeLessThan(Math.max(20 * before, 50));
+    expect(during).toBeLessThan(Math.max(10 * before, 30));
     expect(sent).toBeGreaterThan(8);
   }, 60_000);
 
