@@ -72,14 +72,15 @@ describe('path patterns cannot be turned against the app (regex backtracking)', 
     const underAttack = await innocentLatencies(app.port, 100, 5_000);
     attacking = false;
     await Promise.all(attackers);
-    const before = percentile(baseline, 90);
-    const during = percentile(underAttack, 90);
-    console.log(`innocent p90 ${before.toFixed(2)} ms before, ${during.toFixed(2)} ms under ${sent} crafted paths`);
+    const before = percentile(baseline, 50);
+    const during = percentile(underAttack, 50);
+    console.log(`innocent p50 ${before.toFixed(2)} ms before, ${during.toFixed(2)} ms under ${sent} crafted paths (p90 ${percentile(baseline, 90).toFixed(2)} -> ${percentile(underAttack, 90).toFixed(2)})`);
+    // With the regex matcher one crafted path held the loop for seconds: the innocent requests
+    // timed out (5 s) and the list stopped short. Eight connections of crafted 12 KB requests do
+    // cost some parsing: 10x or 30 ms on the median leave room for that and for a machine busy with
+    // other tests, and none for a matcher that backtracks.
     expect(underAttack).toHaveLength(100);
-    // With the regex matcher one crafted path held the loop for seconds (Infinity here). Eight
-    // connections of crafted 12 KB requests do cost some parsing: 20x and 50 ms leave room for that
-    // on a loaded machine, and none for a matcher that backtracks.
-    expect(during).toBeLessThan(Math.max(20 * before, 50));
+    expect(during).toBeLessThan(Math.max(10 * before, 30));
     expect(sent).toBeGreaterThan(8);
   }, 60_000);
 
@@ -118,46 +119,60 @@ describe('the metrics port against DNS rebinding', () => {
 });
 
 describe('a scrape flood', () => {
-  it('shares collections and leaves the app most of its event loop', async () => {
-    // Each collection costs the app 10 ms of CPU (a costly gauge); 40 keep-alive connections scrape
-    // back to back for 3 s, far more than 1000 scrapes a second would need if each collected.
-    app = await spawnApp(fixture('costly-collection.mjs'), { env: { COLLECT_COST_MS: '10' } });
-    await innocentLatencies(app.port, 20, 5_000); // warm-up
-    const baseline = await innocentLatencies(app.port, 100, 5_000);
-    const before = JSON.parse((await request(app.port, '/collections')).body) as { collections: number; ms: number };
+  /** Innocent latencies before and during 3 s of 40 keep-alive connections scraping back to back. */
+  async function flood(target: App): Promise<{ scrapes: number; collections: number; callbackMs: number; elapsed: number; p50Before: number; p50During: number; during: number[] }> {
+    const baseline = await innocentLatencies(target.port, 100, 5_000);
+    const before = JSON.parse((await request(target.port, '/collections')).body) as { collections: number; ms: number };
     const agent = new http.Agent({ keepAlive: true, maxSockets: 40 });
     let scrapes = 0;
-    const floodMs = 3_000;
-    const until = performance.now() + floodMs;
+    const until = performance.now() + 3_000;
     const scraper = async (): Promise<void> => {
       while (performance.now() < until) {
-        if ((await timedGet(app!.metricsPort, '/metrics', 5_000, agent)) !== Infinity) scrapes++;
+        if ((await timedGet(target.metricsPort, '/metrics', 5_000, agent)) !== Infinity) scrapes++;
       }
     };
     const started = performance.now();
     const scrapers = Array.from({ length: 40 }, scraper);
-    const underFlood = await innocentLatencies(app.port, 100, 5_000);
+    const during = await innocentLatencies(target.port, 100, 5_000);
     await Promise.all(scrapers);
     const elapsed = performance.now() - started;
     agent.destroy();
-    const after = JSON.parse((await request(app.port, '/collections')).body) as { collections: number; ms: number };
-    const collections = after.collections - before.collections;
-    const p90Before = percentile(baseline, 90);
-    const p90During = percentile(underFlood, 90);
+    const after = JSON.parse((await request(target.port, '/collections')).body) as { collections: number; ms: number };
+    const result = {
+      scrapes,
+      collections: after.collections - before.collections,
+      callbackMs: after.ms - before.ms,
+      elapsed,
+      p50Before: percentile(baseline, 50),
+      p50During: percentile(during, 50),
+      during,
+    };
     console.log(
-      `${scrapes} scrapes in ${elapsed.toFixed(0)} ms shared ${collections} collections (${after.ms - before.ms} ms of callbacks); ` +
-        `innocent p90 ${p90Before.toFixed(2)} ms before, ${p90During.toFixed(2)} ms during`,
+      `${scrapes} scrapes in ${elapsed.toFixed(0)} ms shared ${result.collections} collections (${result.callbackMs} ms of callbacks); ` +
+        `innocent p50 ${result.p50Before.toFixed(2)} ms before, ${result.p50During.toFixed(2)} ms during`,
     );
+    return result;
+  }
+
+  it('shares collections and leaves the app most of its event loop', async () => {
+    // Each collection costs the app 50 ms of CPU (a costly gauge); 40 keep-alive connections scrape
+    // back to back, far more than 1000 scrapes a second would need if each collected.
+    app = await spawnApp(fixture('costly-collection.mjs'), { env: { COLLECT_COST_MS: '50' } });
+    await innocentLatencies(app.port, 20, 5_000); // warm-up
+    const result = await flood(app);
     // Far fewer collections than scrapes, and the callbacks took at most about a tenth of the time
     // (the pacing's bound, PAUSE_PER_COST in reader.ts; 20% leaves room for timer lateness).
-    // Collecting on every scrape: one collection per scrape, 35-50% of the time.
-    expect(scrapes).toBeGreaterThan(0);
-    expect(collections).toBeLessThan(scrapes / 4);
-    expect(after.ms - before.ms).toBeLessThan(elapsed * 0.2);
-    expect(underFlood).toHaveLength(100);
-    // Collecting on every scrape took the app's p90 from ~1-6 ms to ~9-25 ms here (4-7x); paced,
-    // it stayed within 1.5x. Twice plus 5 ms leaves room for a loaded machine.
-    expect(p90During).toBeLessThan(2 * p90Before + 5);
+    // Collecting on every scrape: one collection per scrape, most of the time.
+    expect(result.scrapes).toBeGreaterThan(0);
+    expect(result.collections).toBeLessThan(result.scrapes / 4);
+    expect(result.callbackMs).toBeLessThan(result.elapsed * 0.2);
+    expect(result.during).toHaveLength(100);
+    // The app's own requests: collecting on every scrape held the loop nearly all the time, and
+    // the median innocent request waited tens of ms behind a collection; paced, nine in ten
+    // requests meet no collection at all, so the median stays near the baseline. 20 ms leaves
+    // room for a machine busy with other tests (the median, unlike the p90, shrugs off a few
+    // requests that met a collection or another process).
+    expect(result.p50During).toBeLessThan(Math.max(3 * result.p50Before, 20));
   }, 60_000);
 });
 

@@ -486,6 +486,44 @@ describe('PrometheusReader access control', () => {
   });
 });
 
+describe('PrometheusReader under a scrape flood', () => {
+  it('scrapes during the pause after a costly collection share the next one, with values from after they came', async () => {
+    const { url, provider } = await start();
+    let callbacks = 0;
+    provider
+      .getMeter('test')
+      .createObservableGauge('costly')
+      .addCallback((result) => {
+        callbacks++;
+        // 20 ms of CPU (not of wall time, which a busy machine stretches): the next collection
+        // waits 9 x 20 = 180 ms after this one.
+        const cpu = process.cpuUsage();
+        while (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system < 20_000);
+        result.observe(callbacks);
+      });
+    const counter = provider.getMeter('test').createCounter('events');
+    await fetch(`${url}/metrics`);
+    expect(callbacks).toBe(1);
+    counter.add(5); // after the first collection: every later scrape must see it
+    const started = performance.now();
+    const bodies = await Promise.all(Array.from({ length: 5 }, async () => (await fetch(`${url}/metrics`)).text()));
+    const waited = performance.now() - started;
+    expect(callbacks).toBe(2);
+    for (const body of bodies) {
+      expect(body).toContain('events_total 5');
+      expect(body).toContain('costly 2');
+    }
+    expect(waited).toBeGreaterThan(0);
+    // One scrape after another: each waits out the pause after the previous collection, so three
+    // take at least 3 x 180 ms (less a little for the time between them), and the callbacks
+    // (20 ms each) had at most a tenth of that time.
+    const sequentialStart = performance.now();
+    for (let i = 0; i < 3; i++) await fetch(`${url}/metrics`);
+    expect(performance.now() - sequentialStart).toBeGreaterThanOrEqual(450);
+    expect(callbacks).toBe(5);
+  });
+});
+
 describe('PrometheusReader against DNS rebinding and sniffing', () => {
   /** A GET with the Host header we choose (fetch would send the URL's). */
   const get = (port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> =>

@@ -35,18 +35,43 @@ interface ExpressApp {
 /** Routers nested deeper than this are not followed (an app that mounts a router in itself). */
 const MAX_DEPTH = 16;
 
+// The mount layers that led to each route the last time: a router is nearly always mounted once,
+// so later requests (another org) only run those few matchers, not a walk of the whole app.
+const chains = new WeakMap<object, Layer[]>();
+
 /**
  * The template of `baseUrl` for a request answered by `route`, e.g. `/orgs/:org/teams`, or
  * undefined when the app's routers do not explain it.
  */
 export function mountTemplate(request: IncomingMessage, baseUrl: string, route: object, caseSensitive: boolean): string | undefined {
+  const known = chains.get(route);
+  if (known !== undefined) {
+    const template = along(known, baseUrl, caseSensitive);
+    if (template !== undefined) return template;
+  }
   const apps: ExpressApp[] = [];
   // Express apps and routers are functions with properties.
   for (let app = (request as { app?: unknown }).app; isObjectLike(app) && apps.length < MAX_DEPTH; app = (app as ExpressApp).parent) {
     apps.unshift(app as ExpressApp);
   }
   if (apps.length === 0) return undefined;
-  return resolve(stackOf(apps[0]!), baseUrl, { route, apps, caseSensitive }, 0, 0);
+  const chain: Layer[] = [];
+  const template = resolve(stackOf(apps[0]!), baseUrl, { route, apps, caseSensitive, chain }, 0, 0);
+  if (template !== undefined) chains.set(route, chain.reverse());
+  return template;
+}
+
+/** The template of `path` through `chain`'s layers in turn, if they match all of it. */
+function along(chain: Layer[], path: string, caseSensitive: boolean): string | undefined {
+  let template = '';
+  let rest = path;
+  for (const layer of chain) {
+    const mount = matchMount(layer, rest, caseSensitive);
+    if (mount === undefined) return undefined;
+    template += mount.template;
+    rest = rest.slice(mount.length);
+  }
+  return rest === '' ? template : undefined;
 }
 
 interface Walk {
@@ -54,6 +79,8 @@ interface Walk {
   /** The root app first, then each mounted sub-app down to `req.app`. */
   apps: ExpressApp[];
   caseSensitive: boolean;
+  /** Filled on the way back out of a successful walk: the mount layers, innermost first. */
+  chain: Layer[];
 }
 
 function resolve(stack: Layer[] | undefined, path: string, walk: Walk, appIndex: number, depth: number): string | undefined {
@@ -74,7 +101,10 @@ function resolve(stack: Layer[] | undefined, path: string, walk: Walk, appIndex:
     const mount = matchMount(layer, path, walk.caseSensitive);
     if (mount === undefined) continue;
     const rest = resolve(child, path.slice(mount.length), walk, childApp, depth + 1);
-    if (rest !== undefined) return mount.template + rest;
+    if (rest !== undefined) {
+      walk.chain.push(layer);
+      return mount.template + rest;
+    }
   }
   return undefined;
 }
@@ -100,6 +130,8 @@ function matchMount(layer: Layer, path: string, caseSensitive: boolean): { lengt
   const regexp = layer.regexp;
   if (!(regexp instanceof RegExp) || regexp.fast_star === true) return undefined;
   if (regexp.fast_slash === true) return { length: 0, template: '' };
+  // The layer's own regexp first: the `d` copy, slower, only runs on a match.
+  if (!regexp.test(path)) return undefined;
   const match = withIndices(regexp).exec(path);
   if (match === null) return undefined;
   const matched = withoutTrailingSlash(match[0]);

@@ -72,7 +72,14 @@ export function compileGlob(glob: string): PathPattern {
       blocks.at(-1)!.push({ kind: 'literal', text: segment });
     }
   });
-  return { matches: (path, end = path.length) => matchBlocks(blocks, path, end) };
+  // The text before the first star and after the last one is literal: most paths fail these two
+  // checks, and then cost no walk over their segments (this runs per request, before the app).
+  const head = glob.slice(0, glob.indexOf('*'));
+  const tail = glob.slice(glob.lastIndexOf('*') + 1);
+  return {
+    matches: (path, end = path.length) =>
+      end >= head.length + tail.length && path.startsWith(head) && path.startsWith(tail, end - tail.length) && matchBlocks(blocks, path, end),
+  };
 }
 
 /**

@@ -43,6 +43,17 @@ describe.each(['express', 'express4'])('mountTemplate on %s', (name) => {
     expect(mountTemplate(req(app), '/api/v1', routeIn(second), false)).toBe('/api/:version');
   });
 
+  it('a router mounted twice: each baseUrl gets its own mount template', () => {
+    const app = express();
+    const shared = express.Router();
+    shared.get('/x', () => {});
+    app.use('/a/:first', shared);
+    app.use('/b/:second', shared);
+    expect(mountTemplate(req(app), '/a/1', routeIn(shared), false)).toBe('/a/:first');
+    expect(mountTemplate(req(app), '/b/2', routeIn(shared), false)).toBe('/b/:second');
+    expect(mountTemplate(req(app), '/a/3', routeIn(shared), false)).toBe('/a/:first');
+  });
+
   it('undefined when the routers do not explain the baseUrl', () => {
     const app = express();
     const orgs = express.Router();
