@@ -191,6 +191,14 @@ export class PrometheusReader extends MetricReader {
     return { contentType, body };
   }
 
+  /**
+   * As collectText, the text in pieces of about 64 KiB (whole lines), each rendered when it is
+   * taken: a large exposition never exists as one string (the live page's history reads it so).
+   */
+  async collectTextChunks(accept?: string, options: { peek?: boolean } = {}): Promise<{ contentType: string; chunks: Iterable<string> }> {
+    return this.#collectChunks(accept, options.peek === true);
+  }
+
   async #collectChunks(accept: string | undefined, peek: boolean): Promise<{ contentType: string; chunks: Generator<string, void> }> {
     const format = negotiate(accept);
     const { resourceMetrics, errors } = await this.#collectShared(peek);

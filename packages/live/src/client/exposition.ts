@@ -10,26 +10,46 @@ export interface Sample {
 /** Samples keyed by series name as written (`x_bucket`, `x_sum`, `x_total`, ...). */
 export type Samples = ReadonlyMap<string, readonly Sample[]>;
 
-export function parseExposition(text: string): Map<string, Sample[]> {
+/**
+ * What to read of an exposition when not all of it is wanted (the process's own history reads
+ * a few series, of an exposition that may hold thousands).
+ */
+export interface ParseOptions {
+  /** Only these series names; the others are skipped unread. */
+  names?: ReadonlySet<string>;
+  /**
+   * Only these labels; the others are dropped and samples left with equal labels are summed:
+   * bounded however many routes or methods the app has. Only for counters that never reset in
+   * between (one process's own) and for figures that sum over the dropped labels anyway.
+   */
+  labels?: ReadonlySet<string>;
+}
+
+export function parseExposition(text: string, options: ParseOptions = {}): Map<string, Sample[]> {
   const samples = new Map<string, Sample[]>();
+  // With `labels`: where each remaining label set sits in its list, to sum into it.
+  const positions = options.labels === undefined ? undefined : new Map<string, number>();
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
-    parseLine(text.slice(start, end), samples);
+    parseLine(text.slice(start, end), samples, options, positions);
     start = end + 1;
   }
   return samples;
 }
 
 // A malformed line is skipped, not fatal: the page shows what it can.
-function parseLine(line: string, into: Map<string, Sample[]>): void {
+function parseLine(line: string, into: Map<string, Sample[]>, options: ParseOptions, positions: Map<string, number> | undefined): void {
   if (line.length === 0 || line[0] === '#') return;
   let i = 0;
   while (i < line.length && line[i] !== '{' && line[i] !== ' ' && line[i] !== '\t') i++;
   const name = line.slice(0, i);
   if (name.length === 0) return;
+  if (options.names !== undefined && !options.names.has(name)) return;
+  const keep = options.labels;
   const labels: Record<string, string> = {};
+  let merge = '';
   if (line[i] === '{') {
     i++;
     for (;;) {
@@ -42,23 +62,35 @@ function parseLine(line: string, into: Map<string, Sample[]>): void {
       const eq = line.indexOf('=', i);
       if (eq === -1 || line[eq + 1] !== '"') return;
       const key = line.slice(i, eq).trim();
+      const wanted = keep === undefined || keep.has(key);
       i = eq + 2;
       let value = '';
-      for (;;) {
-        if (i >= line.length) return;
-        const c = line[i]!;
-        if (c === '"') break;
-        if (c === '\\') {
-          const next = line[i + 1];
-          value += next === 'n' ? '\n' : (next ?? '');
-          i += 2;
-        } else {
-          value += c;
-          i++;
+      const close = line.indexOf('"', i);
+      const escape = line.indexOf('\\', i);
+      if (close !== -1 && (escape === -1 || escape > close)) {
+        // No escapes (the usual case): the value as it stands.
+        if (wanted) value = line.slice(i, close);
+        i = close;
+      } else {
+        for (;;) {
+          if (i >= line.length) return;
+          const c = line[i]!;
+          if (c === '"') break;
+          if (c === '\\') {
+            const next = line[i + 1];
+            if (wanted) value += next === 'n' ? '\n' : (next ?? '');
+            i += 2;
+          } else {
+            if (wanted) value += c;
+            i++;
+          }
         }
       }
       i++; // closing quote
-      labels[key] = value;
+      if (wanted) {
+        labels[key] = value;
+        if (positions !== undefined) merge += `${key}=${value}\u0000`;
+      }
     }
   }
   const rest = line.slice(i).trim();
@@ -67,6 +99,17 @@ function parseLine(line: string, into: Map<string, Sample[]>): void {
   if (value === undefined) return;
   let list = into.get(name);
   if (list === undefined) into.set(name, (list = []));
+  if (positions !== undefined) {
+    // Labels in the order written: one exporter writes a series' labels in one order, and a set
+    // written twice in two orders only stays two samples, which every figure sums anyway.
+    const key = `${name}{${merge}`;
+    const at = positions.get(key);
+    if (at !== undefined) {
+      list[at] = { labels: list[at]!.labels, value: list[at]!.value + value };
+      return;
+    }
+    positions.set(key, list.length);
+  }
   list.push({ labels, value });
 }
 
