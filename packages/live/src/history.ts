@@ -4,8 +4,8 @@
 // turns it into the page's figures with the page's own code (client/figures.ts) and keeps them for
 // SPAN_MS. What is kept is bounded: a fixed number of points, and of the last collection only the
 // series the figures read.
-import { parseExposition, type Sample } from './client/exposition.js';
-import { computePoint, SERIES, type Point, type Snapshot } from './client/figures.js';
+import { parseExposition, seriesKey, type Sample } from './client/exposition.js';
+import { computePoint, PROCESS_LABEL, SERIES, type Point, type Snapshot } from './client/figures.js';
 
 /** How often the history samples. 10 s: 90 points for 15 minutes, one peek every 10 s (test/bench/live-history.mjs). */
 export const HISTORY_STEP_MS = 10_000;
@@ -14,10 +14,11 @@ export const HISTORY_SPAN_MS = 15 * 60_000;
 
 export interface LiveHistoryOptions {
   /**
-   * One peek collection as Prometheus text (0.0.4), e.g. `reader.collectText(undefined, { peek: true })`
-   * of @mon/prometheus. A rejection skips that point.
+   * One peek collection as Prometheus text (0.0.4), whole or in pieces of whole lines, e.g.
+   * `(await reader.collectTextChunks(undefined, { peek: true })).chunks` of @mon/prometheus. A
+   * rejection skips that point.
    */
-  collect: () => Promise<string>;
+  collect: () => Promise<string | Iterable<string>>;
   /** Default HISTORY_STEP_MS. */
   stepMs?: number;
   /** Default HISTORY_SPAN_MS. */
@@ -41,15 +42,36 @@ export interface LiveHistory {
   readonly capacity: number;
 }
 
-// Counters the figures take increases of: the only series of the previous collection they read.
-const COUNTERS = new Set<string>([
+// What the figures read (computePoint), and nothing else: the history's collections are parsed
+// down to these series and labels, summed over the rest (routes, methods), so what one sample
+// allocates and what is kept between samples stay small however many series the app has.
+const NAMES = new Set<string>([
   SERIES.requests,
   `${SERIES.duration}_bucket`,
+  SERIES.active,
   SERIES.systemCpuTime,
+  SERIES.systemCpuUtilization,
   SERIES.processCpuTime,
+  SERIES.processCpuUtilization,
+  SERIES.rss,
+  SERIES.heapUsed,
+  SERIES.heapSize,
+  SERIES.loopDelayP50,
+  SERIES.loopDelayP99,
+  SERIES.loopDelayMax,
   SERIES.loopTime,
+  SERIES.loopUtilization,
   `${SERIES.gcDuration}_sum`,
+  SERIES.uptime,
 ]);
+const LABELS = new Set<string>(['http_response_status_code', 'error_type', 'le', 'cpu_mode', 'nodejs_eventloop_state', PROCESS_LABEL]);
+/**
+ * A sample costs its collection, rendering and parsing: at a few hundred series 1.5-6 ms, at tens
+ * of thousands of histogram buckets far more. The next sample waits until the last one's time is
+ * at most this share of the time since, so an app with a huge exposition gets a coarser history,
+ * not a busier process.
+ */
+const CPU_SHARE = 0.001;
 
 export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
   const stepMs = options.stepMs ?? HISTORY_STEP_MS;
@@ -59,22 +81,28 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
   let previous: Snapshot | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   let sampling = false;
+  let due = -Infinity;
 
   const sample = async (): Promise<void> => {
     // A collection slower than a step (a hung callback) is not piled up on.
     if (sampling) return;
     sampling = true;
+    // A monotonic clock: the page gets ages, so only differences matter, and a wall-clock change
+    // must not make a point look old or new.
+    const started = performance.now();
     try {
       const text = await options.collect();
-      // Date.now(): the page gets ages, so only differences of this clock matter.
-      const current: Snapshot = { time: Date.now(), samples: collapsed(parseExposition(text)) };
+      const current: Snapshot = { time: performance.now(), samples: await parseInTurns(typeof text === 'string' ? [text] : text) };
       kept.push(computePoint(current, previous, previous));
       if (kept.length > capacity) kept.shift();
-      previous = { time: current.time, samples: countersOnly(current.samples) };
+      previous = current;
     } catch (error) {
       options.onError?.(error);
     } finally {
       sampling = false;
+      // Wall time, an upper bound of the sample's CPU time (a busy app stretches it: backing off
+      // then is right too).
+      due = started + (performance.now() - started) / CPU_SHARE;
     }
   };
 
@@ -82,7 +110,9 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
     capacity,
     start() {
       if (timer !== undefined) return;
-      timer = setInterval(() => void sample(), stepMs);
+      timer = setInterval(() => {
+        if (performance.now() >= due) void sample();
+      }, stepMs);
       // unref: the page's history must never keep the app alive.
       timer.unref();
     },
@@ -92,49 +122,56 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
     },
     sample,
     points() {
-      const now = Date.now();
+      const now = performance.now();
       const from = now - spanMs;
       return kept.filter((point) => point.time >= from).map(({ time, ...figures }) => ({ ...figures, age: now - time }));
     },
   };
 }
 
-// The two big counters, summed down to the labels the history's figures read (rates, error ratio,
-// latency quantiles over all routes). At the series caps they are some 40 000 series (2 000 label
-// sets, 20 buckets each); kept as parsed for the next step's increases they held 43 MB of heap
-// (test/routes.e2e.test.ts, the cardinality guard). Summed, a few dozen. No per-series counter reset
-// is lost: mon's counters never go backwards, a cluster's included (README, node:cluster).
-const COLLAPSE = new Map<string, readonly string[]>([
-  [SERIES.requests, ['http_response_status_code', 'error_type']],
-  [`${SERIES.duration}_bucket`, ['le']],
-]);
+// Parsed a piece per event-loop turn (a scrape's rendering is chunked for the same reason,
+// @mon/prometheus sendExposition), so a large exposition neither holds the app for long nor
+// exists as one string.
+const PIECE_CHARS = 64 * 1024;
 
-function collapsed(samples: Map<string, Sample[]>): Map<string, Sample[]> {
-  for (const [name, keys] of COLLAPSE) {
-    const list = samples.get(name);
-    if (list === undefined) continue;
-    const sums = new Map<string, { labels: Record<string, string>; value: number }>();
-    for (const { labels, value } of list) {
-      const key = keys.map((k) => labels[k] ?? '').join('\u0000');
-      const found = sums.get(key);
-      if (found !== undefined) {
-        found.value += value;
-        continue;
+async function parseInTurns(chunks: Iterable<string>): Promise<Map<string, Sample[]>> {
+  const sums = new Map<string, Map<string, Sample>>();
+  let first = true;
+  for (const chunk of chunks) {
+    for (let start = 0; start < chunk.length; ) {
+      if (!first) await new Promise((resolve) => setImmediate(resolve));
+      first = false;
+      let end = chunk.indexOf('\n', Math.min(chunk.length, start + PIECE_CHARS));
+      if (end === -1) end = chunk.length;
+      const piece = parseExposition(chunk.slice(start, end), { names: NAMES, labels: LABELS });
+      for (const [name, samples] of piece) {
+        let byKey = sums.get(name);
+        if (byKey === undefined) sums.set(name, (byKey = new Map()));
+        for (const { labels, value } of samples) {
+          const key = seriesKey(labels);
+          const before = byKey.get(key);
+          byKey.set(key, { labels: before?.labels ?? detached(labels), value: (before?.value ?? 0) + value });
+        }
       }
-      const kept: Record<string, string> = {};
-      for (const k of keys) if (labels[k] !== undefined) kept[k] = labels[k];
-      sums.set(key, { labels: kept, value });
+      start = end + 1;
     }
-    samples.set(name, [...sums.values()]);
+  }
+  // Keyed by the constant names: a name parsed from the text is a slice of it, and V8 would keep
+  // the whole piece alive through it until the next sample.
+  const samples = new Map<string, Sample[]>();
+  for (const name of NAMES) {
+    const byKey = sums.get(name);
+    if (byKey !== undefined) samples.set(name, [...byKey.values()]);
   }
   return samples;
 }
 
-function countersOnly(samples: ReadonlyMap<string, readonly Sample[]>): Map<string, readonly Sample[]> {
-  const kept = new Map<string, readonly Sample[]>();
-  for (const name of COUNTERS) {
-    const list = samples.get(name);
-    if (list !== undefined) kept.set(name, list);
+/** The labels under the constant label names, their values copied out of the text (see above). */
+function detached(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const copy: Record<string, string> = {};
+  for (const name of LABELS) {
+    const value = labels[name];
+    if (value !== undefined) copy[name] = value.length > 12 ? JSON.parse(JSON.stringify(value)) : value;
   }
-  return kept;
+  return copy;
 }

@@ -42,6 +42,22 @@ describe('parseExposition', () => {
     expect([...samples.keys()]).toEqual(['ok']);
   });
 
+  it('reads only the names and labels asked for, summing the samples the dropped labels told apart', () => {
+    const text = [
+      'req_total{http_route="/a",http_request_method="GET",code="200"} 3',
+      'req_total{http_route="/b",http_request_method="GET",code="200"} 4',
+      'req_total{http_route="/a\\"x",http_request_method="POST",code="500"} 1',
+      'other_total{code="200"} 9',
+      '',
+    ].join('\n');
+    const samples = parseExposition(text, { names: new Set(['req_total']), labels: new Set(['code']) });
+    expect([...samples.keys()]).toEqual(['req_total']);
+    expect(samples.get('req_total')).toEqual([
+      { labels: { code: '200' }, value: 7 },
+      { labels: { code: '500' }, value: 1 },
+    ]);
+  });
+
   it('gives label sets a key independent of label order', () => {
     expect(seriesKey({ a: '1', b: '2' })).toBe(seriesKey({ b: '2', a: '1' }));
     expect(seriesKey({ a: '1' })).not.toBe(seriesKey({ a: '2' }));

@@ -16,7 +16,7 @@ const exposition = (requests: number) =>
 
 describe('createLiveHistory', () => {
   it('samples nothing before start, then one point per step, with rates between steps', async () => {
-    vi.useFakeTimers({ now: 0 });
+    vi.useFakeTimers({ now: 0, toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date', 'performance'] });
     let requests = 0;
     let collections = 0;
     const history = createLiveHistory({
@@ -48,7 +48,7 @@ describe('createLiveHistory', () => {
   });
 
   it('keeps at most the span, however long it runs', async () => {
-    vi.useFakeTimers({ now: 0 });
+    vi.useFakeTimers({ now: 0, toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const history = createLiveHistory({ collect: async () => exposition(Date.now() / 1000), stepMs: 1_000, spanMs: 10_000 });
     history.start();
     await vi.advanceTimersByTimeAsync(100_000);

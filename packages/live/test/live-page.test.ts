@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusReader } from '@mon/prometheus';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ASSET_PREFIX, ASSETS, createLivePage, type LivePageOptions } from '@mon/live';
+import { ASSET_PREFIX, ASSETS, createLiveHistory, createLivePage, HISTORY_PATH, type LivePageOptions } from '@mon/live';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -79,6 +79,27 @@ describe('createLivePage', () => {
       await response.text();
     }
     expect(declined).toHaveLength(5);
+  });
+
+  it('serves the history it is given as JSON on /live/history, and names it in the page; declines it without one', async () => {
+    const history = createLiveHistory({ collect: async () => 'process_memory_usage_bytes 4096\n' });
+    await history.sample();
+    const { url } = await serve({ history });
+    const response = await fetch(`${url}${HISTORY_PATH}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const { points } = (await response.json()) as { points: Array<{ rss: number; age: number }> };
+    expect(points).toHaveLength(1);
+    expect(points[0]!.rss).toBe(4096);
+    expect(points[0]!.age).toBeGreaterThanOrEqual(0);
+    expect(await (await fetch(`${url}/`)).text()).toContain(`<meta name="mon-history-path" content="${HISTORY_PATH}">`);
+
+    const without = await serve();
+    const declined = await fetch(`${without.url}${HISTORY_PATH}`);
+    expect(declined.status).toBe(404);
+    await declined.text();
+    expect(await (await fetch(`${without.url}/`)).text()).not.toContain('mon-history-path');
   });
 
   it('answers HEAD without a body and other methods with 405', async () => {

@@ -210,6 +210,15 @@ export class PrometheusReader extends MetricReader {
     return { contentType, body };
   }
 
+  /**
+   * As collectText, the text in pieces of about 64 KiB (whole lines), each rendered when it is
+   * taken: a large exposition never exists as one string (the live page's history reads it so).
+   */
+  async collectTextChunks(accept?: string, options: { peek?: boolean } = {}): Promise<{ contentType: string; chunks: Iterable<string> }> {
+    const { contentType, chunks } = await this.#collectChunks(accept, options.peek === true);
+    return { contentType, chunks: (function* () { for (const chunk of chunks) yield chunk.toString(); })() };
+  }
+
   async #collectChunks(accept: string | undefined, peek: boolean): Promise<{ contentType: string; chunks: Generator<Buffer, void> }> {
     const format = negotiate(accept);
     const collection = await this.#collectShared(peek);

@@ -62,7 +62,7 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
   let served: InstanceType<typeof PrometheusReader> | undefined;
   const live = ui ? await import('@mon/live') : undefined;
   const history = live?.createLiveHistory({
-    collect: async () => (await served!.collectText(undefined, { peek: true })).body,
+    collect: async () => (await served!.collectTextChunks(undefined, { peek: true })).chunks,
     onError: (error) => debug('live: history sample failed: %s', describe(error)),
   });
   const fallback = live?.createLivePage({ metricsPath: '/metrics?peek=1', history });

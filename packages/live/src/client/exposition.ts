@@ -10,8 +10,25 @@ export interface Sample {
 /** Samples keyed by series name as written (`x_bucket`, `x_sum`, `x_total`, ...). */
 export type Samples = ReadonlyMap<string, readonly Sample[]>;
 
-export function parseExposition(text: string): Map<string, Sample[]> {
+/**
+ * What to read of an exposition when not all of it is wanted (the process's own history reads
+ * a few series, of an exposition that may hold thousands).
+ */
+export interface ParseOptions {
+  /** Only these series names; the others are skipped unread. */
+  names?: ReadonlySet<string>;
+  /**
+   * Only these labels; the others are dropped and samples left with equal labels are summed:
+   * bounded however many routes or methods the app has. Only for counters that never reset in
+   * between (one process's own) and for figures that sum over the dropped labels anyway.
+   */
+  labels?: ReadonlySet<string>;
+}
+
+export function parseExposition(text: string, options: ParseOptions = {}): Map<string, Sample[]> {
   const samples = new Map<string, Sample[]>();
+  // With `labels`: where each remaining label set sits in its list, to sum into it.
+  const positions = options.labels === undefined ? undefined : new Map<string, number>();
   // One string per distinct label key and value: the largest exposition mon serves (2000 series
   // of 23 lines, each with a 128-character route; about 19 MB) repeats each value on 23 lines,
   // and kept once per line the snapshots of the latency window took hundreds of MB.
@@ -20,7 +37,7 @@ export function parseExposition(text: string): Map<string, Sample[]> {
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
-    parseLine(text.slice(start, end), samples, strings);
+    parseLine(text.slice(start, end), samples, options, positions, strings);
     start = end + 1;
   }
   return samples;
@@ -34,13 +51,22 @@ function interned(strings: Map<string, string>, value: string): string {
 }
 
 // A malformed line is skipped, not fatal: the page shows what it can.
-function parseLine(line: string, into: Map<string, Sample[]>, strings: Map<string, string>): void {
+function parseLine(
+  line: string,
+  into: Map<string, Sample[]>,
+  options: ParseOptions,
+  positions: Map<string, number> | undefined,
+  strings: Map<string, string>,
+): void {
   if (line.length === 0 || line[0] === '#') return;
   let i = 0;
   while (i < line.length && line[i] !== '{' && line[i] !== ' ' && line[i] !== '\t') i++;
   const name = line.slice(0, i);
   if (name.length === 0) return;
+  if (options.names !== undefined && !options.names.has(name)) return;
+  const keep = options.labels;
   const labels: Record<string, string> = {};
+  let merge = '';
   if (line[i] === '{') {
     i++;
     for (;;) {
@@ -53,6 +79,7 @@ function parseLine(line: string, into: Map<string, Sample[]>, strings: Map<strin
       const eq = line.indexOf('=', i);
       if (eq === -1 || line[eq + 1] !== '"') return;
       const key = interned(strings, line.slice(i, eq).trim());
+      const wanted = keep === undefined || keep.has(key);
       i = eq + 2;
       // Runs without escapes are sliced whole, not added a character at a time: V8 keeps a string
       // built by `+=` as a chain of pieces, one per character, until it is flattened.
@@ -71,8 +98,12 @@ function parseLine(line: string, into: Map<string, Sample[]>, strings: Map<strin
         } else i++;
       }
       parts.push(line.slice(from, i));
+      const value = wanted ? interned(strings, parts.length === 1 ? parts[0]! : parts.join('')) : '';
       i++; // closing quote
-      labels[key] = interned(strings, parts.length === 1 ? parts[0]! : parts.join(''));
+      if (wanted) {
+        labels[key] = value;
+        if (positions !== undefined) merge += `${key}=${value}\u0000`;
+      }
     }
   }
   const rest = line.slice(i).trim();
@@ -81,6 +112,17 @@ function parseLine(line: string, into: Map<string, Sample[]>, strings: Map<strin
   if (value === undefined) return;
   let list = into.get(name);
   if (list === undefined) into.set(name, (list = []));
+  if (positions !== undefined) {
+    // Labels in the order written: one exporter writes a series' labels in one order, and a set
+    // written twice in two orders only stays two samples, which every figure sums anyway.
+    const key = `${name}{${merge}`;
+    const at = positions.get(key);
+    if (at !== undefined) {
+      list[at] = { labels: list[at]!.labels, value: list[at]!.value + value };
+      return;
+    }
+    positions.set(key, list.length);
+  }
   list.push({ labels, value });
 }
 
