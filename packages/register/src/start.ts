@@ -55,6 +55,11 @@ async function build(): Promise<Pipeline | undefined> {
     debug('skipping package manager process %s', process.argv[1]);
     return undefined;
   }
+  if (isPm2Process(process.argv[1])) {
+    // Likewise pm2's CLI and daemon: the daemon would hold the base port that instance 0 serves on.
+    debug("skipping pm2's own process %s", process.argv[1]);
+    return undefined;
+  }
   const config = loadConfig();
   if (config.disabled) {
     debug('OTEL_SDK_DISABLED=true: nothing started');
@@ -146,4 +151,13 @@ async function build(): Promise<Pipeline | undefined> {
 
 function isPackageManager(script: string | undefined): boolean {
   return script !== undefined && /(?:^|[\\/])(npm|npx|npm-cli|npx-cli|yarn|yarnpkg|pnpm|pnpx|corepack)(\.c?js)?$/.test(script);
+}
+
+/**
+ * pm2's CLI, its daemon (lib/Daemon.js) and pm2-runtime (the daemon in the foreground): they
+ * supervise the app. Not lib/ProcessContainer*.js, which runs the app itself.
+ */
+function isPm2Process(script: string | undefined): boolean {
+  // The CLI as run (node_modules/.bin/pm2, /usr/bin/pm2: argv[1] is not resolved through links) or as installed.
+  return script !== undefined && /(?:^|[\\/])pm2(?:-dev|-docker|-runtime)?(?:\.js)?$|[\\/]pm2[\\/]lib[\\/]Daemon\.js$/.test(script);
 }

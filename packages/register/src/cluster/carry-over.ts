@@ -25,9 +25,10 @@ import { decodeScopes, encodeScopes } from './wire.js';
 /** How often the totals are written between scrapes, when they changed. */
 export const CARRY_INTERVAL_MS = 1_000;
 /**
- * How long a scrape waits for its totals to be on disk before it is answered. A write (8-60 KB,
- * temporary file and rename, ext4) took 0.34-0.41 ms median, 0.25-0.30 ms of CPU, but 5-170 ms at
- * p99 on a loaded machine: past this bound the scrape is answered and the write finishes alone.
+ * How long a scrape waits for its totals to be on disk. A write (8-60 KB, temporary file and
+ * rename, ext4) took 0.34-0.41 ms median, 0.25-0.30 ms of CPU, but 5-170 ms at p99 on a loaded
+ * machine: past this bound the scrape is answered with the totals last on disk (never more than
+ * the successor will start from), and the write finishes alone.
  */
 const WRITE_WAIT_MS = 50;
 
@@ -43,6 +44,8 @@ export interface CarryOverOptions {
   /** The pre-aggregated producers (HTTP) that `inner` reads too: read alone between scrapes. */
   producers: MetricProducer[];
   intervalMillis?: number;
+  /** WRITE_WAIT_MS (tests). */
+  writeWaitMillis?: number;
 }
 
 /** Reads the predecessor's totals; undefined when there are none (a first start, another app, no file). */
@@ -71,13 +74,18 @@ export class CarryOver implements MetricProducer {
   readonly #merge = new ClusterMerge();
   readonly #carried: boolean;
   #written: string | undefined;
+  /** The totals on disk (those of `#written`): a scrape whose own write is late shows these. */
+  #onDisk: ScopeMetrics[] | undefined;
   /**
    * Snapshots are numbered when their collection starts, and one older than what is on disk is
    * never written: a refresh that read its producers before a scrape must not overwrite what the
    * scrape served with less.
    */
   #taken = 0;
+  #queuedSeq = 0;
   #writtenSeq = 0;
+  /** Scrapes in progress: no refresh starts meanwhile, so a refresh's SDK part is never older than a scrape it follows. */
+  #scraping = 0;
   /** Writes one after the other. */
   #writes: Promise<void> = Promise.resolve();
   #madeDirectory = false;
@@ -90,6 +98,7 @@ export class CarryOver implements MetricProducer {
     this.#options = options;
     this.#carried = carried !== undefined;
     if (carried !== undefined) this.#merge.retire(carried);
+    this.#onDisk = carried;
   }
 
   /** Writes the totals on a timer (unref'd); returns the function that stops it. */
@@ -100,19 +109,33 @@ export class CarryOver implements MetricProducer {
   }
 
   async collect(options?: MetricCollectOptions): Promise<CollectionResult> {
+    this.#scraping++;
+    try {
+      return await this.#scrape(options);
+    } finally {
+      this.#scraping--;
+    }
+  }
+
+  async #scrape(options?: MetricCollectOptions): Promise<CollectionResult> {
     const seq = ++this.#taken;
     const result = this.#add(await this.#inner.collect(options));
     this.#scraped = result.resourceMetrics.scopeMetrics;
     // Written before it is served: whatever a scraper has seen, the successor starts from, so a
-    // counter never goes backwards (unless the process dies during a write slower than WRITE_WAIT_MS).
+    // counter never goes backwards. A write slower than WRITE_WAIT_MS: the totals on disk instead
+    // (older, never more than the successor's start; none at all before a first write).
     let waited: NodeJS.Timeout | undefined;
-    await Promise.race([this.#save(this.#scraped, seq), new Promise((resolve) => (waited = setTimeout(resolve, WRITE_WAIT_MS)))]);
+    const wait = this.#options.writeWaitMillis ?? WRITE_WAIT_MS;
+    await Promise.race([this.#save(this.#scraped, seq), new Promise((resolve) => (waited = setTimeout(resolve, wait)))]);
     clearTimeout(waited);
-    return result;
+    if (this.#failed || this.#writtenSeq >= seq) return result;
+    debug('pm2: totals not on disk within %d ms; this scrape shows the last ones written', wait);
+    return { resourceMetrics: { ...result.resourceMetrics, scopeMetrics: [...withoutTotals(this.#scraped), ...(this.#onDisk ?? [])] }, errors: result.errors };
   }
 
   /** Between scrapes: the producers read afresh, the rest as the last scrape saw it. */
   async #refresh(): Promise<void> {
+    if (this.#scraping > 0) return;
     const seq = ++this.#taken;
     try {
       const results = await Promise.all(this.#options.producers.map((p) => p.collect()));
@@ -139,13 +162,20 @@ export class CarryOver implements MetricProducer {
 
   /** Writes the totals if they changed: to a temporary file, then renamed, so a reader never sees half. */
   #save(scopes: ScopeMetrics[], seq: number): Promise<void> {
-    const totals = encodeScopes(scopes.map(({ scope, metrics }) => ({ scope, metrics: metrics.filter((m) => mergeRule(scope, m) === 'total') })));
-    this.#writes = this.#writes.then(() => this.#write(totals, seq));
+    const totalScopes = scopes.map(({ scope, metrics }) => ({ scope, metrics: metrics.filter((m) => mergeRule(scope, m) === 'total') }));
+    const totals = encodeScopes(totalScopes);
+    this.#queuedSeq = Math.max(this.#queuedSeq, seq);
+    this.#writes = this.#writes.then(() => this.#write(totals, totalScopes, seq));
     return this.#writes;
   }
 
-  async #write(totals: string, seq: number): Promise<void> {
-    if (this.#failed || seq < this.#writtenSeq || totals === this.#written) return;
+  async #write(totals: string, totalScopes: ScopeMetrics[], seq: number): Promise<void> {
+    // Snapshots queue up while the disk is slow: only the newest one is worth writing.
+    if (this.#failed || seq <= this.#writtenSeq || seq < this.#queuedSeq) return;
+    if (totals === this.#written) {
+      this.#writtenSeq = seq;
+      return;
+    }
     const { file, generation } = this.#options;
     const temporary = `${file}.${process.pid}.tmp`;
     try {
@@ -154,6 +184,7 @@ export class CarryOver implements MetricProducer {
       await fs.promises.writeFile(temporary, JSON.stringify({ generation, totals } satisfies CarryFile));
       await fs.promises.rename(temporary, file);
       this.#written = totals;
+      this.#onDisk = totalScopes;
       this.#writtenSeq = seq;
     } catch (error) {
       this.#failed = true;
@@ -163,4 +194,11 @@ export class CarryOver implements MetricProducer {
       );
     }
   }
+}
+
+/** The scopes without their totals (counters, histograms): what stays fresh in a late scrape. */
+function withoutTotals(scopes: ScopeMetrics[]): ScopeMetrics[] {
+  return scopes
+    .map(({ scope, metrics }) => ({ scope, metrics: metrics.filter((m) => mergeRule(scope, m) !== 'total') }))
+    .filter(({ metrics }) => metrics.length > 0);
 }

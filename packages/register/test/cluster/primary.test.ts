@@ -144,7 +144,8 @@ describe('ClusterPrimary with workers', () => {
   });
 
   it('asks workers for a peek when it peeks, and never answers a scrape with a peek (or back)', async () => {
-    const { primary } = primaryWith();
+    // A generous timeout: what is tested is which snapshot answers, not how long a late one is waited for.
+    const { primary } = primaryWith(5_000);
     const channel = channelPair();
     primary.watch(channel.child as unknown as ChildProcess);
     // The worker's interval metrics, reduced to one gauge saying whether a peek collected it.
