@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rulesPath } from './alert-rules.js';
 import { example, root, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
 import { startLoad } from './load.js';
 import { promtoolBinary, skipWithout, startPrometheus, type Prometheus } from './prometheus.js';
@@ -167,7 +168,8 @@ describe.skipIf(skipWithout('prometheus'))('the Grafana dashboard on a real Prom
 
   beforeAll(async () => {
     app = await spawnApp(example('http-esm/server.mjs'));
-    prometheus = await startPrometheus([`127.0.0.1:${app.metricsPort}`]);
+    // With the example's alerting rules, as prometheus.yml loads them: the Alerts panel reads ALERTS.
+    prometheus = await startPrometheus([`127.0.0.1:${app.metricsPort}`], '1s', { ruleFiles: [rulesPath] });
     await prometheus.waitForScrapes(1);
     // About 10 s of mixed traffic (fast, slow, 404, 500), so rates, percentiles, the error ratio
     // and GC pauses all have points over several 1 s scrapes.
@@ -217,6 +219,24 @@ describe.skipIf(skipWithout('prometheus'))('the Grafana dashboard on a real Prom
       expect(answers.filter((a) => a !== undefined)).toEqual([]);
     }
     console.log(`grafana dashboard: ${panels.filter((p) => p.type !== 'row').length} panels, ${queries.length} queries, each with data`);
+  });
+
+  it('shows the alerts the rules raise: one request in seven answering 500 has the fast error-budget burn pending', async () => {
+    const alertsPanel = queries.find(({ panel }) => panel.title === 'Alerts pending and firing')!;
+    expect(alertsPanel.panel.type).toBe('state-timeline');
+    for (const values of [selection('all'), selection({ job: 'app', instance: `127.0.0.1:${app!.metricsPort}`, service: 'example-http-esm' })]) {
+      const shown = await prometheus!.query(substitute(alertsPanel.target.expr, values, '5s'));
+      const byName = Object.fromEntries(shown.map((r) => [r.metric.alertname, Number(r.value[1])]));
+      // 1 is pending (its `for:` is 2 minutes; the load lasted 10 s), 2 would be firing.
+      expect(byName.NodejsHTTPErrorBudgetFastBurn, JSON.stringify(byName)).toBe(1);
+      expect(byName.NodejsEventLoopDelayHigh).toBeUndefined();
+    }
+    // The same alert, as Prometheus' own API lists it.
+    const listed = (await prometheus!.alerts()).map((a) => `${a.labels.alertname}=${a.state}`);
+    expect(listed).toContain('NodejsHTTPErrorBudgetFastBurn=pending');
+    // Another service's name hides it.
+    const other = await prometheus!.query(substitute(alertsPanel.target.expr, selection({ job: 'app', instance: `127.0.0.1:${app!.metricsPort}`, service: 'another-service' }), '5s'));
+    expect(other).toEqual([]);
   });
 
   it('draws the figures the app really had: the status mix and the error ratio', async () => {

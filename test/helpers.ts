@@ -11,15 +11,35 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const fixture = (name: string): string => path.join(root, 'test', 'fixtures', name);
 export const example = (name: string): string => path.join(root, 'examples', name);
 
-/** A port that was free a moment ago (bind 0, read it, close). */
+// Ports come from a block of this vitest fork's own (VITEST_POOL_ID is 1..maxWorkers), below
+// Linux's ephemeral range (32768-60999, where bind(0) and outgoing connections take theirs), handed
+// out in turn: two forks binding port 0 could be given the same port between one's check and its
+// use, two forks here never can. Each port is still checked free (other programs on the machine).
+const PORT_BLOCK = 400;
+const PORT_BASE = 20_000;
+const poolId = Number(process.env.VITEST_POOL_ID ?? 0) % 30;
+let nextPort = PORT_BASE + poolId * PORT_BLOCK + Math.floor(Math.random() * PORT_BLOCK);
+
+/** A port of this fork's block that was free a moment ago. */
 export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORT_BLOCK; tries++) {
+    const port = nextPort;
+    nextPort = PORT_BASE + poolId * PORT_BLOCK + ((nextPort - PORT_BASE - poolId * PORT_BLOCK + 1) % PORT_BLOCK);
+    if (await isFree(port)) return port;
+  }
+  throw new Error(`no free port in ${PORT_BASE + poolId * PORT_BLOCK}-${PORT_BASE + (poolId + 1) * PORT_BLOCK - 1}`);
+}
+
+// All interfaces: the apps listen on every interface, their metrics on 127.0.0.1.
+async function isFree(port: number): Promise<boolean> {
   const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
+  server.listen(port);
+  const [free] = await Promise.race([once(server, 'listening').then(() => [true]), once(server, 'error').then(() => [false])]);
+  if (free) {
+    server.close();
+    await once(server, 'close');
+  }
+  return free as boolean;
 }
 
 export interface App {
@@ -174,3 +194,19 @@ export function parseLabels(body: string): Record<string, string> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * http_server_requests_total summed by route (no route: '(none)'); with `withStatus`, keyed
+ * `<route> <status>`. Exact counts per route are what the framework route tests compare.
+ */
+export function routeCounts(text: string, withStatus = false): Record<string, number> {
+  const out: Record<string, number> = {};
+  // Label values may hold braces (hapi's `/users/{id}`): match quoted values whole.
+  for (const m of text.matchAll(/^http_server_requests_total\{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\} (\S+)$/gm)) {
+    const labels = parseLabels(m[1]!);
+    let key = labels.http_route ?? '(none)';
+    if (withStatus) key += ` ${labels.http_response_status_code ?? '-'}`;
+    out[key] = (out[key] ?? 0) + Number(m[2]);
+  }
+  return out;
+}

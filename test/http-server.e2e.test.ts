@@ -151,9 +151,9 @@ describe('requests in flight', () => {
     const text = (await scrape(app.metricsPort)).body;
     const get = { http_request_method: 'GET', http_response_status_code: '200' };
     expect(sample(text, 'http_server_request_duration_seconds_count', get)).toBe(1200);
-    // The fast half waited 100 ms (with 400 ms to spare for a loaded machine), the slow half 1100 ms.
+    // The fast half waited 100 ms, the slow half 1100 ms: apart at the 1 s bucket (a loaded machine
+    // delayed some of the fast half past 0.5 s, so that is the tightest bound that holds).
     expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '0.075' })).toBe(0);
-    expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '0.5' })).toBe(600);
     expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '1' })).toBe(600);
     expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '2.5' })).toBe(1200);
     expect(sumSamples(text, 'http_server_active_requests')).toBe(0);
@@ -168,17 +168,18 @@ describe('the live page\'s polls', () => {
     await request(app.metricsPort, '/metrics?peek=1'); // the live page's first poll
     await request(app.port, '/block?ms=300');
     await sleep(50);
-    const peeked = await request(app.metricsPort, '/metrics?peek=1');
-    expect(delayMax(peeked.body)).toBeGreaterThanOrEqual(0.2);
-    // Polls every 100 ms, as a live page would (every 2 s) beside a scraper (every 15 s).
+    const blocked = delayMax((await request(app.metricsPort, '/metrics?peek=1')).body);
+    expect(blocked).toBeGreaterThanOrEqual(0.2);
+    // Polls every 100 ms, as a live page would (every 2 s) beside a scraper (every 15 s). The block
+    // is behind them (bounds relative to it: a loaded machine delays an idle loop too).
     for (let i = 0; i < 3; i++) {
       await sleep(100);
-      expect(delayMax((await request(app.metricsPort, '/metrics?peek=1')).body)).toBeLessThan(0.1);
+      expect(delayMax((await request(app.metricsPort, '/metrics?peek=1')).body)).toBeLessThan(blocked / 2);
     }
     // The scraper's interval still holds the block.
     expect(delayMax((await scrape(app.metricsPort)).body)).toBeGreaterThanOrEqual(0.2);
     await sleep(100);
-    expect(delayMax((await scrape(app.metricsPort)).body)).toBeLessThan(0.1);
+    expect(delayMax((await scrape(app.metricsPort)).body)).toBeLessThan(blocked / 2);
   });
 });
 

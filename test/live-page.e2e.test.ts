@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { example, request, root, scrape, spawnApp, sumSamples, type App } from './helpers.js';
+import { example, request, root, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
 import { startLoad } from './load.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -143,10 +143,44 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
     expect(problems).toEqual([]);
   });
 
+  it('opened after the traffic, shows the recent past the process kept, from its first fetch', async () => {
+    const later = await spawnApp(example('http-esm/server.mjs'));
+    try {
+      // Traffic while nobody looks; the process samples its history every 10 s (HISTORY_STEP_MS).
+      const load = startLoad(later.port, ['/', '/nope', '/fail'], 12_000, 2);
+      await load.done;
+      const history = async () => JSON.parse((await request(later.metricsPort, '/live/history')).body) as { points: Array<Record<string, number>> };
+      const deadline = Date.now() + 30_000;
+      while (!(await history()).points.some((p) => p.requestRate! > 0)) {
+        if (Date.now() > deadline) throw new Error(`no request rate in the history: ${JSON.stringify(await history())}`);
+        await sleep(500);
+      }
+
+      const page = await context!.newPage();
+      const kept = page.waitForResponse((response) => response.url().endsWith('/live/history'));
+      await page.goto(pageUrl(later.metricsPort));
+      const first = (await (await kept).json()) as { points: Array<Record<string, number>> };
+      expect(first.points.length).toBeGreaterThanOrEqual(2);
+      for (const point of first.points) expect(point.age).toBeGreaterThanOrEqual(0);
+      expect(first.points.some((p) => p.requestRate! > 0 && p.serverErrorRate! > 0)).toBe(true);
+      // At the first poll's render the request chart already has the history's rates: a page with
+      // none would have no rate yet (a rate needs two polls, 2 s apart).
+      await page.waitForFunction(() => document.getElementById('live')?.textContent?.startsWith('live'), null, { timeout: 10_000 });
+      const [rates] = await linePoints(page, 'requests');
+      expect(rates).toBeGreaterThanOrEqual(1);
+      expect(await page.getAttribute('#card-requests', 'class')).not.toContain('is-empty');
+      await page.screenshot({ path: path.join(RESULTS, 'live-page-history.png') });
+      await page.close();
+    } finally {
+      await later.stop();
+    }
+  });
+
   it('is not served with MON_UI=off; /metrics still is', async () => {
     const off = await spawnApp(example('http-esm/server.mjs'), { env: { MON_UI: 'off' } });
     try {
       expect((await request(off.metricsPort, '/')).status).toBe(404);
+      expect((await request(off.metricsPort, '/live/history')).status).toBe(404);
       expect((await scrape(off.metricsPort)).status).toBe(200);
     } finally {
       await off.stop();

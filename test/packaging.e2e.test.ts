@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { root, sleep, spawnApp, sumSamples, request, scrape, type App } from './helpers.js';
+import { freePort, root, sample, sleep, spawnApp, sumSamples, request, scrape, type App } from './helpers.js';
 
 const PACKAGES = ['register', 'prometheus', 'host', 'live'];
 let dir: string;
@@ -51,6 +51,25 @@ describe('every package', () => {
     expect(listing).toContain(`package/${pkg.exports['.'].default.replace('./', '')}`);
     expect(listing).toContain(`package/${pkg.exports['.'].types.replace('./', '')}`);
     expect(listing).not.toMatch(/package\/(test|src)\//);
+  });
+
+  it.each(PACKAGES)('@mon/%s ships no build script, and every source map a file names', (name) => {
+    const files = execFileSync('tar', ['tzf', tarballs[name]!], { encoding: 'utf8' }).trim().split('\n');
+    // bundle.mjs imports esbuild, which is no dependency: a build step, not part of the package.
+    expect(files).not.toContain('package/bundle.mjs');
+    const unpacked = path.join(dir, `unpacked-${name}`);
+    mkdirSync(unpacked);
+    execFileSync('tar', ['xzf', tarballs[name]!, '-C', unpacked]);
+    let named = 0;
+    for (const file of files.filter((f) => /\.(m?js|d\.ts)$/.test(f))) {
+      const text = readFileSync(path.join(unpacked, file), 'utf8');
+      expect(text, file).not.toMatch(/from ['"]esbuild['"]/);
+      const map = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+      if (map === undefined || map.startsWith('data:')) continue;
+      named++;
+      expect(files, `${file} names ${map}`).toContain(path.posix.join(path.posix.dirname(file), map));
+    }
+    expect(named).toBeGreaterThan(0);
   });
 });
 
@@ -119,4 +138,66 @@ new PrometheusReader({ port: 'nine' });
     expect(`${tsc.stdout}${tsc.stderr}`).toBe('');
     expect(tsc.status).toBe(0);
   }, 120_000);
+});
+
+// The app brings the SDK: @mon/prometheus and @mon/host take the app's @opentelemetry/api and
+// sdk-metrics as peers (2.x with api 1.9, 3.x with api 1.10), installed from the registry as a user would.
+const APP_OWN_PROVIDER = `import http from 'node:http';
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { PrometheusReader } from '@mon/prometheus';
+import { startHostMetrics } from '@mon/host';
+const provider = new MeterProvider({ readers: [new PrometheusReader({ host: '127.0.0.1', port: Number(process.env.APP_METRICS_PORT) })] });
+console.log('registered ' + metrics.setGlobalMeterProvider(provider));
+startHostMetrics(provider, { groups: ['memory'] });
+const orders = metrics.getMeter('shop').createCounter('shop.orders');
+const server = http.createServer((req, res) => { orders.add(1); res.end('ok'); });
+server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening ' + server.address().port));
+`;
+
+describe.each([
+  ['2.12.1', '1.9.1'],
+  ['3.1.1', '1.10.0'],
+])('an app with its own sdk-metrics %s (api %s)', (sdkVersion, apiVersion) => {
+  let appDir: string;
+  let appMetricsPort: number;
+
+  beforeAll(async () => {
+    appDir = path.join(dir, `own-sdk-${sdkVersion}`);
+    mkdirSync(appDir);
+    writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'own-sdk-app', version: '1.0.0', private: true }));
+    writeFileSync(path.join(appDir, 'server.mjs'), APP_OWN_PROVIDER);
+    // A peer conflict would fail this install (npm 7+ treats peer ranges as hard requirements).
+    npm(['install', '--prefer-offline', tarballs.register!, tarballs.prometheus!, tarballs.host!,
+      `@opentelemetry/sdk-metrics@${sdkVersion}`, `@opentelemetry/api@${apiVersion}`], appDir);
+    appMetricsPort = await freePort();
+  }, 180_000);
+
+  it('serves its own instruments and host metrics through PrometheusReader and startHostMetrics', async () => {
+    app = await spawnApp(path.join(appDir, 'server.mjs'), { cwd: appDir, nodeArgs: [], env: { APP_METRICS_PORT: String(appMetricsPort) } });
+    for (let i = 0; i < 3; i++) await request(app.port, '/');
+    const text = (await scrape(appMetricsPort)).body;
+    expect(app.stdout()).toContain('registered true');
+    expect(sample(text, 'shop_orders_total')).toBe(3);
+    expect(sample(text, 'process_memory_usage_bytes')).toBeGreaterThan(0);
+    expect(app.stderr()).toBe('');
+    await app.stop();
+    app = undefined;
+  });
+
+  it('keeps its own global MeterProvider under --import @mon/register, and mon serves the HTTP metrics', async () => {
+    app = await spawnApp(path.join(appDir, 'server.mjs'), { cwd: appDir, env: { APP_METRICS_PORT: String(appMetricsPort) } });
+    for (let i = 0; i < 3; i++) await request(app.port, '/');
+    const own = (await scrape(appMetricsPort)).body;
+    const mon = (await scrape(app.metricsPort)).body;
+    // The app's registration is not refused as a duplicate: its instruments reach its own readers.
+    expect(app.stdout()).toContain('registered true');
+    expect(sample(own, 'shop_orders_total')).toBe(3);
+    expect(sample(own, 'http_server_requests_total')).toBeUndefined();
+    expect(sumSamples(mon, 'http_server_requests_total')).toBe(3);
+    expect(sample(mon, 'shop_orders_total')).toBeUndefined();
+    expect(app.stderr()).toBe('');
+    await app.stop();
+    app = undefined;
+  });
 });

@@ -33,26 +33,46 @@ export function promtoolCheck(text: string): { status: number | null; output: st
   return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
 }
 
+/** An entry of /api/v1/alerts. */
+export interface ActiveAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+  value: string;
+}
+
+export interface PrometheusOptions {
+  /** Rule files to load, evaluated every scrape interval. */
+  ruleFiles?: string[];
+  /** Scrape jobs by name; default one job `app` with the `targets` argument. */
+  jobs?: Record<string, string[]>;
+}
+
 export interface Prometheus {
   port: number;
   query: (promql: string) => Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  /** Pending and firing alerts (GET /api/v1/alerts). */
+  alerts: () => Promise<ActiveAlert[]>;
   /** Waits until every target has been scraped successfully at least `scrapes` times. */
   waitForScrapes: (scrapes: number) => Promise<void>;
   stop: () => Promise<void>;
 }
 
-export async function startPrometheus(targets: string[], scrapeInterval = '1s'): Promise<Prometheus> {
+export async function startPrometheus(targets: string[], scrapeInterval = '1s', options: PrometheusOptions = {}): Promise<Prometheus> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mon-prometheus-'));
   const port = await freePort();
+  const jobs = options.jobs ?? { app: targets };
   const config = `
 global:
   scrape_interval: ${scrapeInterval}
   scrape_timeout: ${scrapeInterval}
+  evaluation_interval: ${scrapeInterval}
+rule_files: [${(options.ruleFiles ?? []).map((f) => JSON.stringify(f)).join(', ')}]
 scrape_configs:
-  - job_name: app
-    static_configs:
-      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]
-`;
+${Object.entries(jobs)
+  .map(([job, jobTargets]) => `  - job_name: ${job}\n    static_configs:\n      - targets: [${jobTargets.map((t) => `'${t}'`).join(', ')}]\n`)
+  .join('')}`;
   writeFileSync(path.join(dir, 'prometheus.yml'), config);
   const child: ChildProcess = spawn(
     prometheusBinary!,
@@ -85,6 +105,11 @@ scrape_configs:
       const reply = await api(`/api/v1/query?query=${encodeURIComponent(promql)}`);
       if (reply.status !== 'success') throw new Error(`${promql}: ${JSON.stringify(reply)}`);
       return reply.data.result;
+    },
+    alerts: async () => {
+      const reply = await api('/api/v1/alerts');
+      if (reply.status !== 'success') throw new Error(`/api/v1/alerts: ${JSON.stringify(reply)}`);
+      return reply.data.alerts;
     },
     waitForScrapes: async (scrapes) => {
       const until = Date.now() + 30_000;

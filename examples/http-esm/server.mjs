@@ -34,6 +34,13 @@ const server = http.createServer((req, res) => {
     const ms = Math.min(Number(url.searchParams.get('ms')) || 100, 10_000);
     return setTimeout(() => res.end('slow\n'), ms);
   }
+  if (url.pathname === '/busy') {
+    // Holds the event loop, as CPU-bound work does (a synchronous parse of a huge body, a slow
+    // regex): every other request, and mon's own /metrics, waits meanwhile. At most 1 s.
+    const until = Date.now() + Math.min(Number(url.searchParams.get('ms')) || 100, 1_000);
+    while (Date.now() < until);
+    return res.end('busy\n');
+  }
   if (url.pathname.startsWith('/users/')) return res.end(JSON.stringify({ id: url.pathname.slice(7) }));
   res.statusCode = 404;
   res.end('not found\n');

@@ -8,7 +8,92 @@
 // The OTLP exporters are bundled too, as lazily imported chunks: installing them as packages
 // brought 28 MB of node_modules (semantic-conventions, sdk-logs, sdk-trace) for a 1 MB product.
 import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
+
+// Node's built-ins are reached with require() (the banner's createRequire), never with an ESM import.
+// Why: importing a built-in builds its ESM facade, which reads every export, and node:http's lazy
+// getters then load the whole bundled undici (+20 ms on Node 22-26, `--cpu-prof`: lazyUndici under
+// getESMFacade). A CommonJS app would pay that only because of the preload. esbuild's own CommonJS
+// interop is no way round it: it copies every property descriptor, and on node:util that alone loads
+// streams and worker_threads (+6 ms). So each built-in becomes a small ESM module exporting each of
+// its names through a pure call: esbuild drops every export nothing imports, so only the properties
+// mon uses are ever read (no lazy getter runs, no deprecation warning fires for fs.F_OK and the like).
+// A namespace import (`import * as fs from 'fs'`, in some OpenTelemetry code) would keep every export,
+// so it is rewritten to a default import: the module object itself, whose properties are read only
+// where the code reads them.
+const BUILTINS = new Set(builtinModules);
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const NAMESPACE_IMPORT = /import\s*\*\s*as\s+([A-Za-z_$][\w$]*)\s+from\s*(["'])([a-z_:/0-9]+)\2/g;
+// Fixes to bundled OpenTelemetry code, each with its reason; the build fails if the code changes.
+const VENDOR_FIXES = [
+  {
+    file: `otlp-exporter-base${path.sep}build${path.sep}esm${path.sep}retrying-transport.js`,
+    // `Retry-After: 0` parses to -1 ms (is-export-retryable.js, still so in 0.301.2), and Node >= 23
+    // prints a TimeoutNegativeWarning for setTimeout(fn, -1): a line on the app's stderr that is not
+    // mon's one warning (test/faults.e2e.test.ts, "answering 429").
+    why: 'negative retry delay',
+    find: '}, inMillis);',
+    replace: '}, Math.max(0, inMillis));',
+  },
+];
+
+/** Whether `importer` imports, by name from `specifier`, a property that is a getter on the built-in. */
+async function namesAccessorsOf(importer, specifier, builtin) {
+  const source = await readFile(importer, 'utf8').catch(() => '');
+  const module = (await import(builtin)).default;
+  for (const match of source.matchAll(/import\s*\{([^}]*)\}\s*from\s*["']([^"']+)["']/g)) {
+    if (match[2] !== specifier) continue;
+    for (const part of match[1].split(',')) {
+      const name = part.trim().split(/\s+as\s+/)[0];
+      if (name && typeof Object.getOwnPropertyDescriptor(module, name)?.get === 'function') return true;
+    }
+  }
+  return false;
+}
+
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, async (args) => {
+      const name = args.path.replace(/^node:/, '');
+      // Static imports only: a dynamic import() (the OTLP exporters' http/https) runs after start-up.
+      if (!BUILTINS.has(name) || args.kind !== 'import-statement') return undefined;
+      // An importer that names a lazy property (`import { promises } from 'fs'`, in OpenTelemetry's
+      // machine-id code) gets a copy of its own, so the getter runs only if that code ever loads.
+      const own = (await namesAccessorsOf(args.importer, args.path, `node:${name}`)) ? `?for=${args.importer}` : '';
+      return { path: `node:${name}${own}`, namespace: 'builtin' };
+    });
+    build.onLoad({ filter: /\.m?js$/, namespace: 'file' }, async (args) => {
+      let source = await readFile(args.path, 'utf8');
+      let rewritten = false;
+      for (const fix of VENDOR_FIXES) {
+        if (!args.path.endsWith(fix.file)) continue;
+        if (!source.includes(fix.find)) throw new Error(`bundle.mjs: ${fix.file} changed upstream; recheck the fix: ${fix.why}`);
+        source = source.replace(fix.find, fix.replace);
+        rewritten = true;
+      }
+      const contents = source.replace(NAMESPACE_IMPORT, (whole, name, quote, specifier) => {
+        if (!BUILTINS.has(specifier.replace(/^node:/, ''))) return whole;
+        rewritten = true;
+        return `import ${name} from ${quote}${specifier}${quote}`;
+      });
+      return rewritten ? { contents, loader: 'js', resolveDir: path.dirname(args.path) } : undefined;
+    });
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, async (args) => {
+      const specifier = args.path.replace(/\?.*/, '');
+      const module = await import(specifier);
+      const names = Object.getOwnPropertyNames(module.default).filter((name) => IDENTIFIER.test(name) && name !== 'default');
+      const exports = names.map((name) => `export const ${name} = /* @__PURE__ */ __builtin(${JSON.stringify(name)});`);
+      return {
+        contents: [`const __module = require(${JSON.stringify(specifier)});`, 'const __builtin = (name) => __module[name];', 'export default __module;', ...exports].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
 
 // Chunk names carry a content hash: without this, every rebuild would leave the old chunks behind
 // (and `npm pack` would ship them).
@@ -30,5 +115,6 @@ await build({
   sourcemap: true,
   // Some CommonJS inside the SDK calls require(); an ESM bundle has none of its own.
   banner: { js: "import { createRequire as __monRequire } from 'node:module'; const require = __monRequire(import.meta.url);" },
+  plugins: [builtinsByRequire],
   logLevel: 'warning',
 });

@@ -7,7 +7,7 @@
 //   npm run bench -- --quick       a short run to check that everything works (about 3.5 minutes)
 //   node test/bench/run.mjs --help
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run as allocations } from './allocations.mjs';
@@ -16,6 +16,7 @@ import { run as memory } from './memory.mjs';
 import { parseOptions } from './lib/options.mjs';
 import { machine, progress, summaryTable } from './lib/report.mjs';
 import { root } from './lib/variants.mjs';
+import { updateReadme } from './readme.mjs';
 import { run as scrapeImpact } from './scrape-impact.mjs';
 import { run as scrape } from './scrape.mjs';
 import { run as soak } from './soak.mjs';
@@ -73,6 +74,10 @@ console.log(summarySection);
 progress(`bench: done in ${Math.round((Date.now() - started) / 1000)} s`);
 if (options.save) {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
-  writeFileSync(file, [header, summarySection, ...sections].join('\n'));
+  // The per-line section (lines.mjs) survives a full run: it is measured separately.
+  const perLine = /\n(## Per Node line\n[\s\S]*?)(?=\n## |$)/.exec(readFileSync(file, 'utf8'))?.[1];
+  writeFileSync(file, [header, summarySection, ...(perLine ? [perLine] : []), ...sections].join('\n'));
   progress(`bench: wrote ${path.relative(process.cwd(), file)}`);
+  updateReadme();
+  progress('bench: README.md "What it costs" regenerated from it');
 }

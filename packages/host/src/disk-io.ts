@@ -48,20 +48,7 @@ export function startDiskIoMetrics(meter: Meter, report: Report): () => void {
     description: 'Read and write operations completed by each disk.',
   });
 
-  // Attribute objects built once per device, not per collection.
-  const labels = new Map<string, { read: Attributes; write: Attributes }>();
-  const labelsFor = (device: string) => {
-    let l = labels.get(device);
-    if (!l) {
-      l = {
-        read: Object.freeze({ 'system.device': device, 'disk.io.direction': 'read' }),
-        write: Object.freeze({ 'system.device': device, 'disk.io.direction': 'write' }),
-      };
-      labels.set(device, l);
-    }
-    return l;
-  };
-
+  const labels = deviceLabels();
   let file: ProcFile | undefined;
   const callback: BatchObservableCallback = (result) => {
     let disks: DiskStats[];
@@ -72,18 +59,61 @@ export function startDiskIoMetrics(meter: Meter, report: Report): () => void {
       report('disk io', error, FIX);
       return;
     }
+    labels.startCollection();
     for (const d of disks) {
-      const l = labelsFor(d.device);
+      const l = labels.get(d.device);
       result.observe(io, d.readBytes, l.read);
       result.observe(io, d.writeBytes, l.write);
       result.observe(operations, d.reads, l.read);
       result.observe(operations, d.writes, l.write);
     }
+    labels.endCollection();
   };
 
   meter.addBatchObservableCallback(callback, [io, operations]);
   return () => {
     meter.removeBatchObservableCallback(callback, [io, operations]);
     file?.close();
+  };
+}
+
+export interface DeviceLabels {
+  /** The read and write attribute sets of `device`, the same objects while it stays. */
+  get(device: string): { read: Attributes; write: Attributes };
+  startCollection(): void;
+  /** Forgets the devices the collection did not see. */
+  endCollection(): void;
+  readonly size: number;
+}
+
+/**
+ * Attribute objects built once per device, not per collection, and kept only while the device is
+ * there: device-mapper and rbd devices come and go (dm-0, dm-1, ... on every container or volume
+ * attach), and a map of every name ever seen would only grow.
+ */
+export function deviceLabels(): DeviceLabels {
+  let kept = new Map<string, { read: Attributes; write: Attributes }>();
+  let seen = new Map<string, { read: Attributes; write: Attributes }>();
+  return {
+    get(device) {
+      let l = seen.get(device) ?? kept.get(device);
+      if (!l) {
+        l = {
+          read: Object.freeze({ 'system.device': device, 'disk.io.direction': 'read' }),
+          write: Object.freeze({ 'system.device': device, 'disk.io.direction': 'write' }),
+        };
+      }
+      seen.set(device, l);
+      return l;
+    },
+    startCollection() {
+      seen = new Map();
+    },
+    endCollection() {
+      kept = seen;
+    },
+    get size() {
+      return kept.size;
+    },
   };
 }

@@ -1,7 +1,7 @@
 // Space on the filesystems holding the watched paths (default: `/` and the working directory),
 // one set of series per filesystem however many paths it holds.
 import fs from 'node:fs';
-import type { Attributes, BatchObservableCallback, Meter } from '@opentelemetry/api';
+import type { Attributes, BatchObservableCallback, BatchObservableResult, Meter } from '@opentelemetry/api';
 import { findMount, parseMountinfo, type Mount } from './mounts.js';
 import type { Report } from './report.js';
 
@@ -17,8 +17,12 @@ const LOCAL_TYPES = new Set([
   'vfat', 'msdos', 'exfat', 'ntfs3',
 ]);
 // A collection awaiting a stuck statfs would hang the scrape: give up after this long, and do not
-// queue another statfs on that filesystem until the stuck one returns.
+// queue another statfs on that filesystem until the stuck one returns. Resolving a watched path
+// gets the same bound.
 const STATFS_TIMEOUT_MS = 1000;
+// A watched path that does not resolve (not there yet, a volume not mounted yet, a dead network
+// mount) is tried again at most this often, not at every scrape.
+export const RESOLVE_RETRY_MS = 60_000;
 const FIX = 'Check the path in MON_DISK_PATHS (or the diskPaths option); the other filesystems are still reported.';
 
 interface Filesystem {
@@ -45,14 +49,17 @@ export function startFilesystemMetrics(meter: Meter, report: Report, paths: read
     description: 'Share of the filesystem space usable by unprivileged users that is used (df Use%).',
   });
 
-  // Paths not yet matched to a filesystem. A missing one is retried at each collection (a volume
-  // may be mounted later); the failure is reported once.
-  const unresolved = new Set(paths);
+  // Paths not yet matched to a filesystem, with when each may be tried next. Resolving one walks
+  // the path (realpath, and stat without a mount table), which on a dead network mount blocks: it
+  // runs in the thread pool, where a stuck call costs a pool thread, never the app's event loop.
+  // A failure is reported once; the path is tried again after RESOLVE_RETRY_MS (a volume may be
+  // mounted later), and not while an earlier try is still stuck.
+  const unresolved = new Map<string, { due: number; trying: boolean }>(paths.map((p) => [p, { due: -Infinity, trying: false }]));
   const filesystems = new Map<string, Filesystem>();
   let mounts: Mount[] | undefined;
 
-  const resolve = (path: string): void => {
-    const real = fs.realpathSync(path);
+  const resolve = async (path: string): Promise<void> => {
+    const real = await fs.promises.realpath(path);
     let key: string;
     let labels: Attributes;
     let local = false;
@@ -72,7 +79,7 @@ export function startFilesystemMetrics(meter: Meter, report: Report, paths: read
     } else {
       // No mount table (macOS, Windows): the device number tells filesystems apart, and the first
       // path on each stands for its mount point.
-      key = `dev ${fs.statSync(real).dev}`;
+      key = `dev ${(await fs.promises.stat(real)).dev}`;
       labels = { 'system.filesystem.mountpoint': path };
     }
     unresolved.delete(path);
@@ -89,16 +96,28 @@ export function startFilesystemMetrics(meter: Meter, report: Report, paths: read
     });
   };
 
-  const callback: BatchObservableCallback = (result) => {
-    // A path still unresolved may sit on a volume mounted since the table was read: read it anew.
-    if (unresolved.size > 0) mounts = undefined;
-    for (const path of unresolved) {
-      try {
-        resolve(path);
-      } catch (error) {
-        report(`filesystem ${path}`, error, FIX);
-      }
+  /** Starts the tries that are due; resolves when they are done or STATFS_TIMEOUT_MS passed. */
+  const resolveDue = (): Promise<void> | undefined => {
+    const now = performance.now();
+    const tries: Array<Promise<void>> = [];
+    for (const [path, state] of unresolved) {
+      if (state.trying || now < state.due) continue;
+      // A path still unresolved may sit on a volume mounted since the table was read: read it anew.
+      if (tries.length === 0) mounts = undefined;
+      state.trying = true;
+      state.due = now + RESOLVE_RETRY_MS;
+      const tried = resolve(path).catch((error: unknown) => report(`filesystem ${path}`, error, FIX));
+      tries.push(
+        within(tried, STATFS_TIMEOUT_MS, () => report(`filesystem ${path}`, new Error(`resolving the path did not finish within ${STATFS_TIMEOUT_MS} ms`), FIX)),
+      );
+      void tried.finally(() => {
+        state.trying = false;
+      });
     }
+    return tries.length === 0 ? undefined : Promise.all(tries).then(() => {});
+  };
+
+  const observeAll = (result: BatchObservableResult): Promise<void> | void => {
     const ready = [...filesystems.values()].filter((f) => !f.busy);
     const stats = ready.map((f): fs.StatsFs | Promise<fs.StatsFs | undefined> | undefined => {
       if (f.local) {
@@ -135,8 +154,31 @@ export function startFilesystemMetrics(meter: Meter, report: Report, paths: read
     observe(stats as Array<fs.StatsFs | undefined>);
   };
 
+  const callback: BatchObservableCallback = (result) => {
+    const resolving = unresolved.size > 0 ? resolveDue() : undefined;
+    // Only a collection that starts a try waits for it (the first one, and one a minute after a failure).
+    if (resolving !== undefined) return resolving.then(() => observeAll(result));
+    return observeAll(result);
+  };
+
   meter.addBatchObservableCallback(callback, [usage, utilization]);
   return () => meter.removeBatchObservableCallback(callback, [usage, utilization]);
+}
+
+/** Resolves when `work` settles or after `ms`, whichever comes first (then calls `onTimeout`). */
+function within(work: Promise<void>, ms: number, onTimeout: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      resolve();
+    }, ms);
+    // unref: this guard must never be what keeps the app alive.
+    timer.unref();
+    void work.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** fs.statfs with a deadline, marking the filesystem busy until the call returns. */

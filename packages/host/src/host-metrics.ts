@@ -35,6 +35,9 @@ export interface HostMetrics {
   peek<T>(collect: () => T): T;
 }
 
+/** The meter of every host instrument: how a cluster tells mon's own instruments from an app's. */
+export const HOST_METER_NAME = '@mon/host';
+
 /** The instrument names each group records (system.disk.* only on Linux). */
 export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string[]>> = Object.freeze({
   cpu: Object.freeze([...CPU_METRICS, ...PROCESS_CPU_METRICS]),
@@ -62,7 +65,7 @@ export function startHostMetrics(meterProvider: MeterProvider, options: HostMetr
     }
   }
 
-  const meter = meterProvider.getMeter('@mon/host');
+  const meter = meterProvider.getMeter(HOST_METER_NAME);
   const windows = createWindows();
   const stops: Array<() => void> = [];
   if (groups.has('cpu')) stops.push(startCpuMetrics(meter, report, windows), startProcessCpuMetrics(meter, report, windows));

@@ -1,2 +1,3 @@
-export { startHostMetrics, HOST_METRIC_NAMES } from './host-metrics.js';
+export { startHostMetrics, HOST_METER_NAME, HOST_METRIC_NAMES } from './host-metrics.js';
 export type { HostMetrics, HostMetricsOptions, HostMetricGroup } from './host-metrics.js';
+export { describeError } from './report.js';

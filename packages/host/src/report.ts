@@ -17,7 +17,7 @@ export function createReport(onError: OnError | undefined): Report {
       if (onError) onError(source, error);
       else {
         // emitWarning honours --no-warnings; the type and code let users filter it.
-        process.emitWarning(`${source} metrics are unavailable (${describe(error)}); the other metrics carry on. ${fix}`, {
+        process.emitWarning(`${source} metrics are unavailable (${describeError(error)}); the other metrics carry on. ${fix}`, {
           type: 'MonWarning',
           code: 'MON_SOURCE_FAILED',
         });
@@ -28,8 +28,10 @@ export function createReport(onError: OnError | undefined): Report {
   };
 }
 
-function describe(error: unknown): string {
+/** An error as one short phrase for a warning line: its code and message (@mon/register's warnings use it too). */
+export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as NodeJS.ErrnoException).code;
-  return code && !error.message.startsWith(code) ? `${code}: ${error.message}` : error.message;
+  // Node's system errors already start with their code ("ENOENT: no such file ...").
+  return code && !error.message.startsWith(String(code)) ? `${code}: ${error.message}` : error.message;
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseDiskstats } from '../src/disk-io.js';
+import { deviceLabels, parseDiskstats } from '../src/disk-io.js';
 import { points, start, value, type Harness } from './support.js';
 
 let h: Harness | undefined;
@@ -28,6 +28,23 @@ describe('parseDiskstats', () => {
       { device: 'nvme0n1', reads: 10, readBytes: 80 * 512, writes: 5, writeBytes: 40 * 512 },
       { device: 'dm-0', reads: 3, readBytes: 24 * 512, writes: 0, writeBytes: 0 },
     ]);
+  });
+});
+
+describe('deviceLabels', () => {
+  it('keeps one attribute set per device while it stays, and forgets devices that went (dm/rbd churn)', () => {
+    const labels = deviceLabels();
+    labels.startCollection();
+    const vda = labels.get('vda');
+    labels.endCollection();
+    // A thousand collections, each with the disk and a device-mapper device that never comes back.
+    for (let i = 0; i < 1000; i++) {
+      labels.startCollection();
+      expect(labels.get('vda')).toBe(vda);
+      expect(labels.get(`dm-${i}`).read).toEqual({ 'system.device': `dm-${i}`, 'disk.io.direction': 'read' });
+      labels.endCollection();
+      expect(labels.size).toBe(2);
+    }
   });
 });
 

@@ -26,9 +26,9 @@ describe('nodejs.eventloop.delay.*', () => {
 
     await sleep(100);
     const idle = await h.collect();
-    // Reset after each collection: the block belongs to the previous interval only.
-    expect(delay(idle, 'max')).toBeLessThan(0.05);
-    expect(delay(idle, 'min')).toBeGreaterThanOrEqual(0);
+    // Reset after each collection: the block belongs to the previous interval only. (Relative to
+    // the block, not an absolute idle bound: a loaded machine delays an idle loop too.)
+    expect(delay(idle, 'max')).toBeLessThan(delay(blocked, 'max') / 2);
   });
 });
 
@@ -42,7 +42,8 @@ describe('nodejs.eventloop.delay.* (later in the interval)', () => {
     const c = await h.collect();
     expect(delay(c, 'max')).toBeGreaterThanOrEqual(0.12);
     expect(delay(c, 'p99')).toBeGreaterThanOrEqual(0.1);
-    expect(delay(c, 'p50')).toBeLessThan(0.05);
+    // One late tick among the interval's: the median is the loop's usual lateness, not the block.
+    expect(delay(c, 'p50')).toBeLessThan(delay(c, 'max') / 2);
   });
 });
 
@@ -57,7 +58,8 @@ describe('nodejs.eventloop.delay.* (right after a collection)', () => {
     await sleep(40);
     const c = await h.collect();
     expect(delay(c, 'max')).toBeGreaterThanOrEqual(0.004);
-    expect(delay(c, 'max')).toBeLessThan(0.1);
+    // Seconds, not nanoseconds or a time since start: bounded by the whole test.
+    expect(delay(c, 'max')).toBeLessThan(1);
   });
 });
 
@@ -72,7 +74,7 @@ describe('nodejs.eventloop.utilization', () => {
     await sleep(200);
     const idle = await h.collect();
     expect(value(idle, 'nodejs.eventloop.utilization')).toBeLessThan(0.5);
-    expect(value(idle, 'nodejs.eventloop.utilization')).toBeGreaterThanOrEqual(0);
+    expect(value(idle, 'nodejs.eventloop.utilization')).toBeLessThan(value(busy, 'nodejs.eventloop.utilization') / 2);
     const active = (c: Collected) => value(c, 'nodejs.eventloop.time', { 'nodejs.eventloop.state': 'active' });
     const idleTime = (c: Collected) => value(c, 'nodejs.eventloop.time', { 'nodejs.eventloop.state': 'idle' });
     expect(active(idle)).toBeGreaterThanOrEqual(active(busy));
@@ -90,12 +92,13 @@ describe('peeks (the live page polling beside a scraper)', () => {
     await sleep(30);
     const busyPeek = await h.peek();
     expect(delay(busyPeek, 'max')).toBeGreaterThanOrEqual(0.15);
-    expect(value(busyPeek, 'nodejs.eventloop.utilization')).toBeGreaterThan(0.5);
     await sleep(300); // idle
     const idlePeek = await h.peek();
     // Since the previous peek: the block is behind it.
-    expect(delay(idlePeek, 'max')).toBeLessThan(0.05);
+    expect(delay(idlePeek, 'max')).toBeLessThan(delay(busyPeek, 'max') / 2);
     expect(value(idlePeek, 'nodejs.eventloop.utilization')).toBeLessThan(0.3);
+    // (200 ms busy of ~230: relative to the idle peek, as a loaded machine stretches the 30 ms.)
+    expect(value(busyPeek, 'nodejs.eventloop.utilization')).toBeGreaterThan(2 * value(idlePeek, 'nodejs.eventloop.utilization'));
     // The scrape's interval was not cut by the peeks: it still holds the block.
     const scrape = await h.collect();
     expect(delay(scrape, 'max')).toBeGreaterThanOrEqual(0.15);
@@ -107,7 +110,7 @@ describe('peeks (the live page polling beside a scraper)', () => {
     expect(processCpu(scrape)).toBeGreaterThan(processCpu(idlePeek));
     // And the next scrape starts from the previous one, not from a peek.
     await sleep(50);
-    expect(delay(await h.collect(), 'max')).toBeLessThan(0.05);
+    expect(delay(await h.collect(), 'max')).toBeLessThan(delay(scrape, 'max') / 2);
   });
 
   it('report the collections\' window as it stands at the first peek', async () => {

@@ -5,6 +5,8 @@ export interface PageSettings {
   metricsPath: string;
   intervalMs: number;
   assetPrefix: string;
+  /** Where the history is, when the process keeps one. */
+  historyPath?: string;
 }
 
 // Kept apart from the markup so the server can hash it for the Content-Security-Policy.
@@ -88,7 +90,7 @@ export function renderPage(settings: PageSettings): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="mon-metrics-path" content="${metrics}">
-<meta name="mon-interval" content="${settings.intervalMs}">
+<meta name="mon-interval" content="${settings.intervalMs}">${settings.historyPath === undefined ? '' : `\n<meta name="mon-history-path" content="${escapeHtml(settings.historyPath)}">`}
 <title>mon live</title>
 <link rel="icon" href="data:,">
 <style>${STYLE}</style>

@@ -139,6 +139,86 @@ describe('computePoint', () => {
   });
 });
 
+describe('a cluster (primary + workers, per-process series labelled nodejs_cluster_worker)', () => {
+  // The shape mon's primary serves for examples/cluster: per-process gauges once per process.
+  const perProcess = (time: number, loopActive: number, loopIdle: number, gc: number) =>
+    at(
+      time,
+      [
+        'target_info{service_name="shop",process_pid="42"} 1',
+        'process_uptime_seconds{nodejs_cluster_worker="primary"} 7.2',
+        'process_uptime_seconds{nodejs_cluster_worker="0"} 7',
+        'process_uptime_seconds{nodejs_cluster_worker="1"} 6.9',
+        'nodejs_eventloop_delay_p50_seconds{nodejs_cluster_worker="primary"} 0.001',
+        'nodejs_eventloop_delay_p50_seconds{nodejs_cluster_worker="0"} 0.004',
+        'nodejs_eventloop_delay_p50_seconds{nodejs_cluster_worker="1"} 0.002',
+        'nodejs_eventloop_delay_p99_seconds{nodejs_cluster_worker="primary"} 0.0069',
+        'nodejs_eventloop_delay_p99_seconds{nodejs_cluster_worker="0"} 0.0055',
+        'nodejs_eventloop_delay_p99_seconds{nodejs_cluster_worker="1"} 0.0033',
+        'nodejs_eventloop_delay_max_seconds{nodejs_cluster_worker="primary"} 0.008',
+        'nodejs_eventloop_delay_max_seconds{nodejs_cluster_worker="0"} 0.02',
+        'process_memory_usage_bytes{nodejs_cluster_worker="primary"} 50',
+        'process_memory_usage_bytes{nodejs_cluster_worker="0"} 80',
+        'process_memory_usage_bytes{nodejs_cluster_worker="1"} 70',
+        'v8js_memory_heap_used_bytes{nodejs_cluster_worker="primary",v8js_heap_space_name="old_space"} 30',
+        'v8js_memory_heap_used_bytes{nodejs_cluster_worker="0",v8js_heap_space_name="old_space"} 10',
+        'v8js_memory_heap_used_bytes{nodejs_cluster_worker="0",v8js_heap_space_name="new_space"} 5',
+        'v8js_memory_heap_used_bytes{nodejs_cluster_worker="1",v8js_heap_space_name="old_space"} 40',
+        // Counters are summed over processes by the primary; the loop gauge is per process.
+        `nodejs_eventloop_time_seconds_total{nodejs_eventloop_state="active"} ${loopActive}`,
+        `nodejs_eventloop_time_seconds_total{nodejs_eventloop_state="idle"} ${loopIdle}`,
+        'nodejs_eventloop_utilization_ratio{nodejs_cluster_worker="primary"} 0.1',
+        'nodejs_eventloop_utilization_ratio{nodejs_cluster_worker="0"} 0.8',
+        'nodejs_eventloop_utilization_ratio{nodejs_cluster_worker="1"} 0.5',
+        `v8js_gc_duration_seconds_sum{v8js_gc_type="minor"} ${gc}`,
+        'http_server_active_requests{http_request_method="GET"} 4',
+      ].join('\n'),
+    );
+  const before = perProcess(0, 0, 30, 0);
+  // In 2 s (6 s of loop time over 3 processes): 1.4 s busy on average, 0.16 s in GC.
+  const after = perProcess(2000, 1.4, 34.6, 0.16);
+
+  it('shows the primary\'s uptime and counts the processes, never a sum of ages', () => {
+    const status = computeStatus(after.samples);
+    expect(status.uptime).toBe(7.2);
+    expect(status.processes).toBe(3);
+    expect(computeStatus(parseExposition('process_uptime_seconds 12.5\n')).processes).toBe(1);
+  });
+
+  it('draws the event-loop delay of the slowest process, not the sum over processes', () => {
+    const point = computePoint(after, before, before);
+    // The primary has the highest p99 (6.9 ms): all three lines are its own.
+    expect(point.loopDelayP99).toBe(0.0069);
+    expect(point.loopDelayP50).toBe(0.001);
+    expect(point.loopDelayMax).toBe(0.008);
+    expect(point.loopProcess).toBe('primary');
+  });
+
+  it('draws the memory of the process with the largest RSS, its heap summed over spaces only', () => {
+    const point = computePoint(after, before, before);
+    expect(point.rss).toBe(80);
+    expect(point.heapUsed).toBe(15);
+    expect(point.memoryProcess).toBe('0');
+  });
+
+  it('takes the busiest event loop, not the average, and GC as a share of one process, not a sum', () => {
+    const point = computePoint(after, before, before);
+    expect(point.loopUtilization).toBeCloseTo(0.8);
+    // 0.16 s of GC in 2 s over 3 processes.
+    expect(point.gcShare).toBeCloseTo(0.16 / 2 / 3);
+    // Requests in flight are a level the primary already sums over live processes.
+    expect(point.active).toBe(4);
+  });
+
+  it('names no process outside a cluster', () => {
+    const single = at(0, 'process_memory_usage_bytes 10\nnodejs_eventloop_delay_p99_seconds 0.001\n');
+    const point = computePoint(single, undefined, undefined);
+    expect(point.rss).toBe(10);
+    expect(point.memoryProcess).toBeUndefined();
+    expect(point.loopProcess).toBeUndefined();
+  });
+});
+
 describe('computeStatus', () => {
   it('reads the resource, totals and disks per mount', () => {
     const status = computeStatus(
@@ -158,7 +238,7 @@ describe('computeStatus', () => {
         ].join('\n'),
       ),
     );
-    expect(status).toMatchObject({ service: 'shop', pid: '42', runtimeVersion: '20.20.2', uptime: 12.5, totalRequests: 7 });
+    expect(status).toMatchObject({ service: 'shop', pid: '42', runtimeVersion: '20.20.2', uptime: 12.5, processes: 1, totalRequests: 7 });
     expect(status.systemMemoryUsed).toBe(25);
     expect(status.systemMemoryTotal).toBe(100);
     expect(status.disks).toEqual([

@@ -4,3 +4,4 @@ export { serialize } from './serialize.js';
 export type { ExpositionFormat, SerializeOptions } from './serialize.js';
 export { prometheusLabelName, prometheusMetricName } from './names.js';
 export type { MetricKind } from './names.js';
+export { TELEMETRY_SERVER } from './telemetry-server.js';

@@ -1,8 +1,8 @@
 // PrometheusReader: a pull MetricReader with its own small HTTP server. It runs inside other
 // people's processes, so the server never keeps the app alive, never throws on a busy port, and
 // never lets a slow client hold a connection.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { debuglog } from 'node:util';
 import {
@@ -11,13 +11,18 @@ import {
   type CollectionResult,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
+import { createHostCheck } from './allowed-host.js';
 import { contentType, negotiate } from './negotiate.js';
 import { serializeChunks, type SerializeOptions } from './serialize.js';
+import { sharedRendering, type SharedRendering } from './shared-rendering.js';
+import { TELEMETRY_SERVER } from './telemetry-server.js';
 
 export interface PrometheusReaderOptions {
   /**
    * Interface to listen on. Default: all interfaces (Node's default, `::` with IPv4 mapped, else
    * `0.0.0.0`), as the OpenTelemetry Prometheus exporter does: the scraper usually runs elsewhere.
+   * Bound to a loopback address, the server answers only requests whose Host names a loopback
+   * address, `localhost` or this address (421 otherwise): see allowed-host.ts (DNS rebinding).
    */
   host?: string;
   /** Default 9464, the port registered for the OpenTelemetry Prometheus exporter; 0 picks a free one. */
@@ -43,7 +48,8 @@ export interface PrometheusReaderOptions {
   fallback?: RequestHandler;
   /**
    * Require credentials on every path of the server: a bearer token, or a user and password for
-   * basic auth. Checked in constant time; anything else gets 401 with `WWW-Authenticate`.
+   * basic auth. Checked in constant time, the scheme in any case (RFC 7235); anything else gets
+   * 401 with `WWW-Authenticate`.
    */
   auth?: { bearer: string } | { username: string; password: string };
   /**
@@ -69,12 +75,18 @@ export interface CollectedText {
 }
 
 const debug = debuglog('mon');
-// Lets mon's HTTP server metrics skip this server's own scrapes.
-const TELEMETRY_SERVER = Symbol.for('mon.telemetry-server');
 const DEFAULT_PORT = 9464;
 // Observable callbacks that hang must not hang scrapes; Prometheus gives up after 10 s by default.
 const COLLECT_TIMEOUT_MS = 5_000;
 const PEEK_QUERY = /(?:^|&)peek=1(?:&|$)/;
+// Pacing of collections (a scrape flood must not take the app's event loop): after a collection
+// that cost t ms (CPU), the next starts no sooner than PAUSE_PER_COST * t ms later, so collecting takes
+// at most 1 / (1 + PAUSE_PER_COST) of the loop, whatever the rate of scrapes; scrapes that arrive
+// meanwhile wait and share the next one, which starts after they arrived (fresh values, never a
+// cached answer). MAX_PAUSE_MS bounds the wait when t is mostly waiting (a cluster primary asking
+// its workers), well inside Prometheus's 10 s scrape timeout.
+const PAUSE_PER_COST = 9;
+const MAX_PAUSE_MS = 1_000;
 
 export class PrometheusReader extends MetricReader {
   /** Resolves once the server listens; rejects (after `onServerError`) if it cannot. */
@@ -88,8 +100,13 @@ export class PrometheusReader extends MetricReader {
   readonly #warn: (code: string, message: string) => void;
   /** sha256 of the one Authorization header accepted, and the challenge sent otherwise. */
   readonly #auth: { digest: Buffer; challenge: string } | undefined;
+  readonly #hostAllowed: ((host: string | undefined) => boolean) | undefined;
   #collecting: Promise<CollectionResult> | undefined;
   #peeking: Promise<CollectionResult> | undefined;
+  /** performance.now() before which no collection starts (see PAUSE_PER_COST). */
+  #notBefore = 0;
+  /** Each shared collection's text, per format: rendered once for all the scrapes sharing it. */
+  readonly #renderings = new WeakMap<object, Map<string, SharedRendering>>();
 
   constructor(options: PrometheusReaderOptions = {}) {
     super({
@@ -104,13 +121,14 @@ export class PrometheusReader extends MetricReader {
     if (options.auth !== undefined) {
       const expected =
         'bearer' in options.auth
-          ? `Bearer ${options.auth.bearer}`
-          : `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
+          ? `bearer ${options.auth.bearer}`
+          : `basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
       this.#auth = {
         digest: sha256(expected),
         challenge: 'bearer' in options.auth ? 'Bearer realm="metrics"' : 'Basic realm="metrics", charset="UTF-8"',
       };
     }
+    this.#hostAllowed = createHostCheck(options.host);
     this.#serializeOptions = {
       withScopeLabels: options.withScopeLabels === true,
       withTargetInfo: options.withTargetInfo !== false,
@@ -182,18 +200,20 @@ export class PrometheusReader extends MetricReader {
 
   /**
    * Collects and renders the exposition for an `Accept` header, for serving from the app's own
-   * server. Callback errors leave their metrics out but do not fail the scrape.
+   * server. Callback errors leave their metrics out but do not fail the scrape. `peek: true`
+   * collects as a scrape of `endpoint?peek=1` does (see the `peek` option).
    */
-  async collectText(accept?: string): Promise<CollectedText> {
-    const { contentType, chunks } = await this.#collectChunks(accept, false);
+  async collectText(accept?: string, options: { peek?: boolean } = {}): Promise<CollectedText> {
+    const { contentType, chunks } = await this.#collectChunks(accept, options.peek === true);
     let body = '';
-    for (const chunk of chunks) body += chunk;
+    for (const chunk of chunks) body += chunk.toString();
     return { contentType, body };
   }
 
-  async #collectChunks(accept: string | undefined, peek: boolean): Promise<{ contentType: string; chunks: Generator<string, void> }> {
+  async #collectChunks(accept: string | undefined, peek: boolean): Promise<{ contentType: string; chunks: Generator<Buffer, void> }> {
     const format = negotiate(accept);
-    const { resourceMetrics, errors } = await this.#collectShared(peek);
+    const collection = await this.#collectShared(peek);
+    const { resourceMetrics, errors } = collection;
     if (errors.length > 0) {
       debug('prometheus: %d collection error(s): %o', errors.length, errors);
       for (const error of errors) {
@@ -201,8 +221,10 @@ export class PrometheusReader extends MetricReader {
         this.#once('MON_CALLBACK_FAILED', `a metric callback failed (${what}); its metrics are left out, the rest is served.`);
       }
     }
-    const chunks = serializeChunks(resourceMetrics, { ...this.#serializeOptions, format });
-    return { contentType: contentType(format), chunks };
+    const rendering = sharedRendering(this.#renderings, collection, format, () =>
+      this.#timed(serializeChunks(resourceMetrics, { ...this.#serializeOptions, format })),
+    );
+    return { contentType: contentType(format), chunks: rendering.read() };
   }
 
   protected override async onShutdown(): Promise<void> {
@@ -224,19 +246,56 @@ export class PrometheusReader extends MetricReader {
   // scrape (one would decide for the other whether a new interval starts), and the two never
   // overlap: sdk-metrics empties an instrument's storage for whichever collection gets there first,
   // so with a slow (async) callback in between their values would mix. Each waits for the other.
+  // Both kinds are paced together (PAUSE_PER_COST), and rendered once per format (#renderings).
   #collectShared(peek: boolean): Promise<CollectionResult> {
     const collect = () => this.collect({ timeoutMillis: COLLECT_TIMEOUT_MS });
     const peekWith = this.#peek;
     if (peek && peekWith !== undefined) {
-      this.#peeking ??= after(this.#collecting, () => peekWith(collect)).finally(() => {
+      this.#peeking ??= after(this.#collecting, () => this.#paced(() => peekWith(collect))).finally(() => {
         this.#peeking = undefined;
       });
       return this.#peeking;
     }
-    this.#collecting ??= after(this.#peeking, collect).finally(() => {
+    this.#collecting ??= after(this.#peeking, () => this.#paced(collect)).finally(() => {
       this.#collecting = undefined;
     });
     return this.#collecting;
+  }
+
+  /** Runs `collect` once the pause after the previous collection is over, and sets the next pause. */
+  async #paced(collect: () => Promise<CollectionResult>): Promise<CollectionResult> {
+    const wait = this.#notBefore - performance.now();
+    // unref: a scrape waiting for its turn must not keep the app alive.
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    // The cost is the CPU time the process spent meanwhile, not the wall time: a cluster primary
+    // mostly waits for its workers (up to a second for a hung one), which costs the loop nothing.
+    // CPU time counts the app's own work in between too, and other threads: a longer pause, never
+    // a shorter one. The wall time bounds it.
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    try {
+      return await collect();
+    } finally {
+      const used = process.cpuUsage(cpu);
+      this.#charge(Math.min(performance.now() - started, (used.user + used.system) / 1000));
+    }
+  }
+
+  /** Pushes the next collection back by PAUSE_PER_COST times `ms` spent collecting or rendering. */
+  #charge(ms: number): void {
+    const now = performance.now();
+    this.#notBefore = Math.min(Math.max(this.#notBefore, now) + ms * PAUSE_PER_COST, now + MAX_PAUSE_MS);
+  }
+
+  /** `chunks`, with the time spent rendering each charged to the pacing like collection time. */
+  *#timed(chunks: Generator<string, void>): Generator<string, void> {
+    for (;;) {
+      const started = performance.now();
+      const next = chunks.next();
+      this.#charge(performance.now() - started);
+      if (next.done === true) return;
+      yield next.value;
+    }
   }
 
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -244,7 +303,12 @@ export class PrometheusReader extends MetricReader {
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const path = query === -1 ? url : url.slice(0, query);
-      if (this.#auth !== undefined && !this.#authorized(req.headers.authorization)) {
+      // Every response, the live page's included: browsers must take the declared type as is.
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      if (this.#hostAllowed !== undefined && !this.#hostAllowed(req.headers.host)) {
+        // Before auth: a rebinding page must learn nothing, not even whether credentials are needed.
+        reply(res, 421, 'Misdirected Request: this server answers to localhost only\n');
+      } else if (this.#auth !== undefined && !this.#authorized(req.headers.authorization)) {
         reply(res, 401, 'Unauthorized\n', { 'WWW-Authenticate': this.#auth.challenge });
       } else if (path !== this.#endpoint) {
         if (this.#fallback === undefined || !this.#fallback(req, res)) reply(res, 404, 'Not Found\n');
@@ -271,9 +335,13 @@ export class PrometheusReader extends MetricReader {
     }
   }
 
-  // Hashing both sides makes the comparison constant-time whatever the lengths.
+  // Hashing both sides makes the comparison constant-time whatever the lengths. The scheme is
+  // case-insensitive (RFC 7235: `bearer x` is `Bearer x`); the credentials are compared as sent.
   #authorized(header: string | undefined): boolean {
-    return header !== undefined && timingSafeEqual(sha256(header), this.#auth!.digest);
+    if (header === undefined) return false;
+    const space = header.indexOf(' ');
+    const normalized = space === -1 ? header : `${header.slice(0, space).toLowerCase()}${header.slice(space)}`;
+    return crypto().timingSafeEqual(sha256(normalized), this.#auth!.digest);
   }
 
   #warnDropped(name: string, reason: string): void {
@@ -300,11 +368,11 @@ export class PrometheusReader extends MetricReader {
  * longer one chunked. The next chunk is rendered before the current one is written, to know which
  * is the last.
  */
-function sendExposition(res: http.ServerResponse, contentType: string, chunks: Generator<string, void>): void {
-  let current: string;
-  let following: IteratorResult<string, void>;
+function sendExposition(res: http.ServerResponse, contentType: string, chunks: Generator<Buffer, void>): void {
+  let current: Buffer;
+  let following: IteratorResult<Buffer, void>;
   try {
-    current = chunks.next().value ?? '';
+    current = chunks.next().value ?? Buffer.alloc(0);
     following = chunks.next();
   } catch (error) {
     debug('prometheus: rendering failed: %o', error);
@@ -349,8 +417,13 @@ function after<T>(previous: Promise<unknown> | undefined, next: () => Promise<T>
   return previous === undefined ? next() : previous.then(next, next);
 }
 
+// node:crypto only where auth is configured: loading it costs ~5 ms of start-up (Node 24) in every
+// process that loads the preload.
+let cryptoModule: typeof import('node:crypto') | undefined;
+const crypto = (): typeof import('node:crypto') => (cryptoModule ??= createRequire(import.meta.url)('node:crypto'));
+
 function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+  return crypto().createHash('sha256').update(text).digest();
 }
 
 function reply(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

@@ -5,15 +5,18 @@
 // 2.2 ms of flattening in one go when written, and its garbage grew faster than the series did
 // (10k -> 100k series took 18-22x the time); chunks can be written one per event-loop turn.
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
-import type { InstrumentationScope } from '@opentelemetry/core';
 import {
   DataPointType,
   type HistogramMetricData,
   type MetricData,
   type MetricDescriptor,
   type ResourceMetrics,
+  type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { prometheusLabelName, prometheusMetricName, prometheusUnit, type MetricKind } from './names.js';
+
+// The scope type of whichever sdk-metrics the app brings (2.x and 3.x both work), not @opentelemetry/core's.
+type InstrumentationScope = ScopeMetrics['scope'];
 
 /** `text`: Prometheus text format 0.0.4. `openmetrics`: OpenMetrics 1.0.0. */
 export type ExpositionFormat = 'text' | 'openmetrics';

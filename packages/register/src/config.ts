@@ -1,6 +1,9 @@
 // The only file that reads the environment. Standard OpenTelemetry variables first; MON_* only
 // where none exists. Every bad value costs one warning line naming the variable, the value and
 // what is used instead; nothing here throws.
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { globProblem, routeTemplateProblem } from './path-pattern.js';
 import { warn } from './warn.js';
 
 export type ExporterName = 'prometheus' | 'otlp' | 'console';
@@ -29,8 +32,11 @@ export interface Config {
   /** Parsed OTEL_RESOURCE_ATTRIBUTES. */
   resourceAttributes: Record<string, string>;
   exporters: ExporterName[];
+  /** Set when pm2 runs this process: which of the app's instances it is. */
+  pm2: Pm2Instance | undefined;
   prometheus: {
     host: string;
+    /** OTEL_EXPORTER_PROMETHEUS_PORT, plus the pm2 instance number under pm2. */
     port: number;
     /** MON_METRICS_AUTH: a bearer token, or user:password for basic auth. */
     auth: { bearer: string } | { username: string; password: string } | undefined;
@@ -54,18 +60,35 @@ export interface Config {
   };
 }
 
+export interface Pm2Instance {
+  /** pm2's NODE_APP_INSTANCE (or the variable its `instance_var` names): 0 … instances-1, kept across restarts. */
+  instance: number;
+  /** pm2's cluster mode: pm2's daemon is the node:cluster primary, and it runs no mon. */
+  clusterMode: boolean;
+  /** The app's script (pm_exec_path): the process's own argv[1] is pm2's wrapper in cluster mode. */
+  script: string | undefined;
+  /**
+   * Where this instance keeps its totals for the process pm2 restarts in its place (the same
+   * pm_id), and what says it is the same app (created_at: a `pm2 delete` and `start` starts over).
+   */
+  carryOver: { file: string; generation: string } | undefined;
+}
+
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env): Readonly<Config> {
+export function loadConfig(processEnv: Env = process.env): Readonly<Config> {
+  const env = withPm2Environment(processEnv);
+  const pm2 = pm2Instance(env);
   const exportTimeoutMillis = positiveInt(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
   const config: Config = {
     disabled: bool(env, 'OTEL_SDK_DISABLED', false),
     serviceName: nonEmpty(env.OTEL_SERVICE_NAME),
     resourceAttributes: resourceAttributes(env),
     exporters: exporters(env),
+    pm2,
     prometheus: {
       host: nonEmpty(env.OTEL_EXPORTER_PROMETHEUS_HOST) ?? 'localhost',
-      port: port(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464),
+      port: instancePort(env, pm2, port(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464)),
       auth: metricsAuth(env.MON_METRICS_AUTH),
       ui: onOff(env, 'MON_UI', true),
     },
@@ -75,8 +98,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     groups: groups(env),
     diskPaths: list(env.MON_DISK_PATHS),
     http: {
-      ignorePaths: paths(env, 'MON_IGNORE_PATHS'),
-      routePatterns: paths(env, 'MON_ROUTE_PATTERNS'),
+      ignorePaths: paths(env, 'MON_IGNORE_PATHS', globProblem),
+      routePatterns: paths(env, 'MON_ROUTE_PATTERNS', routeTemplateProblem),
       normalizePaths: bool(env, 'MON_NORMALIZE_PATHS', false, true),
       maxRoutes: positiveInt(env, 'MON_MAX_ROUTES', 500, 'a whole number'),
     },
@@ -85,6 +108,57 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
   };
   return Object.freeze(config);
+}
+
+/**
+ * pm2's cluster mode hands a worker its whole environment as one JSON variable, pm2_env, which
+ * pm2's wrapper spreads into process.env only after the preload has run: read it as the app will
+ * see it (the app's `env` from its ecosystem file included), pm2's values first, as pm2 does.
+ */
+function withPm2Environment(env: Env): Env {
+  const raw = env.pm2_env;
+  if (raw === undefined) return env;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return env;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return env;
+  const merged: Env = { ...env };
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value !== null && value !== undefined && typeof value !== 'object') merged[name] = String(value);
+  }
+  return merged;
+}
+
+function pm2Instance(env: Env): Pm2Instance | undefined {
+  if (env.pm_id === undefined) return undefined;
+  const name = nonEmpty(env.PM2_PROCESS_INSTANCE_VAR) ?? nonEmpty(env.instance_var) ?? 'NODE_APP_INSTANCE';
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
+  // pm2's own default for PM2_HOME when it is not set.
+  const home = nonEmpty(env.PM2_HOME) ?? path.join(nonEmpty(env.HOME) ?? homedir(), '.pm2');
+  const id = nonEmpty(env.pm_id);
+  const generation = nonEmpty(env.created_at);
+  return {
+    instance: Number(raw),
+    clusterMode: env.exec_mode === 'cluster_mode',
+    script: nonEmpty(env.pm_exec_path),
+    carryOver: id !== undefined && /^\d+$/.test(id) && generation !== undefined ? { file: path.join(home, 'mon', `${id}.json`), generation } : undefined,
+  };
+}
+
+/**
+ * Under pm2 every instance serves its own metrics, on the base port plus its instance number
+ * (README, "pm2"), unless pm2 already increments the port variable itself (`increment_var`).
+ */
+function instancePort(env: Env, pm2: Pm2Instance | undefined, base: number): number {
+  if (pm2 === undefined || pm2.instance === 0 || env.increment_var === 'OTEL_EXPORTER_PROMETHEUS_PORT') return base;
+  const port = base + pm2.instance;
+  if (port <= 65535) return port;
+  warn('MON_BAD_ENV', `pm2 instance ${pm2.instance} would serve metrics on port ${port}, past 65535; using ${base}. Lower OTEL_EXPORTER_PROMETHEUS_PORT.`);
+  return base;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -131,13 +205,15 @@ function metricsAuth(raw: string | undefined): Config['prometheus']['auth'] {
 }
 
 /** A comma list of URL paths; entries not starting with `/` are dropped with a warning. */
-function paths(env: Env, name: string): string[] | undefined {
+/** A list of path patterns; `problem` says why one is unusable (path-pattern.ts), which drops it. */
+function paths(env: Env, name: string, problem: (pattern: string) => string | undefined): string[] | undefined {
   const items = list(env[name]);
   if (items === undefined) return undefined;
-  const good = items.filter((item) => item.startsWith('/'));
-  const rejected = items.filter((item) => !item.startsWith('/'));
-  if (rejected.length > 0) {
-    warn('MON_BAD_ENV', `${name} entries must start with "/": ignoring ${JSON.stringify(rejected.join(','))}.`);
+  const good: string[] = [];
+  for (const item of items) {
+    const why = problem(item);
+    if (why === undefined) good.push(item);
+    else warn('MON_BAD_ENV', `${name} entry ${JSON.stringify(item)} is unusable (${why}); it is ignored, the other entries apply.`);
   }
   return good.length > 0 ? good : undefined;
 }

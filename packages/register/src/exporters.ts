@@ -12,10 +12,10 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { clusterPrimaryReader, clusterWorkerReader, isClusterWorker } from './cluster.js';
+import { CarryOver, clusterPrimaryReader, clusterRole, clusterWorkerReader, readCarried } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
 import { markTelemetryAgent } from './http-client.js';
-import { describe, warn } from './warn.js';
+import { debug, describe, warn } from './warn.js';
 
 /** Producers (pre-aggregated HTTP metrics) for a reader of the given temporality. */
 export type ProducersFor = (temporality: AggregationTemporality) => MetricProducer[];
@@ -49,7 +49,7 @@ export async function createReaders(
  * A cluster worker binds no port: the primary serves /metrics for the whole cluster and asks it
  * over IPC (if no primary answers, the workers serve their own). Any other process may become a
  * primary, so its Prometheus reader always serves through the cluster producer, which hands on the
- * process's own metrics untouched until a worker appears (cluster.ts).
+ * process's own metrics untouched until a worker appears (cluster/primary.ts).
  */
 async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource, peek: Peek): Promise<MetricReader> {
   const producers = producersFor(AggregationTemporality.CUMULATIVE);
@@ -57,10 +57,17 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
   const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
   const { host, port, auth, ui } = config.prometheus;
   // The live page on GET / of the same server: same bind address, same credentials.
-  // It polls /metrics?peek=1: a look that must not cut the intervals Prometheus sees short.
-  const fallback = ui ? (await import('@mon/live')).createLivePage({ metricsPath: '/metrics?peek=1' }) : undefined;
-  const serve = (producer: MetricProducer, quietWhenBusy = false): MetricReader =>
-    new PrometheusReader({
+  // It polls /metrics?peek=1: a look that must not cut the intervals Prometheus sees short. Its
+  // history samples peeks of the reader that serves it, from when that reader exists.
+  let served: InstanceType<typeof PrometheusReader> | undefined;
+  const live = ui ? await import('@mon/live') : undefined;
+  const history = live?.createLiveHistory({
+    collect: async () => (await served!.collectText(undefined, { peek: true })).body,
+    onError: (error) => debug('live: history sample failed: %s', describe(error)),
+  });
+  const fallback = live?.createLivePage({ metricsPath: '/metrics?peek=1', history });
+  const serve = (producer: MetricProducer, quietWhenBusy = false): MetricReader => {
+    served = new PrometheusReader({
       // `localhost` may resolve to ::1 only; Prometheus and curl fall back to 127.0.0.1, so bind that.
       host: host === 'localhost' ? '127.0.0.1' : host,
       port,
@@ -79,7 +86,12 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
         warn('MON_METRICS_PORT', `cannot serve /metrics on ${host}:${port} (${error.code ?? error.message}): ${fix}. The app runs on without it.`);
       },
     });
-  if (isClusterWorker) {
+    // Only once the page can be served: no port, no page, nothing to keep history for.
+    served.ready.then(() => history?.start(), () => {});
+    return served;
+  };
+  // A pm2 instance serves like a primary: its own metrics (pm2's daemon forks its workers, not it).
+  if (clusterRole(config.pm2) === 'worker') {
     return clusterWorkerReader(producers, process, {
       peek,
       serveAlone: (producer) => {
@@ -88,7 +100,15 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
       },
     });
   }
-  return clusterPrimaryReader(producers, resource, (cluster) => serve(cluster));
+  // Under pm2 (carryOver set), an instance carries on from the totals of the one it replaces.
+  const carry = config.pm2?.carryOver;
+  if (carry === undefined) return clusterPrimaryReader(producers, resource, (cluster) => serve(cluster));
+  const carried = await readCarried(carry.file, carry.generation);
+  return clusterPrimaryReader(producers, resource, (cluster) => {
+    const carryOver = new CarryOver(cluster, carried, { ...carry, producers });
+    carryOver.start();
+    return serve(carryOver);
+  });
 }
 
 async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', producersFor: ProducersFor): Promise<MetricReader> {

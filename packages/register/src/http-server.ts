@@ -10,12 +10,11 @@
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+// Set on servers whose requests are never counted: the metrics endpoint itself.
+import { TELEMETRY_SERVER } from '@mon/prometheus/telemetry-server';
 import type { Config } from './config.js';
 import { type HttpServerMetrics, SLOTS, methodIndex, slotOf } from './http-server-metrics.js';
 import { createPathFilter, createRouteResolver } from './routes.js';
-
-/** Set on servers whose requests are never counted: the metrics endpoint itself. */
-const TELEMETRY_SERVER = Symbol.for('mon.telemetry-server');
 
 interface RequestStart {
   request: IncomingMessage;

@@ -1,7 +1,7 @@
 // The resource every series carries (Prometheus: target_info). Built from local facts only: no
 // resource detector probes a cloud metadata endpoint at start-up, and command-line arguments
 // (where secrets live) are never included.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { SDK_INFO } from '@opentelemetry/core';
@@ -27,9 +27,14 @@ export function buildResource(config: Pick<Config, 'serviceName' | 'resourceAttr
   return resourceFromAttributes(attributes);
 }
 
-/** The nearest package.json above the main script (else the working directory) that has a name. */
+/**
+ * The nearest package.json above the main script (else the working directory) that has a name.
+ * Above the script's real path, as Node resolves it: a bin run through its node_modules/.bin
+ * symlink (`json-server`, `npx json-server`) is named for its own package either way, not for
+ * whichever directory holds the symlink.
+ */
 function findAppPackage(mainScript: string | undefined): { name: string; version?: string } | undefined {
-  let dir = mainScript ? path.dirname(path.resolve(mainScript)) : process.cwd();
+  let dir = mainScript ? path.dirname(realPath(path.resolve(mainScript))) : process.cwd();
   for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
@@ -42,5 +47,14 @@ function findAppPackage(mainScript: string | undefined): { name: string; version
     const parent = path.dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
+  }
+}
+
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    // `node -e`, a script deleted since, an unreadable directory: the path as given.
+    return file;
   }
 }

@@ -1,18 +1,26 @@
 // http.route: the route template a request matched, never its raw path. Read from what the
 // frameworks publish, after the response is done:
-// - Express 4 and 5: `req.route.path` (the matched route's pattern) under `req.baseUrl` (the mount
-//   path of nested routers and sub-apps). No patching.
-// - Fastify 4 and 5: the `fastify.initialization` diagnostics channel hands us each instance as
-//   it is created; an onRequest hook reads `request.routeOptions.url`, a public field.
+// - Express 4 and 5: `req.route.path` (the matched route's pattern) under the mount path of nested
+//   routers and sub-apps as it was when the route matched (frameworks/express.ts).
+// - Fastify, Koa, hapi, h3 and Next.js: frameworks/index.ts says where each template comes from.
 // - Anything else: no route at all (as the semantic conventions say), unless the user opts in with
 //   MON_ROUTE_PATTERNS or MON_NORMALIZE_PATHS.
 // Whatever the source, at most `maxRoutes` distinct routes exist; beyond that every new one is
 // `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
-import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { mountTemplate } from './express-mount.js';
+import { captureExpressMountPaths, isCatchAllNotFound } from './frameworks/express.js';
+import { FrameworkRoutes } from './frameworks/framework-routes.js';
+import { watchFrameworks } from './frameworks/index.js';
+import { compileGlob, compileRouteTemplate, isPrefixGlob, type PathPattern } from './path-pattern.js';
 import { warn } from './warn.js';
 
 export const OTHER_ROUTE = '_OTHER';
+/**
+ * The longest route label, in characters; a longer route is `_OTHER` (never a truncated value,
+ * which could still carry what a client put in the path). Real templates are far shorter.
+ */
+export const MAX_ROUTE_LENGTH = 128;
 
 export interface RouteOptions {
   /** Templates such as `/users/:id` (`*` matches the rest) for servers without a router. */
@@ -27,10 +35,6 @@ interface ExpressRequest extends IncomingMessage {
   baseUrl?: unknown;
 }
 
-interface FastifyLike {
-  addHook: (name: 'onRequest', hook: (request: { raw: IncomingMessage; routeOptions?: { url?: string } }, reply: unknown, done: () => void) => void) => void;
-}
-
 const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|[0-9A-Za-z_-]{32,})$/i;
 
 export function normalizePath(path: string): string {
@@ -38,18 +42,6 @@ export function normalizePath(path: string): string {
     .split('/')
     .map((segment) => (ID_SEGMENT.test(segment) ? ':id' : segment))
     .join('/');
-}
-
-function compilePattern(template: string): RegExp {
-  const source = template
-    .split('/')
-    .map((segment) => {
-      if (segment.startsWith(':')) return '[^/]+';
-      if (segment === '*') return '.*';
-      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    })
-    .join('/');
-  return new RegExp(`^${source}/?$`);
 }
 
 export interface RouteResolver {
@@ -66,6 +58,10 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   /** Bounded: at most maxRoutes distinct strings ever leave this function (plus _OTHER). */
   const bound = (route: string): string => {
     if (known.has(route)) return route;
+    if (route.length > MAX_ROUTE_LENGTH) {
+      warn('MON_ROUTE_TOO_LONG', `a route longer than ${MAX_ROUTE_LENGTH} characters is counted as http.route="${OTHER_ROUTE}".`);
+      return OTHER_ROUTE;
+    }
     if (capped || known.size >= options.maxRoutes) {
       // The flag keeps the warning's string building off every later request.
       if (!capped) {
@@ -81,29 +77,27 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
     return route;
   };
 
-  // Fastify: route per raw request, recorded by our hook. WeakMap: nothing on the user's objects.
-  const fastifyRoutes = new WeakMap<IncomingMessage, string>();
-  let fastifySeen = false;
-  const onFastify = (message: unknown): void => {
-    const fastify = (message as { fastify?: FastifyLike }).fastify;
-    if (typeof fastify?.addHook !== 'function') return;
-    fastifySeen = true;
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      const url = request.routeOptions?.url;
-      if (typeof url === 'string') fastifyRoutes.set(request.raw, url);
-      done();
-    });
-  };
-  dc.subscribe('fastify.initialization', onFastify);
+  // Fastify, Koa, hapi, h3, Next.js: frameworks/*.ts, each active only once its framework shows up.
+  const frameworks = new FrameworkRoutes();
+  const stopFrameworks = watchFrameworks(frameworks);
 
   // Express: `baseUrl` holds the mount path as matched, so a parameter in a mount path
-  // (`app.use('/orgs/:org', router)`) arrives as its value (id-like ones are normalised), and
-  // with Express's default case-insensitive routing `/API` and `/api` arrive as typed (lower-cased,
-  // unless the app turned case sensitivity on). Cache per (route object, baseUrl) so a steady
-  // request stream builds no strings; the cache is bounded like the routes.
+  // (`app.use('/orgs/:org', router)`) arrives as its value: express-mount.ts finds the template
+  // again from the app's routers. Should it not (a router shape it does not know), id-like segments
+  // are normalised and the length bound applies. With Express's default case-insensitive routing
+  // `/API` and `/api` arrive as typed (lower-cased, unless the app turned case sensitivity on).
+  // Cache per (route object, baseUrl) so a steady request stream builds no strings; the cache is
+  // bounded like the routes, and long baseUrls (an attacker's) are not kept.
   const expressCache = new WeakMap<object, Map<string, string>>();
+  const express = captureExpressMountPaths();
   const expressRoute = (request: ExpressRequest, route: object): string => {
-    const baseUrl = typeof request.baseUrl === 'string' ? request.baseUrl : '';
+    let baseUrl = express.matchedBaseUrl(request);
+    if (baseUrl === undefined) {
+      // The match was not seen (Express's prototype not found before this request): the mount
+      // path as it is now, and the prototype is looked for so the next requests are seen.
+      express.learnFrom(request);
+      baseUrl = typeof request.baseUrl === 'string' ? request.baseUrl : '';
+    }
     let byBase = expressCache.get(route);
     if (byBase === undefined) expressCache.set(route, (byBase = new Map()));
     let full = byBase.get(baseUrl);
@@ -111,19 +105,22 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       const raw = (route as { path?: unknown }).path;
       const path = typeof raw === 'string' ? raw : String(raw);
       const caseSensitive = (request as { app?: { get?: (key: string) => unknown } }).app?.get?.('case sensitive routing') === true;
-      const base = normalizePath(caseSensitive ? baseUrl : baseUrl.toLowerCase());
+      const base =
+        baseUrl === '' ? '' : (mountTemplate(request, baseUrl, route, caseSensitive) ?? normalizePath(caseSensitive ? baseUrl : baseUrl.toLowerCase()));
       full = bound(base === '' ? path : base + (path === '/' ? '' : path));
-      if (byBase.size < options.maxRoutes) byBase.set(baseUrl, full);
+      if (byBase.size < options.maxRoutes && baseUrl.length <= MAX_ROUTE_LENGTH) byBase.set(baseUrl, full);
     }
     return full;
   };
 
-  const patterns = options.patterns?.map((template) => ({ template, regexp: compilePattern(template) }));
+  // Templates were checked by config.ts (routeTemplateProblem); path-pattern.ts says why no regex.
+  const patterns = options.patterns?.map((template) => ({ template, pattern: compileRouteTemplate(template) }));
   const fromPath = (request: IncomingMessage, status: number): string | undefined => {
     const url = request.url ?? '/';
     const q = url.indexOf('?');
+    const end = q === -1 ? url.length : q;
+    if (patterns) for (const { template, pattern } of patterns) if (pattern.matches(url, end)) return bound(template);
     const path = q === -1 ? url : url.slice(0, q);
-    if (patterns) for (const { template, regexp } of patterns) if (regexp.test(path)) return bound(template);
     // A 404 is a path the app does not have: a scanner must not fill the route budget with them.
     if (options.normalize && status !== 404) return bound(normalizePath(path));
     return undefined;
@@ -134,44 +131,41 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
     routeOf: (request, status) => {
       const route = (request as ExpressRequest).route;
       // Only Express's Route objects: an app may put anything in req.route.
-      if (typeof route === 'object' && route !== null) return expressRoute(request as ExpressRequest, route);
-      if (fastifySeen) {
-        const fastifyRoute = fastifyRoutes.get(request);
-        if (fastifyRoute !== undefined) return bound(fastifyRoute);
+      if (typeof route === 'object' && route !== null) {
+        return isCatchAllNotFound(route, status) ? undefined : expressRoute(request as ExpressRequest, route);
       }
+      const template = frameworks.routeOf(request, status);
+      if (template !== undefined) return bound(template);
       return optedIn ? fromPath(request, status) : undefined;
     },
-    stop: () => dc.unsubscribe('fastify.initialization', onFastify),
+    stop: () => {
+      stopFrameworks();
+      express.stop();
+    },
   };
 }
 
 /**
- * MON_IGNORE_PATHS entries: exact (`/health`), prefix (`/health*`) or glob (`/static/**`,
- * `/users/*\/avatar`). Returns a predicate on the raw request URL, query string ignored.
+ * MON_IGNORE_PATHS entries: exact (`/health`), prefix (`/health*`) or glob (`/static/**\/*.map`,
+ * `/users/*\/avatar`; see path-pattern.ts). Returns a predicate on the raw request URL, query string
+ * ignored.
  */
 export function createPathFilter(entries: string[]): (url: string | undefined) => boolean {
   const exact = new Set<string>();
   const prefixes: string[] = [];
-  const globs: RegExp[] = [];
+  const globs: PathPattern[] = [];
   for (const entry of entries) {
-    const star = entry.indexOf('*');
-    if (star === -1) exact.add(entry);
-    else if (star === entry.length - 1 && !entry.endsWith('**')) prefixes.push(entry.slice(0, -1));
-    else {
-      const source = entry
-        .split(/(\*\*|\*)/)
-        .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
-        .join('');
-      globs.push(new RegExp(`^${source}$`));
-    }
+    if (!entry.includes('*')) exact.add(entry);
+    else if (isPrefixGlob(entry)) prefixes.push(entry.slice(0, entry.indexOf('*')));
+    else globs.push(compileGlob(entry));
   }
   return (url) => {
     if (url === undefined) return false;
     const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    if (exact.has(path)) return true;
-    for (const prefix of prefixes) if (path.startsWith(prefix)) return true;
-    for (const glob of globs) if (glob.test(path)) return true;
+    const end = q === -1 ? url.length : q;
+    if (exact.size > 0 && exact.has(q === -1 ? url : url.slice(0, q))) return true;
+    for (const prefix of prefixes) if (url.startsWith(prefix) && prefix.length <= end) return true;
+    for (const glob of globs) if (glob.matches(url, end)) return true;
     return false;
   };
 }

@@ -1,11 +1,11 @@
 // Builds the pipeline once per process: config -> resource -> readers -> MeterProvider (global)
 // -> HTTP server and client instrumentation and host metrics.
-import { metrics } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type AggregationTemporality, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { startHostMetrics, type HostMetricGroup, type HostMetrics } from '@mon/host';
-import { asPeek, isClusterWorker, WORKER_VIEWS, workerHostGroups } from './cluster.js';
+import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups } from './cluster/index.js';
 import { loadConfig, type Config } from './config.js';
+import { registerGlobalMeterProvider } from './app-api.js';
 import { createReaders } from './exporters.js';
 import { HttpClientMetrics } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
@@ -83,10 +83,11 @@ async function build(): Promise<Pipeline | undefined> {
           ),
       })
     : undefined;
-  const resource = buildResource(config, process.argv[1]);
+  const resource = buildResource(config, config.pm2?.script ?? process.argv[1]);
+  const worker = clusterRole(config.pm2) === 'worker';
   // Host metrics start after the MeterProvider that needs the readers: bound late.
   let host: HostMetrics | undefined;
-  // A peek covers this process's host metrics and, in a cluster primary, its workers' (cluster.ts).
+  // A peek covers this process's host metrics and, in a cluster primary, its workers' (cluster/peek.ts).
   const peek = <T>(collect: () => T): T => asPeek(() => (host === undefined ? collect() : host.peek(collect)));
   // Pre-aggregated metrics: cluster workers push these to the primary between scrapes (cluster.ts).
   const producersFor = (temporality: AggregationTemporality): MetricProducer[] => [
@@ -97,16 +98,16 @@ async function build(): Promise<Pipeline | undefined> {
   const meterProvider = new MeterProvider({
     resource,
     readers,
-    // System-wide metrics come from the cluster primary only (cluster.ts).
-    ...(isClusterWorker ? { views: WORKER_VIEWS } : {}),
+    // System-wide metrics come from the cluster primary only (cluster/worker-instruments.ts).
+    ...(worker ? { views: WORKER_VIEWS } : {}),
   });
-  metrics.setGlobalMeterProvider(meterProvider);
+  debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(meterProvider, config.pm2?.script ?? process.argv[1])) === 'app' ? "the app's" : "mon's own");
 
   const stops: Array<() => void> = [];
   if (http) stops.push(instrumentHttpServers(http, config.http));
   if (httpClient) stops.push(instrumentHttpClients(httpClient));
   let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client');
-  if (isClusterWorker) hostGroups = workerHostGroups(hostGroups);
+  if (worker) hostGroups = workerHostGroups(hostGroups);
   if (hostGroups.length > 0) {
     host = startHostMetrics(meterProvider, {
       groups: hostGroups,

@@ -33,10 +33,5 @@ function warningsSilenced(): boolean {
   );
 }
 
-/** An error as one short phrase for a warning line: its code and message. */
-export function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code;
-  // Node's system errors already start with their code ("ENOENT: no such file ...").
-  return code && !error.message.startsWith(String(code)) ? `${code}: ${error.message}` : error.message;
-}
+// An error as one short phrase for a warning line: one definition, shared with @mon/host's reports.
+export { describeError as describe } from '@mon/host';

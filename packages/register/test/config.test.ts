@@ -106,3 +106,33 @@ describe('loadConfig', () => {
     expect(captured().join('')).not.toContain('secret');
   });
 });
+
+describe('loadConfig under pm2', () => {
+  const clusterEnv = (env: Record<string, unknown>) => ({ pm2_env: JSON.stringify({ pm_id: 3, exec_mode: 'cluster_mode', NODE_APP_INSTANCE: 2, ...env }) });
+
+  it("reads a cluster-mode instance's environment from pm2_env, and serves metrics on the base port plus the instance", () => {
+    const config = loadConfig(clusterEnv({ OTEL_SERVICE_NAME: 'shop', OTEL_EXPORTER_PROMETHEUS_PORT: 9500, env: { nested: 'ignored' } }));
+    expect(config.pm2).toMatchObject({ instance: 2, clusterMode: true });
+    expect(config.serviceName).toBe('shop');
+    expect(config.prometheus.port).toBe(9502);
+    expect(captured()).toEqual([]);
+  });
+
+  it('takes fork mode from the plain environment, and follows a renamed instance variable', () => {
+    const config = loadConfig({ pm_id: '0', exec_mode: 'fork_mode', instance_var: 'INSTANCE_ID', INSTANCE_ID: '1' });
+    expect(config.pm2).toMatchObject({ instance: 1, clusterMode: false });
+    expect(config.prometheus.port).toBe(9465);
+  });
+
+  it('adds nothing when pm2 increments the port variable itself, or outside pm2', () => {
+    expect(loadConfig(clusterEnv({ increment_var: 'OTEL_EXPORTER_PROMETHEUS_PORT', OTEL_EXPORTER_PROMETHEUS_PORT: 9466 })).prometheus.port).toBe(9466);
+    const plain = loadConfig({ NODE_APP_INSTANCE: '4' });
+    expect(plain.pm2).toBeUndefined();
+    expect(plain.prometheus.port).toBe(9464);
+  });
+
+  it('keeps the base port, with one warning, when the instance would push it past 65535', () => {
+    expect(loadConfig(clusterEnv({ OTEL_EXPORTER_PROMETHEUS_PORT: 65535 })).prometheus.port).toBe(65535);
+    expect(captured()).toEqual([expect.stringMatching(/pm2 instance 2 would serve metrics on port 65537.*using 65535.*\[MON_BAD_ENV\]\n$/)]);
+  });
+});

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureStderr } from './stderr.js';
-import { createPathFilter, createRouteResolver, normalizePath, OTHER_ROUTE } from '../src/routes.js';
+import { createPathFilter, createRouteResolver, MAX_ROUTE_LENGTH, normalizePath, OTHER_ROUTE } from '../src/routes.js';
 
 const req = (url: string, extra: object = {}): IncomingMessage => ({ url, ...extra }) as IncomingMessage;
 
@@ -95,4 +95,17 @@ describe('createPathFilter', () => {
     ['/work', false],
     [undefined, false],
   ])('%s ignored: %s', (url, expected) => expect(ignored(url)).toBe(expected));
+});
+
+describe('route length', () => {
+  it(`a route longer than MAX_ROUTE_LENGTH is _OTHER, whole, with one warning`, () => {
+    const routeOf = resolver({ normalize: true, maxRoutes: 10 });
+    // Dots: not an id, so normalisation keeps it as it is.
+    const long = `/${'a.'.repeat(MAX_ROUTE_LENGTH / 2)}`;
+    expect(routeOf(req(long))).toBe(OTHER_ROUTE);
+    expect(routeOf(req(`${long}b`))).toBe(OTHER_ROUTE);
+    expect(routeOf(req(long.slice(0, MAX_ROUTE_LENGTH)))).toBe(long.slice(0, MAX_ROUTE_LENGTH));
+    expect(routeOf(req('/x', { route: { path: `/${'b.'.repeat(MAX_ROUTE_LENGTH / 2)}` } }))).toBe(OTHER_ROUTE);
+    expect(captured().filter((l) => l.includes('MON_ROUTE_TOO_LONG'))).toHaveLength(1);
+  });
 });

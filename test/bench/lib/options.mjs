@@ -1,4 +1,8 @@
 // Command-line options shared by every bench, so run.mjs can pass its arguments to each one.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const FULL = {
@@ -43,6 +47,8 @@ export const USAGE = `options:
   --alloc-requests N requests per allocation measurement (default ${FULL.allocRequests})
   --soak-requests N  requests before the RSS reading of soak.mjs (default ${FULL.soakRequests}; quick ${QUICK.soakRequests})
   --soak-seconds N   length of the steady-traffic soak (default ${FULL.soakSeconds}; quick ${QUICK.soakSeconds})
+  --node LINE|PATH   run under another Node: 22, 24 or 26 (test/node-lines, \`npm ci --prefix test/node-lines\`)
+                     or a binary's path; every process the bench spawns uses it too
   --save             (run.mjs) also write the report to test/bench/RESULTS.md`;
 
 export function parseOptions(argv = process.argv.slice(2)) {
@@ -63,6 +69,7 @@ export function parseOptions(argv = process.argv.slice(2)) {
       'soak-seconds': { type: 'string' },
       only: { type: 'string' },
       save: { type: 'boolean' },
+      node: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,6 +77,7 @@ export function parseOptions(argv = process.argv.slice(2)) {
     console.log(USAGE);
     process.exit(0);
   }
+  if (values.node !== undefined) runUnder(values.node);
   const base = values.quick ? QUICK : FULL;
   const int = (name, key, min) => {
     const raw = values[name];
@@ -94,6 +102,21 @@ export function parseOptions(argv = process.argv.slice(2)) {
     only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [],
     save: Boolean(values.save),
   };
+}
+
+/** Runs this same command under another Node binary and exits with its status, unless already on it. */
+function runUnder(node) {
+  const binary = /^\d+$/.test(node)
+    ? path.resolve(path.dirname(fileURLToPath(import.meta.url)), `../../node-lines/node_modules/node${node}/bin/node`)
+    : path.resolve(node);
+  if (/^\d+$/.test(node) && process.versions.node.split('.')[0] === node) return;
+  if (binary === process.execPath) return;
+  if (!existsSync(binary)) throw new Error(`--node ${node}: no ${binary} (run \`npm ci --prefix test/node-lines\`)`);
+  // The command as given (a caller may have parsed only part of it), less --node.
+  const given = process.argv.slice(2);
+  const rest = given.filter((arg, i) => arg !== '--node' && given[i - 1] !== '--node' && !arg.startsWith('--node='));
+  const result = spawnSync(binary, [process.argv[1], ...rest], { stdio: 'inherit' });
+  process.exit(result.status ?? 1);
 }
 
 function sizes(raw) {

@@ -38,6 +38,14 @@ export const SERIES = {
   targetInfo: 'target_info',
 } as const;
 
+/**
+ * In a cluster, mon's /metrics (served by the primary) gives per-process series (uptime, memory,
+ * event loop) one series per process, told apart by this label: `primary` or a worker slot
+ * (README "Cluster"). Summing those would add up uptimes and delays; the page shows one process.
+ */
+export const PROCESS_LABEL = 'nodejs_cluster_worker';
+export const PRIMARY_PROCESS = 'primary';
+
 type Labels = Readonly<Record<string, string>>;
 type Filter = (labels: Labels) => boolean;
 
@@ -69,6 +77,13 @@ export interface Point {
   /** Shares of wall time (0..1). */
   loopUtilization?: number;
   gcShare?: number;
+  /**
+   * In a cluster, whose figures the memory and event-loop lines are: the process with the largest
+   * RSS, and the one with the highest event-loop p99 (or busiest loop). The PROCESS_LABEL value;
+   * undefined outside a cluster.
+   */
+  memoryProcess?: string;
+  loopProcess?: string;
 }
 
 export interface Disk {
@@ -84,7 +99,10 @@ export interface Status {
   service?: string;
   pid?: string;
   runtimeVersion?: string;
+  /** The primary's in a cluster (the cluster's age, not a sum over processes). */
   uptime?: number;
+  /** How many processes the figures come from: 1, or the primary and its workers. */
+  processes: number;
   /**
    * Requests counted since the app started. 0 before the first: mon exports no HTTP series
    * until a request finishes, so "none yet" and "HTTP metrics turned off" look the same.
@@ -127,9 +145,13 @@ export function computePoint(current: Snapshot, previous: Snapshot | undefined, 
 
     const gc = increase(previous, current, `${SERIES.gcDuration}_sum`);
     // No GC series yet only means no GC has happened since start; the runtime group is on when heap is.
-    if (gc !== undefined) point.gcShare = gc / seconds;
+    // In a cluster the counter is summed over processes: per process, it is their average share.
+    if (gc !== undefined) point.gcShare = gc / seconds / processCount(s);
     else if (s.has(SERIES.heapUsed)) point.gcShare = 0;
   }
+  // In a cluster the loop-time counter is summed over processes (an average that hides a stuck
+  // worker); the per-collection gauge is per process: the busiest one.
+  if (processes(s, SERIES.loopUtilization).size > 1) point.loopUtilization = total(s, SERIES.loopUtilization, inProcess(worstProcess(s, SERIES.loopUtilization)));
   // Gauges the host computes per collection; used when the counters above are not exported.
   point.cpuSystem ??= oneMinus(total(s, SERIES.systemCpuUtilization, (l) => l.cpu_mode === 'idle'));
   point.cpuProcess ??= total(s, SERIES.processCpuUtilization);
@@ -146,14 +168,51 @@ export function computePoint(current: Snapshot, previous: Snapshot | undefined, 
     if (all !== undefined && all > 0) point.errorRatio = (increase(windowStart, current, SERIES.requests, isError) ?? 0) / all;
   }
 
+  // A level the primary already sums over live processes (unlabelled).
   point.active = total(s, SERIES.active);
-  point.rss = total(s, SERIES.rss);
-  point.heapUsed = total(s, SERIES.heapUsed);
-  point.heapSize = total(s, SERIES.heapSize);
-  point.loopDelayP50 = total(s, SERIES.loopDelayP50);
-  point.loopDelayP99 = total(s, SERIES.loopDelayP99);
-  point.loopDelayMax = total(s, SERIES.loopDelayMax);
+  // Per-process gauges: each line group from one process, the worst one in a cluster.
+  const memory = worstProcess(s, SERIES.rss);
+  const ofMemory = inProcess(memory);
+  point.rss = total(s, SERIES.rss, ofMemory);
+  point.heapUsed = total(s, SERIES.heapUsed, ofMemory);
+  point.heapSize = total(s, SERIES.heapSize, ofMemory);
+  const loop = worstProcess(s, SERIES.loopDelayP99);
+  const ofLoop = inProcess(loop);
+  point.loopDelayP50 = total(s, SERIES.loopDelayP50, ofLoop);
+  point.loopDelayP99 = total(s, SERIES.loopDelayP99, ofLoop);
+  point.loopDelayMax = total(s, SERIES.loopDelayMax, ofLoop);
+  if (memory !== undefined && memory !== '') point.memoryProcess = memory;
+  if (loop !== undefined && loop !== '') point.loopProcess = loop;
   return point;
+}
+
+/** The PROCESS_LABEL values on the series of `name` ('' for a series without it: no cluster). */
+export function processes(samples: Samples, name: string): Set<string> {
+  const found = new Set<string>();
+  for (const { labels } of samples.get(name) ?? []) found.add(labels[PROCESS_LABEL] ?? '');
+  return found;
+}
+
+/** How many processes the per-process series come from: 1 outside a cluster. */
+export function processCount(samples: Samples): number {
+  return Math.max(1, processes(samples, SERIES.uptime).size, processes(samples, SERIES.rss).size, processes(samples, SERIES.loopDelayP99).size);
+}
+
+/** The process whose series of `name` sum highest; undefined when there is no such series. */
+export function worstProcess(samples: Samples, name: string): string | undefined {
+  const sums = new Map<string, number>();
+  for (const { labels, value } of samples.get(name) ?? []) {
+    const process = labels[PROCESS_LABEL] ?? '';
+    sums.set(process, (sums.get(process) ?? 0) + value);
+  }
+  let worst: string | undefined;
+  for (const [process, sum] of sums) if (worst === undefined || sum > sums.get(worst)!) worst = process;
+  return worst;
+}
+
+/** Only the series of one process (all of them when `process` is undefined). */
+function inProcess(process: string | undefined): Filter {
+  return (labels) => process === undefined || (labels[PROCESS_LABEL] ?? '') === process;
 }
 
 export function computeStatus(samples: Samples): Status {
@@ -179,7 +238,8 @@ export function computeStatus(samples: Samples): Status {
     service: info?.service_name,
     pid: info?.process_pid,
     runtimeVersion: info?.process_runtime_version,
-    uptime: total(samples, SERIES.uptime),
+    uptime: total(samples, SERIES.uptime, inProcess(processes(samples, SERIES.uptime).has(PRIMARY_PROCESS) ? PRIMARY_PROCESS : undefined)),
+    processes: processCount(samples),
     totalRequests: total(samples, SERIES.requests) ?? 0,
     disks: [...disks.values()].sort((a, b) => a.mountpoint.localeCompare(b.mountpoint)),
     systemMemoryUsed: used,
@@ -241,19 +301,12 @@ function statsBy(
     if (found === undefined) groups.set(key, (found = { requests: 0, errors: 0, buckets: new Map() }));
     return found;
   };
-  const grew = (name: string, visit: (labels: Labels, increase: number) => void): void => {
-    const before = byKey(from.samples.get(name));
-    for (const { labels, value } of to.samples.get(name) ?? []) {
-      const old = before.get(seriesKey(labels));
-      visit(labels, old === undefined || value < old ? value : value - old);
-    }
-  };
-  grew(counter, (labels, increase) => {
+  eachIncrease(from, to, counter, (labels, increase) => {
     const group = entry(keyOf(labels));
     group.requests += increase;
     if (isError(labels)) group.errors += increase;
   });
-  grew(`${histogram}_bucket`, (labels, increase) => {
+  eachIncrease(from, to, `${histogram}_bucket`, (labels, increase) => {
     const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
     if (Number.isNaN(le)) return;
     const { buckets } = entry(keyOf(labels));
@@ -283,24 +336,35 @@ export function total(samples: Samples, name: string, filter?: Filter): number |
 }
 
 /**
- * How much the counters of `name` grew from `from` to `to`, summed over series. A series that
- * went down was reset (the app restarted): its whole current value is the increase, as
- * Prometheus' increase() takes it. A series new since `from` started at 0. Undefined when `to`
- * has no such series.
+ * How much the counters of `name` grew from `from` to `to`, summed over series. Undefined when
+ * `to` has no such series (or none passes `filter`).
  */
 export function increase(from: Snapshot, to: Snapshot, name: string, filter?: Filter): number | undefined {
-  const now = to.samples.get(name);
-  if (now === undefined) return undefined;
-  const before = byKey(from.samples.get(name));
   let sum = 0;
   let found = false;
-  for (const { labels, value } of now) {
-    if (filter !== undefined && !filter(labels)) continue;
+  eachIncrease(from, to, name, (labels, grew) => {
+    if (filter !== undefined && !filter(labels)) return;
     found = true;
-    const old = before.get(seriesKey(labels));
-    sum += old === undefined || value < old ? value : value - old;
-  }
+    sum += grew;
+  });
   return found ? sum : undefined;
+}
+
+/**
+ * Calls `visit` with each series of `name` in `to` and how much it grew since `from`. A series
+ * that went down was reset (the app restarted): its whole current value is the increase, as
+ * Prometheus' increase() takes it. A series new since `from` started at 0. Returns whether `to`
+ * has the name at all.
+ */
+function eachIncrease(from: Snapshot, to: Snapshot, name: string, visit: (labels: Labels, increase: number) => void): boolean {
+  const now = to.samples.get(name);
+  if (now === undefined) return false;
+  const before = byKey(from.samples.get(name));
+  for (const { labels, value } of now) {
+    const old = before.get(seriesKey(labels));
+    visit(labels, old === undefined || value < old ? value : value - old);
+  }
+  return true;
 }
 
 export interface Bucket {
@@ -312,18 +376,12 @@ export interface Bucket {
 
 /** Bucket increases of histogram `base` from `from` to `to`, summed over all its series by `le`. */
 export function bucketIncreases(from: Snapshot, to: Snapshot, base: string): Bucket[] | undefined {
-  const name = `${base}_bucket`;
-  const now = to.samples.get(name);
-  if (now === undefined) return undefined;
-  const before = byKey(from.samples.get(name));
   const byLe = new Map<number, number>();
-  for (const { labels, value } of now) {
+  const found = eachIncrease(from, to, `${base}_bucket`, (labels, grew) => {
     const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
-    if (Number.isNaN(le)) continue;
-    const old = before.get(seriesKey(labels));
-    const grew = old === undefined || value < old ? value : value - old;
-    byLe.set(le, (byLe.get(le) ?? 0) + grew);
-  }
+    if (!Number.isNaN(le)) byLe.set(le, (byLe.get(le) ?? 0) + grew);
+  });
+  if (!found) return undefined;
   return [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
 }
 
@@ -349,9 +407,19 @@ export function histogramQuantile(q: number, buckets: readonly Bucket[]): number
   return undefined;
 }
 
-function byKey(list: readonly Sample[] | undefined): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const { labels, value } of list ?? []) map.set(seriesKey(labels), value);
+// A snapshot's series by identity, built once per list: each point reads the same previous
+// snapshot several times (all requests, 4xx, errors; rate and window), the history every 10 s.
+const keyedLists = new WeakMap<readonly Sample[], Map<string, number>>();
+const EMPTY: ReadonlyMap<string, number> = new Map();
+
+function byKey(list: readonly Sample[] | undefined): ReadonlyMap<string, number> {
+  if (list === undefined) return EMPTY;
+  let map = keyedLists.get(list);
+  if (map === undefined) {
+    map = new Map();
+    for (const { labels, value } of list) map.set(seriesKey(labels), value);
+    keyedLists.set(list, map);
+  }
   return map;
 }
 

@@ -1,11 +1,13 @@
 // The live page: polls the same-origin /metrics every few seconds, keeps the last minutes of
-// figures in memory (nothing is stored in the app for the page) and redraws the cards.
+// figures in memory and redraws the cards. On opening it first fetches the recent past the
+// process kept for it (history.ts, when the page is served with one), so it never starts empty.
 import { drawLineChart, niceBytes, type LineSeries } from './charts.js';
 import { parseExposition } from './exposition.js';
 import {
   computePoint,
   computeStatus,
   hostStats,
+  PRIMARY_PROCESS,
   routeStats,
   SERIES,
   type HostStats,
@@ -21,7 +23,8 @@ type NumericKey = { [K in keyof Point]-?: Point[K] extends number | undefined ? 
 interface Card {
   id: string;
   title: string;
-  lines: Array<{ key: Exclude<NumericKey, 'time'>; label: string; className: string }>;
+  /** `cluster`: the label in a cluster, where the line is not one process's. */
+  lines: Array<{ key: Exclude<NumericKey, 'time'>; label: string; className: string; cluster?: string }>;
   format: (value: number) => string;
   minMax: number;
   nice?: (value: number) => number;
@@ -29,6 +32,9 @@ interface Card {
   http?: boolean;
   /** The series whose absence means this card has nothing to show. */
   needs: string;
+  /** Per-process figures: in a cluster, which process the lines are (the worst one), for the title. */
+  process?: (point: Point) => string | undefined;
+  processRole?: string;
 }
 
 const CARDS: Card[] = [
@@ -80,7 +86,7 @@ const CARDS: Card[] = [
     id: 'cpu',
     title: 'CPU (share of all cores)',
     lines: [
-      { key: 'cpuProcess', label: 'this process', className: 's1' },
+      { key: 'cpuProcess', label: 'this process', className: 's1', cluster: 'all processes' },
       { key: 'cpuSystem', label: 'whole system', className: 's5' },
     ],
     format: formatPercent,
@@ -99,6 +105,8 @@ const CARDS: Card[] = [
     minMax: 1024 * 1024,
     nice: niceBytes,
     needs: SERIES.rss,
+    process: (point) => point.memoryProcess,
+    processRole: 'largest',
   },
   {
     id: 'loop-delay',
@@ -111,13 +119,15 @@ const CARDS: Card[] = [
     format: formatSeconds,
     minMax: 0.005,
     needs: SERIES.loopDelayP99,
+    process: (point) => point.loopProcess,
+    processRole: 'slowest',
   },
   {
     id: 'loop-utilization',
     title: 'Event loop utilization & GC',
     lines: [
-      { key: 'loopUtilization', label: 'busy', className: 's1' },
-      { key: 'gcShare', label: 'in GC', className: 's3' },
+      { key: 'loopUtilization', label: 'busy', className: 's1', cluster: 'busy (busiest process)' },
+      { key: 'gcShare', label: 'in GC', className: 's3', cluster: 'in GC (average process)' },
     ],
     format: formatPercent,
     minMax: 0.05,
@@ -129,7 +139,9 @@ const metricsPath = document.querySelector<HTMLMetaElement>('meta[name="mon-metr
 // What the page tells the user: the endpoint, without the query it polls with (mon's `?peek=1`).
 const shownPath = metricsPath.split('?')[0] || metricsPath;
 const interval = Number(document.querySelector<HTMLMetaElement>('meta[name="mon-interval"]')?.content) || 2000;
-const HISTORY_MS = 5 * 60_000;
+const historyPath = document.querySelector<HTMLMetaElement>('meta[name="mon-history-path"]')?.content;
+// As far back as the process's history reaches (HISTORY_SPAN_MS).
+const HISTORY_MS = 15 * 60_000;
 const LATENCY_WINDOW_MS = 10_000;
 const MAX_ROUTES = 10;
 const MIN_SPAN_MS = 30_000;
@@ -141,7 +153,7 @@ let routes: RouteStats[] = [];
 let hosts: HostStats[] = [];
 let failure: string | undefined;
 let lastSuccess = 0;
-const views = new Map<string, { card: HTMLElement; svg: SVGSVGElement; legend: HTMLElement; message: HTMLElement }>();
+const views = new Map<string, { card: HTMLElement; title: HTMLElement; svg: SVGSVGElement; legend: HTMLElement; message: HTMLElement }>();
 
 function build(): void {
   const grid = document.getElementById('cards')!;
@@ -163,7 +175,7 @@ function build(): void {
     plot.append(svg, empty);
     section.append(head, plot);
     grid.append(section);
-    views.set(card.id, { card: section, svg, legend, message });
+    views.set(card.id, { card: section, title, svg, legend, message });
   }
   const disks = el('section', 'card');
   disks.id = 'card-disks';
@@ -181,6 +193,21 @@ function build(): void {
   );
   document.getElementById('metrics-link')!.setAttribute('href', shownPath);
   document.getElementById('metrics-link')!.textContent = shownPath;
+}
+
+/** The points the process kept before the page opened, with ages turned into this clock's times. */
+async function loadHistory(): Promise<void> {
+  if (historyPath === undefined) return;
+  try {
+    const response = await fetch(historyPath, { cache: 'no-store' });
+    if (!response.ok) return;
+    const body = (await response.json()) as { points?: Array<Omit<Point, 'time'> & { age: number }> };
+    const now = Date.now();
+    const past = (body.points ?? []).map(({ age, ...figures }) => ({ ...figures, time: now - age }));
+    points.unshift(...past.filter((p) => p.time > now - HISTORY_MS));
+  } catch {
+    // No history: the charts start now, as they would without one.
+  }
 }
 
 async function poll(): Promise<void> {
@@ -211,7 +238,7 @@ function render(): void {
   const now = Date.now();
   renderHeader(now);
   const first = points[0]?.time ?? now;
-  // The time axis grows from 30 s to five minutes as history builds up, so early data is not a sliver.
+  // The time axis grows from 30 s to fifteen minutes as history builds up, so early data is not a sliver.
   const span = Math.min(HISTORY_MS, Math.max(MIN_SPAN_MS, now - first));
   const times = points.map((p) => p.time);
   const latest = points[points.length - 1];
@@ -220,6 +247,10 @@ function render(): void {
 
   for (const card of CARDS) {
     const view = views.get(card.id)!;
+    const process = latest === undefined ? undefined : card.process?.(latest);
+    // In a cluster, per-process lines are one process's, never a sum: say whose.
+    view.title.textContent =
+      process === undefined || status === undefined ? card.title : `${card.title} · ${card.processRole} of ${status.processes} processes: ${processName(process)}`;
     const series: LineSeries[] = card.lines.map((line) => ({ className: line.className, values: points.map((p) => p[line.key]) }));
     drawLineChart(view.svg, series, { times, now, span, format: card.format, minMax: card.minMax, nice: card.nice });
 
@@ -227,7 +258,8 @@ function render(): void {
       ...card.lines.map((line) => {
         const item = el('span', `key ${line.className}`);
         const value = latest?.[line.key];
-        item.textContent = `${line.label} ${value === undefined ? '–' : card.format(value)}`;
+        const label = line.cluster !== undefined && (status?.processes ?? 1) > 1 ? line.cluster : line.label;
+        item.textContent = `${label} ${value === undefined ? '–' : card.format(value)}`;
         return item;
       }),
     );
@@ -269,7 +301,8 @@ function renderHeader(now: number): void {
   const facts: string[] = [];
   if (status?.pid !== undefined) facts.push(`pid ${status.pid}`);
   if (status?.runtimeVersion !== undefined) facts.push(`Node.js ${status.runtimeVersion}`);
-  if (status?.uptime !== undefined) facts.push(`up ${formatDuration(status.uptime)}`);
+  if (status !== undefined && status.processes > 1) facts.push(`${status.processes} processes`);
+  if (status?.uptime !== undefined) facts.push(`up ${formatDuration(status.uptime)}${status.processes > 1 ? ' (primary)' : ''}`);
   if (status !== undefined) facts.push(`${formatCount(status.totalRequests)} requests`);
   if (status?.systemMemoryUsed !== undefined && status.systemMemoryTotal) {
     facts.push(`system memory ${formatPercent(status.systemMemoryUsed / status.systemMemoryTotal)} of ${formatBytes(status.systemMemoryTotal)}`);
@@ -400,6 +433,11 @@ function renderTable(
   list.replaceChildren(table, ...(more ? [more] : []));
 }
 
+/** A PROCESS_LABEL value as a person reads it. */
+function processName(label: string): string {
+  return label === PRIMARY_PROCESS ? 'the primary' : `worker ${label}`;
+}
+
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (className !== undefined) node.className = className;
@@ -429,4 +467,4 @@ window.addEventListener('resize', () => {
 
 build();
 render();
-void loop();
+void loadHistory().then(loop);

@@ -1,0 +1,18 @@
+// What a worker leaves out because the primary has it: mon's machine-wide (system.*) host metrics.
+import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
+import { HOST_METER_NAME } from '@mon/host';
+
+/** Host metric groups a worker starts: 'disk' is system-wide only (filesystems, disk I/O). */
+export function workerHostGroups<G extends string>(groups: Iterable<G>): G[] {
+  return [...groups].filter((g) => g !== 'disk');
+}
+
+/**
+ * Views for a worker's MeterProvider. The 'cpu' and 'memory' groups also hold process.cpu.* and
+ * process.memory.usage, which workers must keep, so their system.* halves are dropped here; their
+ * callbacks still read /proc/stat and meminfo at each collection (~30 µs). Only mon's host meter:
+ * an app's own system.* instruments are the app's to record, in every process.
+ */
+export const WORKER_VIEWS: ViewOptions[] = [
+  { instrumentName: 'system.*', meterName: HOST_METER_NAME, aggregation: { type: AggregationType.DROP } },
+];

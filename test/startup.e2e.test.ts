@@ -1,0 +1,33 @@
+// What the preload makes Node load: every process that inherits NODE_OPTIONS pays for it. Node
+// built-ins it does not need at start-up stay unloaded; what that saves in milliseconds is measured
+// in test/bench/startup.mjs, not here.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { fixture, freePort, root } from './helpers.js';
+
+async function modulesLoaded(preload: boolean): Promise<string[]> {
+  const out = spawnSync(
+    process.execPath,
+    // The baseline preloads an empty module file, so that the ESM loader's own modules count on both sides.
+    ['--import', preload ? '@mon/register' : fixture('empty.mjs'), '-e', 'setTimeout(() => console.log(JSON.stringify(process.moduleLoadList)), 50)'],
+    {
+      cwd: root,
+      env: { ...process.env, OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()) },
+      encoding: 'utf8',
+      timeout: 10_000,
+    },
+  );
+  expect(out.stderr).toBe('');
+  return JSON.parse(out.stdout) as string[];
+}
+
+describe('node --import @mon/register', () => {
+  it('loads neither undici (node:http ESM facade), node:crypto nor fs/promises', async () => {
+    const loaded = await modulesLoaded(true);
+    // The endpoint itself needs node:http: the check would pass vacuously if the preload did nothing.
+    expect(loaded).toContain('NativeModule http');
+    const bare = new Set(await modulesLoaded(false));
+    const added = loaded.filter((m) => !bare.has(m));
+    expect(added.filter((m) => /undici|crypto|internal\/fs\/promises/.test(m))).toEqual([]);
+  });
+});
