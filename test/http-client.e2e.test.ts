@@ -43,6 +43,8 @@ beforeAll(async () => {
   plain = http.createServer(upstream).listen(0, '127.0.0.1');
   tls = https.createServer({ cert: readFileSync(cert), key: readFileSync(fixture('tls-key.pem')) }, upstream).listen(0, '127.0.0.1');
   await Promise.all([once(plain, 'listening'), once(tls, 'listening')]);
+  // A protocol switch, as a WebSocket server answers: 101, then the socket is the app's.
+  plain.on('upgrade', (req, socket) => socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n'));
   plainPort = (plain.address() as AddressInfo).port;
   tlsPort = (tls.address() as AddressInfo).port;
 });
@@ -142,6 +144,8 @@ describe('HTTP client metrics', () => {
     expect(await call({ client: 'http', url: `http://127.0.0.1:${closed}/` })).toEqual({ error: 'ECONNREFUSED' });
     expect((await call({ client: 'http', url: 'http://nothing.invalid/' })).error).toBe(dns.error);
     for (let i = 0; i < 2; i++) expect(await call({ client: 'http', url: `${secure}/ok` })).toEqual({ ok: 200 });
+    // An upgrade ends the call: the socket's later life is not HTTP.
+    expect(await call({ client: 'http', url: `${local}/ws`, mode: 'upgrade' })).toEqual({ ok: 101 });
 
     const expected = new Map([
       // fetch: 3 read, the redirect's second hop, 1 unread; http: 2 read, 1 unread.
@@ -161,6 +165,7 @@ describe('HTTP client metrics', () => {
       [calls('_OTHER', '127.0.0.1', plainPort, 'http', 200), 1],
       [calls('GET', '127.0.0.1', plainPort, 'http', 200, 'aborted'), 1],
       [calls('GET', '127.0.0.1', plainPort, 'http', undefined, 'ECONNRESET'), 2],
+      [calls('GET', '127.0.0.1', plainPort, 'http', 101), 1],
     ]);
     const total = [...expected.values()].reduce((a, b) => a + b, 0);
     const text = await scrapeUntil((t) => {
@@ -174,7 +179,7 @@ describe('HTTP client metrics', () => {
     expect(active.get(key({ http_request_method: 'GET', server_address: 'localhost', server_port: tlsPort, url_scheme: 'https' }))).toBe(0);
     // No path, query or header value ever becomes a label.
     const clientLines = text.split('\n').filter((l) => l.startsWith('http_client_'));
-    expect(clientLines.filter((l) => /\?|\/ok|\/status|\/redirect|\/slow|\/big/.test(l))).toEqual([]);
+    expect(clientLines.filter((l) => /\?|\/ok|\/status|\/redirect|\/slow|\/big|\/ws/.test(l))).toEqual([]);
     expect(app.stderr()).toBe('');
   });
 

@@ -109,7 +109,7 @@ export async function run(options) {
     const hello = group === 'node:http';
     summary.push(
       summaryRow(
-        `throughput × bare, ${group} hello world`,
+        `throughput × bare, ${group}${group.startsWith('proxy') ? '' : ' hello world'}`,
         ...figure(rps, ratio),
         hello ? '≥ 0.95 (0.93 required)' : '',
         hello ? median(pairedTo(mon, rps)) >= 0.95 : undefined,

@@ -119,8 +119,10 @@ function onRequestClose(this: NodeRequest): void {
   const call = calls.get(this);
   if (call === undefined) return;
   let error = call.error;
+  const response = this.res;
+  // An upgrade (101) or CONNECT answer is never published on http.client.response.finish.
+  if (call.status === 0 && response != null) call.status = response.statusCode ?? 0;
   if (error === 0) {
-    const response = this.res;
     if (response != null) {
       // The body was cut short: by the server (Node then destroys it with ECONNRESET) or the app.
       if (!response.complete) error = metrics.errorTypeOf(response.errored ?? ABORTED);

@@ -76,6 +76,15 @@ export const VARIANTS = [
       metrics: { on: 'own', series: ['http_client_request_duration_seconds_count'] },
     },
     {
+      // Node's (and undici's) own cost of the channels mon listens on, before mon does anything.
+      id: `proxy-${client}-floor`,
+      group: `proxy (${client})`,
+      name: 'floor: bare + subscribers on the server and client channels',
+      script: 'proxy.mjs',
+      nodeArgs: ['--import', pathToFileURL(server('client-dc-floor.mjs')).href],
+      env: { BENCH_PROXY_CLIENT: client },
+    },
+    {
       // mon with its server metrics only: the difference to `mon` is what the client side costs.
       id: `proxy-${client}-mon-server-only`,
       group: `proxy (${client})`,
