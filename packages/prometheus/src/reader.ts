@@ -11,7 +11,8 @@ import {
   type CollectionResult,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
-import { contentType, negotiate } from './negotiate.js';
+import { contentType, negotiate, type ScrapeFormat } from './negotiate.js';
+import { serializeProtobufChunks } from './serialize-protobuf.js';
 import { serializeChunks, type SerializeOptions } from './serialize.js';
 
 export interface PrometheusReaderOptions {
@@ -185,14 +186,15 @@ export class PrometheusReader extends MetricReader {
    * server. Callback errors leave their metrics out but do not fail the scrape.
    */
   async collectText(accept?: string): Promise<CollectedText> {
-    const { contentType, chunks } = await this.#collectChunks(accept, false);
+    // Text only: a client preferring protobuf gets text 0.0.4, which every scraper also reads.
+    const format = negotiate(accept);
+    const { contentType, chunks } = await this.#collectChunks(format === 'protobuf' ? 'text' : format, false);
     let body = '';
     for (const chunk of chunks) body += chunk;
     return { contentType, body };
   }
 
-  async #collectChunks(accept: string | undefined, peek: boolean): Promise<{ contentType: string; chunks: Generator<string, void> }> {
-    const format = negotiate(accept);
+  async #collectChunks(format: ScrapeFormat, peek: boolean): Promise<{ contentType: string; chunks: Generator<string | Buffer, void> }> {
     const { resourceMetrics, errors } = await this.#collectShared(peek);
     if (errors.length > 0) {
       debug('prometheus: %d collection error(s): %o', errors.length, errors);
@@ -201,7 +203,10 @@ export class PrometheusReader extends MetricReader {
         this.#once('MON_CALLBACK_FAILED', `a metric callback failed (${what}); its metrics are left out, the rest is served.`);
       }
     }
-    const chunks = serializeChunks(resourceMetrics, { ...this.#serializeOptions, format });
+    const chunks =
+      format === 'protobuf'
+        ? serializeProtobufChunks(resourceMetrics, this.#serializeOptions)
+        : serializeChunks(resourceMetrics, { ...this.#serializeOptions, format });
     return { contentType: contentType(format), chunks };
   }
 
@@ -250,7 +255,7 @@ export class PrometheusReader extends MetricReader {
         if (this.#fallback === undefined || !this.#fallback(req, res)) reply(res, 404, 'Not Found\n');
       } else if (req.method === 'GET') {
         const peek = query !== -1 && PEEK_QUERY.test(url.slice(query + 1));
-        this.#collectChunks(req.headers.accept, peek).then(
+        this.#collectChunks(negotiate(req.headers.accept), peek).then(
           ({ contentType, chunks }) => sendExposition(res, contentType, chunks),
           (error: unknown) => {
             debug('prometheus: collection failed: %o', error);
@@ -300,9 +305,9 @@ export class PrometheusReader extends MetricReader {
  * longer one chunked. The next chunk is rendered before the current one is written, to know which
  * is the last.
  */
-function sendExposition(res: http.ServerResponse, contentType: string, chunks: Generator<string, void>): void {
-  let current: string;
-  let following: IteratorResult<string, void>;
+function sendExposition(res: http.ServerResponse, contentType: string, chunks: Generator<string | Buffer, void>): void {
+  let current: string | Buffer;
+  let following: IteratorResult<string | Buffer, void>;
   try {
     current = chunks.next().value ?? '';
     following = chunks.next();
