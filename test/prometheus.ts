@@ -41,7 +41,8 @@ export interface Prometheus {
   stop: () => Promise<void>;
 }
 
-export async function startPrometheus(targets: string[], scrapeInterval = '1s'): Promise<Prometheus> {
+/** `flags`: extra command-line flags, e.g. `--enable-feature=native-histograms`. */
+export async function startPrometheus(targets: string[], scrapeInterval = '1s', flags: string[] = []): Promise<Prometheus> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mon-prometheus-'));
   const port = await freePort();
   const config = `
@@ -61,6 +62,7 @@ scrape_configs:
       `--storage.tsdb.path=${path.join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
+      ...flags,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
