@@ -42,6 +42,7 @@ import {
   MetricReader,
   type CollectionResult,
   type DataPoint,
+  type ExponentialHistogram,
   type Histogram,
   type MetricCollectOptions,
   type MetricData,
@@ -50,6 +51,8 @@ import {
   type ScopeMetrics,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
+import type { HistogramWithExponential } from '@mon/prometheus';
+import { combineSnapshots, type ExponentialSnapshot } from './exponential-buckets.js';
 import { debug, describe, warn } from './warn.js';
 
 /** The attribute that tells processes apart on per-process series (Prometheus: nodejs_cluster_worker). */
@@ -126,6 +129,8 @@ interface WireHistogram {
   sum?: WireNumber;
   min?: WireNumber;
   max?: WireNumber;
+  /** The same observations in exponential buckets (http-server-metrics.ts), for native histograms. */
+  exponential?: ExponentialSnapshot;
 }
 
 interface WirePoint {
@@ -175,6 +180,7 @@ export function encodeScopes(scopes: readonly ScopeMetrics[]): string {
               ...(p.value.sum === undefined ? {} : { sum: toWire(p.value.sum) }),
               ...(p.value.min === undefined ? {} : { min: toWire(p.value.min) }),
               ...(p.value.max === undefined ? {} : { max: toWire(p.value.max) }),
+              ...exponentialToWire((p.value as HistogramWithExponential).exponential),
             },
           })),
         });
@@ -208,6 +214,7 @@ export function decodeScopes(json: string, endTime: HrTime): ScopeMetrics[] {
             if (h.sum !== undefined) value.sum = fromWire(h.sum);
             if (h.min !== undefined) value.min = fromWire(h.min);
             if (h.max !== undefined) value.max = fromWire(h.max);
+            if (h.exponential !== undefined) (value as HistogramWithExponential).exponential = exponentialOf(value, h.exponential);
             return { startTime: p.startTime, endTime, attributes: p.attributes, value };
           }),
         };
@@ -381,6 +388,13 @@ function addPoint(acc: Accumulator, point: Point): void {
   a.sum = a.sum === undefined || b.sum === undefined ? undefined : a.sum + b.sum;
   a.min = a.min === undefined || b.min === undefined ? undefined : Math.min(a.min, b.min);
   a.max = a.max === undefined || b.max === undefined ? undefined : Math.max(a.max, b.max);
+  // Native buckets only when every process had them (all run this version of mon).
+  const aExponential = (a as HistogramWithExponential).exponential;
+  const bExponential = (b as HistogramWithExponential).exponential;
+  (a as HistogramWithExponential).exponential =
+    aExponential === undefined || bExponential === undefined
+      ? undefined
+      : exponentialOf(a, combineSnapshots(snapshotOf(aExponential), snapshotOf(bExponential), 1));
   acc.byAttributes.set(key, { ...current, startTime });
 }
 
@@ -388,6 +402,29 @@ function copyPoint(point: Point): Point {
   if (typeof point.value === 'number') return { ...point } as Point;
   const h = point.value;
   return { ...point, value: { ...h, buckets: { boundaries: h.buckets.boundaries, counts: h.buckets.counts.slice() } } } as Point;
+}
+
+function snapshotOf(e: ExponentialHistogram): ExponentialSnapshot {
+  return { scale: e.scale, zeroCount: e.zeroCount, offset: e.positive.offset, bucketCounts: e.positive.bucketCounts };
+}
+
+/** A histogram's exponential form: its own count, sum, min and max, with these buckets. */
+function exponentialOf(h: Histogram, s: ExponentialSnapshot): ExponentialHistogram {
+  return {
+    count: h.count,
+    ...(h.sum === undefined ? {} : { sum: h.sum }),
+    ...(h.min === undefined ? {} : { min: h.min }),
+    ...(h.max === undefined ? {} : { max: h.max }),
+    scale: s.scale,
+    zeroCount: s.zeroCount,
+    positive: { offset: s.offset, bucketCounts: s.bucketCounts.slice() },
+    negative: { offset: 0, bucketCounts: [] },
+  };
+}
+
+// Durations are never negative: the negative side is not carried.
+function exponentialToWire(e: ExponentialHistogram | undefined): { exponential?: ExponentialSnapshot } {
+  return e === undefined ? {} : { exponential: snapshotOf(e) };
 }
 
 // ---------------------------------------------------------------------------------------------
