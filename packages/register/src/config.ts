@@ -12,6 +12,9 @@ export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'cpu', 'memory', '
 const EXPORTERS: readonly string[] = ['prometheus', 'otlp', 'console', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
 const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];
+/** OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION, as the OTLP exporter spec names them. */
+export type HistogramAggregationPreference = 'explicit_bucket_histogram' | 'base2_exponential_bucket_histogram';
+const HISTOGRAM_AGGREGATIONS: readonly HistogramAggregationPreference[] = ['explicit_bucket_histogram', 'base2_exponential_bucket_histogram'];
 
 export interface OtlpConfig {
   protocol: OtlpProtocol;
@@ -21,6 +24,8 @@ export interface OtlpConfig {
   timeoutMillis: number;
   compression: 'gzip' | 'none';
   temporality: TemporalityPreference;
+  /** How histograms are exported: explicit buckets (default) or base-2 exponential. */
+  histogramAggregation: HistogramAggregationPreference;
 }
 
 export interface Config {
@@ -294,5 +299,6 @@ function otlp(env: Env): OtlpConfig {
     timeoutMillis: positiveInt(env, pick('TIMEOUT'), 10_000),
     compression,
     temporality: oneOf(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', TEMPORALITIES, 'cumulative'),
+    histogramAggregation: oneOf(env, 'OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION', HISTOGRAM_AGGREGATIONS, 'explicit_bucket_histogram'),
   };
 }

@@ -71,7 +71,7 @@ async function build(): Promise<Pipeline | undefined> {
   let host: HostMetrics | undefined;
   // A peek covers this process's host metrics and, in a cluster primary, its workers' (cluster.ts).
   const peek = <T>(collect: () => T): T => asPeek(() => (host === undefined ? collect() : host.peek(collect)));
-  const readers = await createReaders(config, (temporality) => (http ? [http.producer(temporality)] : []), resource, peek);
+  const readers = await createReaders(config, (temporality, histograms) => (http ? [http.producer(temporality, histograms)] : []), resource, peek);
   const meterProvider = new MeterProvider({
     resource,
     readers,
