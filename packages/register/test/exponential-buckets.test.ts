@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combineSnapshots, downscaleSnapshot, ExponentialBuckets, MAX_BUCKETS, MAX_SCALE, type ExponentialSnapshot } from '../src/exponential-buckets.js';
+import { combineSnapshots, downscaleSnapshot, ExponentialBuckets, indexAtMaxScale, MAX_BUCKETS, MAX_SCALE, type ExponentialSnapshot } from '../src/exponential-buckets.js';
 
 /** The OpenTelemetry bucket of `seconds` at `scale`: (2^(i/2^s), 2^((i+1)/2^s)]. */
 const bucketOf = (seconds: number, scale: number): number => Math.ceil(Math.log2(seconds) * 2 ** scale) - 1;
@@ -8,6 +8,27 @@ const lowerBound = (index: number, scale: number): number => 2 ** (index / 2 ** 
 function total(s: ExponentialSnapshot): number {
   return s.zeroCount + s.bucketCounts.reduce((a, b) => a + b, 0);
 }
+
+describe('indexAtMaxScale', () => {
+  it('finds the bucket (2^(i/256), 2^((i+1)/256)] of any value from its bits', () => {
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let n = 0; n < 100_000; n++) {
+      const value = 2 ** (random() * 60 - 30);
+      const i = indexAtMaxScale(value);
+      expect(value > 2 ** (i / 256) && value <= 2 ** ((i + 1) / 256), `${value} -> ${i}`).toBe(true);
+    }
+  });
+
+  it('puts a boundary in the bucket it closes, a power of two included', () => {
+    for (const e of [-20, -1, 0, 3]) {
+      for (let k = 0; k < 256; k++) {
+        const boundary = 2 ** (k / 256) * 2 ** e;
+        expect(indexAtMaxScale(boundary), `2^(${k}/256) * 2^${e}`).toBe(e * 256 + k - 1);
+      }
+    }
+  });
+});
 
 describe('ExponentialBuckets', () => {
   it('starts at the finest Prometheus schema and puts each duration in its bucket', () => {
