@@ -154,7 +154,7 @@ describe('requests in flight', () => {
     // The fast half waited 100 ms (with 400 ms to spare for a loaded machine), the slow half 1100 ms.
     expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '0.075' })).toBe(0);
     expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '0.5' })).toBe(600);
-    expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '1' })).toBe(600);
+    expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '1.0' })).toBe(600);
     expect(sample(text, 'http_server_request_duration_seconds_bucket', { ...get, le: '2.5' })).toBe(1200);
     expect(sumSamples(text, 'http_server_active_requests')).toBe(0);
   });

@@ -165,7 +165,9 @@ describe('the cardinality guard', () => {
     expect([...methods].every((m) => ['GET', '_OTHER'].includes(m!))).toBe(true);
     const rssAfter = Number(/^process_memory_usage_bytes (\S+)$/m.exec(text)?.[1]);
     console.log(`cardinality test: RSS grew ${((rssAfter - rssBefore) / 1048576).toFixed(1)} MB over ${total} requests`);
-    expect(rssAfter - rssBefore).toBeLessThan(20 * 1024 * 1024);
+    // 20 MB, plus the exponential buckets of the 2000 series: at most 160 doubles each, 1.7 KB with
+    // their objects, 3.4 MB in all (measured with 2000 full series; exponential-buckets.ts).
+    expect(rssAfter - rssBefore).toBeLessThan(24 * 1024 * 1024);
     if (!skipWithout('promtool')) expect(promtoolCheck(text).output).toBe('');
   }, 180_000);
 });

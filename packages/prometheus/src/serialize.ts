@@ -6,13 +6,7 @@
 // (10k -> 100k series took 18-22x the time); chunks can be written one per event-loop turn.
 import type { Attributes } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
-import {
-  DataPointType,
-  type HistogramMetricData,
-  type MetricData,
-  type MetricDescriptor,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import { DataPointType, type HistogramMetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { groupFamilies, type Family } from './families.js';
 import { attributeText, labelEntry, reservedLabels, TARGET_INFO_HELP, targetInfoAttributes, type RenderState } from './labels.js';
 import { familyUnit } from './names.js';
