@@ -3,7 +3,9 @@
 // protobuf exposition and stores native histograms; its median is within 5 % of the truth, where
 // the classic buckets (50 and 75 ms edges) put it at ~62 ms. The one without the flag gets text
 // and the same counts as before.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTextFormat, protocAvailable, protocDecode, splitDelimited, type TextMessage } from '../packages/prometheus/test/protoc.js';
 import { example, request, scrape, sleep, spawnApp, type App } from './helpers.js';
 import { skipWithout, startPrometheus, type Prometheus } from './prometheus.js';
 
@@ -119,6 +121,48 @@ describe.skipIf(skipWithout('prometheus'))('native histograms in a real Promethe
     for (const name of ['target_info', 'http_server_active_requests', 'process_cpu_time_seconds_total']) {
       const [a, b] = await Promise.all([native.query(`count(${name})`), classic.query(`count(${name})`)]);
       expect(a.map((r) => r.value[1]), name).toEqual(b.map((r) => r.value[1]));
+    }
+  });
+});
+
+/** GET /metrics with an Accept header, the body as bytes. */
+function scrapeBytes(port: number, accept: string): Promise<{ contentType: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics', headers: { accept }, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ contentType: res.headers['content-type'], body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe.skipIf(!protocAvailable)('the protobuf exposition of a cluster', () => {
+  it('carries the merged native histogram of all workers', async () => {
+    const app = await spawnApp(example('cluster/server.mjs'), { env: { WORKERS: '2' } });
+    try {
+      const sent = 40;
+      for (let i = 0; i < sent; i++) await request(app.port, `/`);
+      // Workers push their HTTP metrics between scrapes at least once a second.
+      let histogram: TextMessage | undefined;
+      for (const deadline = Date.now() + 5_000; Date.now() < deadline; await sleep(250)) {
+        const { contentType, body } = await scrapeBytes(app.metricsPort, PROTOBUF_ACCEPT);
+        expect(contentType).toContain('application/vnd.google.protobuf');
+        const families = splitDelimited(body).map((m) => parseTextFormat(protocDecode(m)));
+        const duration = families.find((f) => f.name![0] === 'http_server_request_duration_seconds');
+        histogram = ((duration?.metric ?? []) as TextMessage[]).map((m) => m.histogram![0] as TextMessage).find((h) => h.sample_count![0] === sent);
+        if (histogram !== undefined) break;
+      }
+      expect(histogram, 'a histogram with every request of both workers').toBeDefined();
+      expect(histogram!.schema![0]).toBeLessThanOrEqual(8);
+      const deltas = histogram!.positive_delta as number[];
+      let count = 0;
+      let total = 0;
+      for (const d of deltas) total += count += d;
+      expect(total + (histogram!.zero_count?.[0] as number)).toBe(sent);
+    } finally {
+      await app.stop();
     }
   });
 });
