@@ -19,9 +19,9 @@ export type HistogramWithExponential = Histogram & { exponential?: ExponentialHi
 
 // metrics.proto field numbers.
 const FAMILY = { name: 1, help: 2, type: 3, metric: 4, unit: 5 } as const;
+// LabelPair (name 1, value 2), Gauge and Counter (value 1) and Bucket (cumulative_count 1,
+// upper_bound 2) are written whole by ProtobufWriter's fused methods.
 const METRIC = { label: 1, gauge: 2, counter: 3, histogram: 7 } as const;
-const LABEL = { name: 1, value: 2 } as const;
-const VALUE = 1; // Gauge.value, Counter.value
 const HISTOGRAM = {
   sampleCount: 1,
   sampleSum: 2,
@@ -34,7 +34,6 @@ const HISTOGRAM = {
   positiveSpan: 12,
   positiveDelta: 13,
 } as const;
-const BUCKET = { cumulativeCount: 1, upperBound: 2 } as const;
 const SPAN = { offset: 1, length: 2 } as const;
 const METRIC_TYPE: Record<FamilyType, number> = { counter: 0, gauge: 1, histogram: 4 };
 
@@ -84,9 +83,7 @@ function writeTargetInfo(out: ProtobufWriter, attributes: Attributes): void {
   out.enumField(FAMILY.type, METRIC_TYPE.gauge);
   out.begin(FAMILY.metric);
   writeLabels(out, pairs);
-  out.begin(METRIC.gauge);
-  out.doubleField(VALUE, 1);
-  out.end();
+  out.doubleMessage(METRIC.gauge, 1);
   out.end();
   out.end();
 }
@@ -131,9 +128,7 @@ function writeFamily(out: ProtobufWriter, family: Family, withScopeLabels: boole
       } else if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
         writeHistogram(out, undefined, point.value as ExponentialHistogram, name, onDrop);
       } else {
-        out.begin(type === 'counter' ? METRIC.counter : METRIC.gauge);
-        out.doubleField(VALUE, point.value as number);
-        out.end();
+        out.doubleMessage(type === 'counter' ? METRIC.counter : METRIC.gauge, point.value as number);
       }
       out.end();
     }
@@ -142,12 +137,7 @@ function writeFamily(out: ProtobufWriter, family: Family, withScopeLabels: boole
 }
 
 function writeLabels(out: ProtobufWriter, pairs: string[]): void {
-  for (let i = 0; i < pairs.length; i += 2) {
-    out.begin(METRIC.label);
-    out.stringField(LABEL.name, pairs[i]!);
-    out.stringField(LABEL.value, pairs[i + 1]!);
-    out.end();
-  }
+  for (let i = 0; i < pairs.length; i += 2) out.stringPairMessage(METRIC.label, pairs[i]!, pairs[i + 1]!);
 }
 
 function scopeLabelPairs(scope: InstrumentationScope): string[] {
@@ -190,10 +180,7 @@ function writeHistogram(
       const bound = boundaries[i]!;
       // The +Inf bucket is implied by sample_count (metrics.proto: "+Inf bucket is optional").
       if (bound === Infinity || bound !== bound) continue;
-      out.begin(HISTOGRAM.bucket);
-      out.uint64Field(BUCKET.cumulativeCount, cumulative);
-      out.doubleField(BUCKET.upperBound, bound);
-      out.end();
+      out.bucketMessage(HISTOGRAM.bucket, cumulative, bound);
     }
   }
   if (exponential !== undefined) {

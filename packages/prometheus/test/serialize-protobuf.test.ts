@@ -24,6 +24,32 @@ describe('ProtobufWriter', () => {
     expect(hex(out.take())).toBe('08ac02' + '08808080808020' + '1001' + '1002' + '108901' + '19000000000000f03f' + '2202c3b3');
   });
 
+  it('writes the fused messages exactly as the general methods would', () => {
+    const general = new ProtobufWriter();
+    const fused = new ProtobufWriter();
+    for (const [name, value] of [['a', 'b'], ['http_route', '/users/:id'], ['k', 'żółć 😀'], ['long', 'x'.repeat(200)], ['', '']]) {
+      general.begin(1);
+      general.stringField(1, name!);
+      general.stringField(2, value!);
+      general.end();
+      fused.stringPairMessage(1, name!, value!);
+    }
+    for (const [count, bound] of [[0, 0.005], [300, 1], [2 ** 40, Infinity]]) {
+      general.begin(3);
+      general.uint64Field(1, count!);
+      general.doubleField(2, bound!);
+      general.end();
+      fused.bucketMessage(3, count!, bound!);
+    }
+    for (const value of [1, -0.5, Number.NaN]) {
+      general.begin(2);
+      general.doubleField(1, value);
+      general.end();
+      fused.doubleMessage(2, value);
+    }
+    expect(hex(fused.take())).toBe(hex(general.take()));
+  });
+
   it('prefixes nested messages with their length, also when it needs two or three bytes', () => {
     for (const size of [0, 1, 127, 128, 300, 20_000]) {
       const out = new ProtobufWriter();
