@@ -152,6 +152,8 @@ describe('the Grafana dashboard', () => {
       await startLoad(app.port, ['/', '/fail', '/slow?ms=5', '/checkout'], 1_500).done;
       const body = (await scrape(app.metricsPort)).body;
       const served = new Set(body.split('\n').filter((l) => !l.startsWith('#')).map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)?.[0]));
+      // A histogram's own name is its native series, for a Prometheus that stores native histograms.
+      for (const [, name] of body.matchAll(/^# TYPE (\S+) histogram$/gm)) served.add(name);
       for (const name of used) expect(served.has(name), `${name} is not on /metrics`).toBe(true);
     } finally {
       await app.stop();
@@ -159,7 +161,12 @@ describe('the Grafana dashboard', () => {
   });
 });
 
-describe.skipIf(skipWithout('prometheus'))('the Grafana dashboard on a real Prometheus', () => {
+// Twice: a Prometheus with classic histograms only, and one storing native histograms (protobuf
+// scrapes), where the latency panels read the native series.
+describe.skipIf(skipWithout('prometheus')).each([
+  ['classic histograms', []],
+  ['native histograms', ['--enable-feature=native-histograms']],
+])('the Grafana dashboard on a real Prometheus (%s)', (kind, flags) => {
   let app: App | undefined;
   let prometheus: Prometheus | undefined;
   let statuses: Record<string, number> = {};
@@ -169,7 +176,7 @@ describe.skipIf(skipWithout('prometheus'))('the Grafana dashboard on a real Prom
   beforeAll(async () => {
     app = await spawnApp(example('http-esm/server.mjs'));
     // With the example's alerting rules, as prometheus.yml loads them: the Alerts panel reads ALERTS.
-    prometheus = await startPrometheus([`127.0.0.1:${app.metricsPort}`], '1s', { ruleFiles: [rulesPath] });
+    prometheus = await startPrometheus([`127.0.0.1:${app.metricsPort}`], '1s', { ruleFiles: [rulesPath], flags });
     await prometheus.waitForScrapes(1);
     // About 10 s of mixed traffic (fast, slow, 404, 500), so rates, percentiles, the error ratio
     // and GC pauses all have points over several 1 s scrapes.
@@ -218,7 +225,20 @@ describe.skipIf(skipWithout('prometheus'))('the Grafana dashboard on a real Prom
       );
       expect(answers.filter((a) => a !== undefined)).toEqual([]);
     }
-    console.log(`grafana dashboard: ${panels.filter((p) => p.type !== 'row').length} panels, ${queries.length} queries, each with data`);
+    console.log(`grafana dashboard (${kind}): ${panels.filter((p) => p.type !== 'row').length} panels, ${queries.length} queries, each with data`);
+  });
+
+  it('reads latency from the native series when Prometheus has them, from the buckets otherwise', async () => {
+    const values = selection('all');
+    const latency = queries.filter(({ target }) => target.expr.includes('http_server_request_duration_seconds_bucket'));
+    expect(latency.length).toBeGreaterThanOrEqual(5);
+    for (const { panel, target } of latency) {
+      // Each is `<native> or <classic>`: the native half answers exactly when native histograms are on.
+      const nativeHalf = target.expr.slice(0, target.expr.lastIndexOf(' or histogram_quantile('));
+      expect(nativeHalf, panel.title).not.toContain('_bucket');
+      const result = await prometheus!.query(substitute(nativeHalf, values, '5s'));
+      expect(result.length > 0, `${panel.title} [${target.refId}] native half`).toBe(kind === 'native histograms');
+    }
   });
 
   it('shows the alerts the rules raise: one request in seven answering 500 has the fast error-budget burn pending', async () => {

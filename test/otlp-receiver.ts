@@ -31,6 +31,10 @@ export interface OtlpPoint {
   sum?: number;
   bucketCounts?: Array<number | string>;
   explicitBounds?: number[];
+  /** Exponential histograms. */
+  scale?: number;
+  zeroCount?: number | string;
+  positive?: { offset?: number; bucketCounts?: Array<number | string> };
   startTimeUnixNano?: string;
   timeUnixNano?: string;
 }
@@ -41,6 +45,7 @@ export interface OtlpMetric {
   sum?: { dataPoints: OtlpPoint[]; aggregationTemporality: number; isMonotonic?: boolean };
   gauge?: { dataPoints: OtlpPoint[] };
   histogram?: { dataPoints: OtlpPoint[]; aggregationTemporality: number };
+  exponentialHistogram?: { dataPoints: OtlpPoint[]; aggregationTemporality: number };
 }
 
 export interface Received {
@@ -56,6 +61,8 @@ export interface Receiver {
   url: string;
   port: number;
   received: Received[];
+  /** The raw bodies, as sent (after gunzip). */
+  raw: Buffer[];
   attempts: number;
   behave: (behaviour: Behaviour) => void;
   close: () => Promise<void>;
@@ -73,6 +80,7 @@ export async function startReceiver(): Promise<Receiver> {
     url: '',
     port: 0,
     received: [],
+    raw: [],
     attempts: 0,
     behave: (b) => (behaviour = b),
     close: async () => {
@@ -93,6 +101,7 @@ export async function startReceiver(): Promise<Receiver> {
         ? JSON.parse(raw.toString('utf8'))
         : ExportMetricsServiceRequest.toObject(ExportMetricsServiceRequest.decode(raw), { longs: Number, defaults: false });
       receiver.received.push({ contentType, headers: req.headers, body });
+      receiver.raw.push(raw);
       behaviour(req, res, receiver.attempts);
     });
   });

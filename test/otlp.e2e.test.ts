@@ -86,9 +86,11 @@ describe('OTLP', () => {
     expect(requests.flatMap((m) => m.sum!.dataPoints).reduce((n, p) => n + pointValue(p), 0)).toBe(9);
   });
 
-  it('runs Prometheus and OTLP side by side, and OTLP names translate to exactly the series served', async () => {
+  it.each(['explicit_bucket_histogram', 'base2_exponential_bucket_histogram'])('runs Prometheus and OTLP side by side, and OTLP names translate to exactly the series served (%s)', async (histograms) => {
     receiver = await startReceiver();
-    app = await spawnApp(example('http-esm/server.mjs'), { env: otlpEnv({ OTEL_METRICS_EXPORTER: 'prometheus,otlp' }) });
+    app = await spawnApp(example('http-esm/server.mjs'), {
+      env: otlpEnv({ OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: histograms }),
+    });
     await request(app.port, '/');
     await request(app.port, '/order');
     // An outgoing call too, so the HTTP client instruments are compared as well.
@@ -101,7 +103,7 @@ describe('OTLP', () => {
       [...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]!).filter((name) => name !== 'target_info'),
     );
     const kind = (m: OtlpMetric): MetricKind =>
-      m.histogram ? 'histogram' : m.gauge ? 'gauge' : m.sum!.isMonotonic ? 'monotonic-sum' : 'non-monotonic-sum';
+      m.histogram ? 'histogram' : m.exponentialHistogram ? 'exponential-histogram' : m.gauge ? 'gauge' : m.sum!.isMonotonic ? 'monotonic-sum' : 'non-monotonic-sum';
     const exported = new Set(metricsOf(receiver.received).map((m) => prometheusMetricName(m.name, m.unit ?? '', kind(m))));
     // Every instrument the product creates: HTTP, host, runtime, and the app's own.
     expect(served.size).toBeGreaterThan(20);
@@ -115,6 +117,61 @@ describe('OTLP', () => {
     expect(served).toContain('shop_orders_total');
     expect(served).toContain('http_client_request_duration_seconds');
     expect(served).toContain('http_client_active_requests');
+  });
+
+  it.each(['http/protobuf', 'http/json'])(
+    'exports exponential histograms over %s with OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION, names as the pull side',
+    async (protocol) => {
+      receiver = await startReceiver();
+      app = await spawnApp(example('http-esm/server.mjs'), {
+        env: otlpEnv({
+          OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+          OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+          OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'base2_exponential_bucket_histogram',
+        }),
+      });
+      for (let i = 0; i < 5; i++) await request(app.port, '/slow?ms=20');
+      const text = (await scrape(app.metricsPort)).body;
+      app.child.kill('SIGTERM');
+      await app.exited;
+      const metrics = metricsOf(receiver.received);
+      const duration = metrics.find((m) => m.name === 'http.server.request.duration')!;
+      expect(duration.histogram).toBeUndefined();
+      const point = duration.exponentialHistogram!.dataPoints[0]!;
+      expect(Number(point.count)).toBe(5);
+      expect(point.scale).toBeLessThanOrEqual(8);
+      const counts = (point.positive?.bucketCounts ?? []).map(Number);
+      expect(counts.reduce((a, b) => a + b, 0) + Number(point.zeroCount ?? 0)).toBe(5);
+      // Each bucket is (2^(i/2^scale), 2^((i+1)/2^scale)]: the 20 ms requests sit at or above 20 ms.
+      const first = counts.findIndex((c) => c > 0) + (point.positive?.offset ?? 0);
+      expect(2 ** ((first + 1) / 2 ** point.scale!)).toBeGreaterThanOrEqual(0.02);
+      // The pull side serves the same name (its classic form: text has no exponential histograms).
+      expect(text).toContain('# TYPE http_server_request_duration_seconds histogram');
+      expect(prometheusMetricName(duration.name, duration.unit ?? '', 'exponential-histogram')).toBe('http_server_request_duration_seconds');
+    },
+  );
+
+  it('writes 64-bit integers as decimal strings in OTLP/JSON, as the encoding requires', async () => {
+    receiver = await startReceiver();
+    app = await spawnApp(example('http-esm/server.mjs'), { env: otlpEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }) });
+    for (let i = 0; i < 3; i++) await request(app.port, '/');
+    app.child.kill('SIGTERM');
+    await app.exited;
+    const metrics = metricsOf(receiver.received);
+    const requests = requestsMetric(metrics).at(-1)!.sum!.dataPoints[0]!;
+    expect(requests.asInt).toBe('3');
+    expect(requests.timeUnixNano).toMatch(/^\d+$/);
+    const attribute = requests.attributes!.find((a) => a.key === 'http.response.status_code')!;
+    expect(attribute.value.intValue).toBe('200');
+    const duration = metrics.find((m) => m.name === 'http.server.request.duration')!.histogram!.dataPoints[0]!;
+    expect(duration.count).toBe('3');
+    expect(duration.bucketCounts!.every((c) => typeof c === 'string')).toBe(true);
+    // Doubles stay numbers.
+    expect(typeof duration.sum).toBe('number');
+    // No 64-bit field anywhere in the body is a bare number.
+    const raw = receiver.raw.map((b) => b.toString('utf8')).join('\n');
+    expect(raw).not.toMatch(/"(asInt|count|zeroCount|intValue|timeUnixNano|startTimeUnixNano)":\d/);
+    expect(raw).not.toMatch(/"bucketCounts":\[\d/);
   });
 
   it('loads no exporter code unless it is chosen', async () => {

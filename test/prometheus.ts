@@ -47,6 +47,8 @@ export interface PrometheusOptions {
   ruleFiles?: string[];
   /** Scrape jobs by name; default one job `app` with the `targets` argument. */
   jobs?: Record<string, string[]>;
+  /** Extra command-line flags, e.g. `--enable-feature=native-histograms`. */
+  flags?: string[];
 }
 
 export interface Prometheus {
@@ -81,6 +83,7 @@ ${Object.entries(jobs)
       `--storage.tsdb.path=${path.join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
+      ...(options.flags ?? []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

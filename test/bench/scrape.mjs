@@ -21,6 +21,9 @@
 //   mon scrape         SDK collection + serializeChunks(), each chunk encoded and dropped: what /metrics runs
 //   OTel collect+ser.  PrometheusExporter#collect() + its serializer, what its /metrics runs
 //   prom-client        registry.metrics()
+//   mon protobuf serialize / scrape   the same two for the protobuf exposition (what a Prometheus
+//                      with native histograms asks for): serializeProtobuf(), and collection +
+//                      serializeProtobufChunks(); series counted by walking the messages
 // Each timing ends with the text encoded to UTF-8 (Buffer.from), as writing it to the socket does:
 // all three build the text by concatenation, and V8 flattens such a string only when it is used,
 // so without the encoding part of the cost would fall outside the timing.
@@ -40,6 +43,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import client from 'prom-client';
 import { PrometheusReader, serialize } from '../../packages/prometheus/dist/index.js';
+import { serializeProtobuf, serializeProtobufChunks } from '../../packages/prometheus/dist/serialize-protobuf.js';
 import { serializeChunks } from '../../packages/prometheus/dist/serialize.js';
 import { describeCpu, MAX_OTHERS_PERCENT, undisturbed } from './lib/cpu.mjs';
 import { mainIf } from './lib/options.mjs';
@@ -65,6 +69,8 @@ const IMPLEMENTATIONS = [
   { id: 'monScrape', name: 'mon scrape (chunks)' },
   { id: 'otelCollect', name: 'OTel collect + serialize' },
   { id: 'prom', name: 'prom-client metrics()' },
+  { id: 'monProtobuf', name: 'mon protobuf serialize', protobuf: true },
+  { id: 'monScrapeProtobuf', name: 'mon protobuf scrape (chunks)', protobuf: true },
 ];
 
 /** The same data in an sdk-metrics MeterProvider (two readers) and a prom-client Registry. */
@@ -120,6 +126,13 @@ async function build(shape, series) {
     },
     otelCollect: async () => otelSerializer.serialize((await otelExporter.collect()).resourceMetrics),
     prom: () => registry.metrics(),
+    monProtobuf: () => serializeProtobuf(resourceMetrics),
+    monScrapeProtobuf: async (keep) => {
+      const { resourceMetrics } = await monReader.collect();
+      const kept = [];
+      for (const chunk of serializeProtobufChunks(resourceMetrics)) if (keep) kept.push(chunk);
+      return keep ? Buffer.concat(kept) : Buffer.alloc(0);
+    },
   };
   return { run, shutdown: () => provider.shutdown() };
 }
@@ -131,6 +144,62 @@ const collectGarbage = vm.runInNewContext('gc');
 const encoded = (output) => (Buffer.isBuffer(output) ? output : Buffer.from(output));
 
 const sampleLines = (text) => text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
+
+/**
+ * Series in a delimited MetricFamily stream, counted as the text would have them: one per counter
+ * or gauge, a histogram's buckets plus +Inf, _sum and _count.
+ */
+function protobufSeries(bytes) {
+  let at = 0;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[at++];
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+  };
+  // Calls visit(field, start, end) for each length-delimited field of the message in [start, end).
+  const fields = (start, end, visit) => {
+    at = start;
+    while (at < end) {
+      const key = varint();
+      const type = key & 7;
+      if (type === 0) varint();
+      else if (type === 1) at += 8;
+      else if (type === 5) at += 4;
+      else {
+        const length = varint();
+        const from = at;
+        at += length;
+        const resume = at;
+        visit(key >>> 3, from, from + length);
+        at = resume;
+      }
+    }
+  };
+  let series = 0;
+  let position = 0;
+  while (position < bytes.length) {
+    at = position;
+    const length = varint();
+    const start = at;
+    fields(start, start + length, (field, from, to) => {
+      if (field !== 4) return; // MetricFamily.metric
+      let counted = 1;
+      fields(from, to, (f, hFrom, hTo) => {
+        if (f !== 7) return; // Metric.histogram
+        counted = 3; // +Inf, _sum, _count
+        fields(hFrom, hTo, (h) => {
+          if (h === 3) counted++; // Histogram.bucket
+        });
+      });
+      series += counted;
+    });
+    position = start + length;
+  }
+  return series;
+}
 
 /** Times every implementation on one data set, interleaved; medians in ms, bytes and series. */
 async function measureSize(shape, series) {
@@ -145,7 +214,7 @@ async function measureSize(shape, series) {
       const t0 = performance.now();
       for (let i = 0; i < 2; i++) text = encoded(await data.run[impl.id](true));
       slowest = Math.max(slowest, (performance.now() - t0) / 2);
-      out[impl.id] = { bytes: text.length, series: sampleLines(text.toString()) };
+      out[impl.id] = { bytes: text.length, series: impl.protobuf ? protobufSeries(text) : sampleLines(text.toString()) };
     }
     const samples = Math.min(MAX_SAMPLES, Math.max(MIN_SAMPLES, Math.ceil(BUDGET_MS / slowest)));
     for (let s = 0; s < samples; s++) {
@@ -251,7 +320,7 @@ export async function run(options) {
         summaryRow(
           `collect + serialize 10 000 series, ms, ${shape.name}`,
           `${fixed(r.monScrape.ms, 1)} (as one string: ${fixed(r.monCollect.ms, 1)})`,
-          `OTel exporter ${fixed(r.otelCollect.ms, 1)}; prom-client ${fixed(r.prom.ms, 1)}`,
+          `OTel exporter ${fixed(r.otelCollect.ms, 1)}; prom-client ${fixed(r.prom.ms, 1)}; mon protobuf ${fixed(r.monScrapeProtobuf.ms, 1)}`,
           '≤ 30',
           r.monScrape.ms <= 30,
         ),
@@ -297,15 +366,16 @@ export async function run(options) {
         kb(r.monSerialize.bytes),
         kb(r.otelSerialize.bytes),
         kb(r.prom.bytes),
+        kb(r.monProtobuf.bytes),
       ];
     });
     sections.push(
       `${shape.name[0].toUpperCase()}${shape.name.slice(1)}, ms (and KiB):`,
       '',
       table(
-        ['series', ...IMPLEMENTATIONS.map((impl) => `${impl.name} ms`), 'mon KiB', 'OTel KiB', 'prom-client KiB'],
+        ['series', ...IMPLEMENTATIONS.map((impl) => `${impl.name} ms`), 'mon KiB', 'OTel KiB', 'prom-client KiB', 'mon protobuf KiB'],
         rows,
-        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+        ['r', ...IMPLEMENTATIONS.map(() => 'r'), 'r', 'r', 'r', 'r'],
       ),
       '',
     );

@@ -110,19 +110,19 @@ export function prometheusMetricName(name: string, unit: string, kind: MetricKin
 /**
  * The Prometheus label name for an attribute key: each invalid character (per code point) to `_`,
  * runs kept (Prometheus' default `label_name_preserve_multiple_underscores`), a leading digit gets
- * `key_`, a single leading `_` gets `key` (default `label_name_underscore_sanitization`); `__x` kept.
+ * `key_`, a leading `_` gets `key` (default `label_name_underscore_sanitization`). Also `__x`, where
+ * otlptranslator passes it through: names starting with `__` are reserved for Prometheus itself
+ * (`__name__`, `__address__`; relabelling drops the rest), and exposition parsers such as Python's
+ * prometheus_client reject them, so an attribute never gets one.
  *
  * Returns `''` when nothing valid is left.
  */
 export function prometheusLabelName(key: string): string {
   if (key === '') return '';
-  let label = key.replace(INVALID_LABEL_CHAR, '_');
-  if (isDigit(label.charCodeAt(0))) {
-    label = 'key_' + label;
-  } else if (label.charCodeAt(0) === UNDERSCORE && label.charCodeAt(1) !== UNDERSCORE) {
-    label = 'key' + label;
-  }
-  return label !== key && isAllUnderscores(label) ? '' : label;
+  const label = key.replace(INVALID_LABEL_CHAR, '_');
+  if (label !== key && isAllUnderscores(label)) return '';
+  if (isDigit(label.charCodeAt(0))) return 'key_' + label;
+  return label.charCodeAt(0) === UNDERSCORE ? 'key' + label : label;
 }
 
 /**
@@ -181,4 +181,16 @@ function goTrimSpace(s: string): string {
 function cleanUpUnit(unit: string): string {
   const cleaned = unit.replace(INVALID_METRIC_CHARS, '_');
   return cleaned.startsWith('_') ? cleaned.slice(1) : cleaned;
+}
+
+/**
+ * The unit a metric family declares (OpenMetrics `# UNIT`, the protobuf `unit` field), or `''`:
+ * its Prometheus unit word, `ratio` for unit `1` (the suffix gauges of unit `1` get), declared only
+ * when the family name ends with it, as OpenMetrics requires. `name` is the sample name (counters
+ * end in `_total`, which the family name of an OpenMetrics counter leaves out).
+ */
+export function familyUnit(name: string, unit: string, counter: boolean): string {
+  const word = unit === '1' ? 'ratio' : prometheusUnit(unit);
+  const familyName = counter ? name.slice(0, -'_total'.length) : name;
+  return word !== '' && familyName.endsWith('_' + word) ? word : '';
 }

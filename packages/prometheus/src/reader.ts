@@ -12,7 +12,8 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { createHostCheck } from './allowed-host.js';
-import { contentType, negotiate } from './negotiate.js';
+import { contentType, negotiate, type ScrapeFormat } from './negotiate.js';
+import { serializeProtobufChunks } from './serialize-protobuf.js';
 import { serializeChunks, type SerializeOptions } from './serialize.js';
 import { sharedRendering, type SharedRendering } from './shared-rendering.js';
 import { TELEMETRY_SERVER } from './telemetry-server.js';
@@ -204,7 +205,9 @@ export class PrometheusReader extends MetricReader {
    * collects as a scrape of `endpoint?peek=1` does (see the `peek` option).
    */
   async collectText(accept?: string, options: { peek?: boolean } = {}): Promise<CollectedText> {
-    const { contentType, chunks } = await this.#collectChunks(accept, options.peek === true);
+    // Text only: a client preferring protobuf gets text 0.0.4, which every scraper also reads.
+    const format = negotiate(accept);
+    const { contentType, chunks } = await this.#collectChunks(format === 'protobuf' ? 'text' : format, options.peek === true);
     let body = '';
     for (const chunk of chunks) body += chunk.toString();
     return { contentType, body };
@@ -215,12 +218,12 @@ export class PrometheusReader extends MetricReader {
    * taken: a large exposition never exists as one string (the live page's history reads it so).
    */
   async collectTextChunks(accept?: string, options: { peek?: boolean } = {}): Promise<{ contentType: string; chunks: Iterable<string> }> {
-    const { contentType, chunks } = await this.#collectChunks(accept, options.peek === true);
+    const format = negotiate(accept);
+    const { contentType, chunks } = await this.#collectChunks(format === 'protobuf' ? 'text' : format, options.peek === true);
     return { contentType, chunks: (function* () { for (const chunk of chunks) yield chunk.toString(); })() };
   }
 
-  async #collectChunks(accept: string | undefined, peek: boolean): Promise<{ contentType: string; chunks: Generator<Buffer, void> }> {
-    const format = negotiate(accept);
+  async #collectChunks(format: ScrapeFormat, peek: boolean): Promise<{ contentType: string; chunks: Generator<Buffer, void> }> {
     const collection = await this.#collectShared(peek);
     const { resourceMetrics, errors } = collection;
     if (errors.length > 0) {
@@ -231,7 +234,11 @@ export class PrometheusReader extends MetricReader {
       }
     }
     const rendering = sharedRendering(this.#renderings, collection, format, () =>
-      this.#timed(serializeChunks(resourceMetrics, { ...this.#serializeOptions, format })),
+      this.#timed(
+        format === 'protobuf'
+          ? serializeProtobufChunks(resourceMetrics, this.#serializeOptions)
+          : serializeChunks(resourceMetrics, { ...this.#serializeOptions, format }),
+      ),
     );
     return { contentType: contentType(format), chunks: rendering.read() };
   }
@@ -297,7 +304,7 @@ export class PrometheusReader extends MetricReader {
   }
 
   /** `chunks`, with the time spent rendering each charged to the pacing like collection time. */
-  *#timed(chunks: Generator<string, void>): Generator<string, void> {
+  *#timed(chunks: Generator<string | Buffer, void>): Generator<string | Buffer, void> {
     for (;;) {
       const started = performance.now();
       const next = chunks.next();
@@ -323,7 +330,7 @@ export class PrometheusReader extends MetricReader {
         if (this.#fallback === undefined || !this.#fallback(req, res)) reply(res, 404, 'Not Found\n');
       } else if (req.method === 'GET') {
         const peek = query !== -1 && PEEK_QUERY.test(url.slice(query + 1));
-        this.#collectChunks(req.headers.accept, peek).then(
+        this.#collectChunks(negotiate(req.headers.accept), peek).then(
           ({ contentType, chunks }) => sendExposition(res, contentType, chunks),
           (error: unknown) => {
             debug('prometheus: collection failed: %o', error);

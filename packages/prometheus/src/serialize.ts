@@ -4,19 +4,12 @@
 // in chunks of about CHUNK_LENGTH: one string of a large exposition (1.35 MB at 10 000 series) cost
 // 2.2 ms of flattening in one go when written, and its garbage grew faster than the series did
 // (10k -> 100k series took 18-22x the time); chunks can be written one per event-loop turn.
-import type { Attributes, AttributeValue } from '@opentelemetry/api';
-import {
-  DataPointType,
-  type HistogramMetricData,
-  type MetricData,
-  type MetricDescriptor,
-  type ResourceMetrics,
-  type ScopeMetrics,
-} from '@opentelemetry/sdk-metrics';
-import { prometheusLabelName, prometheusMetricName, prometheusUnit, type MetricKind } from './names.js';
+import type { Attributes } from '@opentelemetry/api';
+import { DataPointType, type HistogramMetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { groupFamilies, type Family, type InstrumentationScope } from './families.js';
+import { attributeText, labelEntry, reservedLabels, TARGET_INFO_HELP, targetInfoAttributes, type RenderState } from './labels.js';
+import { familyUnit } from './names.js';
 
-// The scope type of whichever sdk-metrics the app brings (2.x and 3.x both work), not @opentelemetry/core's.
-type InstrumentationScope = ScopeMetrics['scope'];
 
 /** `text`: Prometheus text format 0.0.4. `openmetrics`: OpenMetrics 1.0.0. */
 export type ExpositionFormat = 'text' | 'openmetrics';
@@ -35,23 +28,6 @@ export interface SerializeOptions {
   onDrop?: (metricName: string, reason: string) => void;
 }
 
-type FamilyType = 'counter' | 'gauge' | 'histogram';
-
-interface Family {
-  /** Sample name; for counters it ends in `_total`. */
-  name: string;
-  type: FamilyType;
-  /** The first one gives HELP and UNIT. */
-  members: MetricData[];
-  scopes: InstrumentationScope[];
-}
-
-const TARGET_INFO_HELP = 'Target metadata';
-// Command lines carry secrets (tokens in arguments); target_info must never show them.
-const SECRET_RESOURCE_KEYS = new Set(['process.command_args', 'process.command_line']);
-const RESERVED_LE: ReadonlySet<string> = new Set(['le']);
-const RESERVED_SCOPE: ReadonlySet<string> = new Set(['otel_scope_name', 'otel_scope_version']);
-const RESERVED_LE_SCOPE: ReadonlySet<string> = new Set(['le', 'otel_scope_name', 'otel_scope_version']);
 
 /** About how many UTF-16 code units go into one chunk of serializeChunks (64 Ki). */
 export const CHUNK_LENGTH = 65_536;
@@ -102,100 +78,6 @@ export function* serializeChunks(resourceMetrics: ResourceMetrics, options: Seri
   yield out.take();
 }
 
-// Metrics of the same Prometheus name (the same instrument from several scopes) become one family,
-// so the output has one TYPE/HELP per name, which Prometheus and promtool require.
-function groupFamilies(
-  resourceMetrics: ResourceMetrics,
-  withTargetInfo: boolean,
-  onDrop: SerializeOptions['onDrop'],
-): Family[] {
-  const byName = new Map<string, Family>();
-  const families: Family[] = [];
-  // Every name a family's samples or metadata use, so two families can never emit the same
-  // series (a gauge `x_count` next to a histogram `x`; a gauge `x` next to OpenMetrics counter `x`).
-  const taken = new Set<string>(withTargetInfo ? ['target', 'target_info'] : []);
-  for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
-    for (const metric of metrics) {
-      if (metric.dataPoints.length === 0) continue;
-      const type = familyType(metric);
-      if (type === undefined) {
-        onDrop?.(metric.descriptor.name, 'exponential histograms have no text exposition; use explicit buckets');
-        continue;
-      }
-      const name = metricName(metric);
-      // `total` alone would leave an OpenMetrics counter without a family name.
-      if (name === '' || name === 'total') {
-        onDrop?.(metric.descriptor.name, 'no valid Prometheus name is left after translation');
-        continue;
-      }
-      const family = byName.get(name);
-      if (family !== undefined) {
-        if (family.type === type) {
-          family.members.push(metric);
-          family.scopes.push(scope);
-        } else {
-          onDrop?.(name, `already exposed as a ${family.type}; this ${type} of scope "${scope.name}" is left out`);
-        }
-        continue;
-      }
-      const names = namesUsed(name, type);
-      if (names.some((n) => taken.has(n))) {
-        onDrop?.(name, 'its series names clash with another metric (or target_info)');
-        continue;
-      }
-      for (const n of names) taken.add(n);
-      const created: Family = { name, type, members: [metric], scopes: [scope] };
-      byName.set(name, created);
-      families.push(created);
-    }
-  }
-  return families;
-}
-
-function namesUsed(name: string, type: FamilyType): string[] {
-  if (type === 'counter') return [name.slice(0, -'_total'.length), name];
-  if (type === 'histogram') return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`];
-  return [name];
-}
-
-function familyType(metric: MetricData): FamilyType | undefined {
-  switch (metric.dataPointType) {
-    case DataPointType.SUM:
-      return metric.isMonotonic ? 'counter' : 'gauge';
-    case DataPointType.GAUGE:
-      return 'gauge';
-    case DataPointType.HISTOGRAM:
-      return 'histogram';
-    default:
-      return undefined;
-  }
-}
-
-function metricKind(metric: MetricData): MetricKind {
-  switch (metric.dataPointType) {
-    case DataPointType.SUM:
-      return metric.isMonotonic ? 'monotonic-sum' : 'non-monotonic-sum';
-    case DataPointType.GAUGE:
-      return 'gauge';
-    case DataPointType.HISTOGRAM:
-      return 'histogram';
-    default:
-      return 'exponential-histogram';
-  }
-}
-
-// The SDK hands out the same descriptor object on every collection, so the name is computed once.
-const nameCache = new WeakMap<MetricDescriptor, { kind: MetricKind; name: string }>();
-
-function metricName(metric: MetricData): string {
-  const kind = metricKind(metric);
-  const cached = nameCache.get(metric.descriptor);
-  if (cached !== undefined && cached.kind === kind) return cached.name;
-  const name = prometheusMetricName(metric.descriptor.name, metric.descriptor.unit, kind);
-  nameCache.set(metric.descriptor, { kind, name });
-  return name;
-}
-
 function* renderFamily(
   family: Family,
   om: boolean,
@@ -209,8 +91,8 @@ function* renderFamily(
   const help = escapeHelp(first.descriptor.description || first.descriptor.name, om);
   if (om) {
     out.add(`# TYPE ${metadataName} ${type}\n`);
-    const unit = prometheusUnit(first.descriptor.unit);
-    if (unit !== '' && metadataName.endsWith('_' + unit)) out.add(`# UNIT ${metadataName} ${unit}\n`);
+    const unit = familyUnit(name, first.descriptor.unit, type === 'counter');
+    if (unit !== '') out.add(`# UNIT ${metadataName} ${unit}\n`);
     out.add(`# HELP ${metadataName} ${help}\n`);
   } else {
     out.add(`# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`);
@@ -254,17 +136,6 @@ function* renderFamily(
   }
 }
 
-interface RenderState {
-  /** Set when a label set may equal one of a different attribute set. */
-  lossy: boolean;
-  /** Per attribute key, whether its first value was a string: 1 and "1" render alike. */
-  stringKeys: Map<string, boolean>;
-}
-
-function reservedLabels(histogram: boolean, withScopeLabels: boolean): ReadonlySet<string> | undefined {
-  if (histogram) return withScopeLabels ? RESERVED_LE_SCOPE : RESERVED_LE;
-  return withScopeLabels ? RESERVED_SCOPE : undefined;
-}
 
 /** The label sets of the points before member m's point p, as rendered. */
 function labelSetsBefore(family: Family, m: number, p: number, withScopeLabels: boolean): Set<string> {
@@ -292,7 +163,7 @@ class LeLabels {
     // Points of one metric share their boundaries array.
     if (boundaries !== this.boundaries) {
       this.boundaries = boundaries;
-      this.texts = boundaries.map((b) => `le="${formatNumber(b)}"} `);
+      this.texts = boundaries.map((b) => `le="${canonicalFloat(b)}"} `);
     }
     return this.texts;
   }
@@ -326,15 +197,7 @@ function histogramText(name: string, h: HistogramMetricData['dataPoints'][number
 }
 
 function targetInfo(attributes: Attributes, om: boolean): string {
-  let shown: Attributes = attributes;
-  for (const key of SECRET_RESOURCE_KEYS) {
-    if (key in attributes) {
-      shown = { ...attributes };
-      for (const secret of SECRET_RESOURCE_KEYS) delete shown[secret];
-      break;
-    }
-  }
-  const inner = renderAttributes(shown, undefined, { lossy: false, stringKeys: new Map() });
+  const inner = renderAttributes(targetInfoAttributes(attributes), undefined, { lossy: false, stringKeys: new Map() });
   if (inner === '') return '';
   const sample = `target_info{${inner}} 1\n`;
   return om
@@ -350,38 +213,6 @@ function renderScopeLabels(scope: InstrumentationScope): string {
 
 function joinLabels(a: string, b: string): string {
   return a === '' ? b : b === '' ? a : a + ',' + b;
-}
-
-interface LabelEntry {
-  label: string;
-  /** Another key gives the same label (`a.b` and `a_b`). */
-  ambiguous: boolean;
-}
-
-// Attribute keys are few and repeat on every scrape, so their label names are cached. The cache
-// also knows which labels several keys share, so the common case needs no per-series check for
-// colliding keys. It is dropped if something feeds it unbounded keys.
-const labelEntries = new Map<string, LabelEntry>();
-const entryByLabel = new Map<string, LabelEntry>();
-
-function labelEntry(key: string): LabelEntry {
-  let entry = labelEntries.get(key);
-  if (entry === undefined) {
-    if (labelEntries.size >= 4096) {
-      labelEntries.clear();
-      entryByLabel.clear();
-    }
-    entry = { label: prometheusLabelName(key), ambiguous: false };
-    const other = entryByLabel.get(entry.label);
-    if (other === undefined) {
-      entryByLabel.set(entry.label, entry);
-    } else {
-      other.ambiguous = true;
-      entry.ambiguous = true;
-    }
-    labelEntries.set(key, entry);
-  }
-  return entry;
 }
 
 /**
@@ -455,11 +286,6 @@ function renderCollidingAttributes(
   return out;
 }
 
-// Non-string values as the spec's AnyValue text: arrays as JSON, scalars as themselves.
-function attributeText(value: AttributeValue): string {
-  return typeof value === 'string' ? value : Array.isArray(value) ? JSON.stringify(value) : String(value);
-}
-
 const LABEL_ESCAPE_TEST = /[\\"\n]/;
 const LABEL_ESCAPE = /[\\"\n]/g;
 const HELP_ESCAPE_TEST = /[\\\n]/;
@@ -481,6 +307,24 @@ function escapeHelp(help: string, om: boolean): string {
   const v = help.isWellFormed() ? help : help.toWellFormed();
   if (om) return OM_HELP_ESCAPE_TEST.test(v) ? v.replace(OM_HELP_ESCAPE, escapeChar) : v;
   return HELP_ESCAPE_TEST.test(v) ? v.replace(HELP_ESCAPE, escapeChar) : v;
+}
+
+/**
+ * A label value that is a number (`le`), in the canonical form Prometheus' own client libraries
+ * write (Go's strconv 'g' format with the shortest digits, `.0` added when it has neither a point
+ * nor an exponent; Python's floatToGoString does the same), so one bucket has one spelling whichever
+ * library exposed it: `1.0`, `10.0`, `0.005`, `1e-05`, `100000.0`, `1e+06`.
+ */
+export function canonicalFloat(value: number): string {
+  if (!Number.isFinite(value)) return formatNumber(value);
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  // toExponential() gives the shortest round-trip digits, the ones Go picks with precision -1. Go
+  // writes them with an exponent when it is below -4 or at least 6 (its rule for shortest %g).
+  const [mantissa, exponentText] = value.toExponential().split('e') as [string, string];
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 6) return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  const text = String(value);
+  return text.includes('.') ? text : text + '.0';
 }
 
 function formatNumber(value: number): string {

@@ -2,14 +2,14 @@
 // A burst of scrapes shares a collection (reader.ts); without this each would still render the
 // whole text again. Chunks are rendered lazily, once, by whichever reader gets to them first (so a
 // large exposition still costs one chunk per event-loop turn), and kept as bytes: every scrape
-// writes the same Buffers, encoded once.
+// writes the same Buffers, encoded once (text) or as the protobuf encoder made them.
 
 export class SharedRendering {
   readonly #chunks: Buffer[] = [];
-  #source: Generator<string, void> | undefined;
+  #source: Generator<string | Buffer, void> | undefined;
   #failure: { error: unknown } | undefined;
 
-  constructor(source: Generator<string, void>) {
+  constructor(source: Generator<string | Buffer, void>) {
     this.#source = source;
   }
 
@@ -23,7 +23,7 @@ export class SharedRendering {
       if (this.#failure !== undefined) throw this.#failure.error;
       const source = this.#source;
       if (source === undefined) return;
-      let next: IteratorResult<string, void>;
+      let next: IteratorResult<string | Buffer, void>;
       try {
         next = source.next();
       } catch (error) {
@@ -35,7 +35,7 @@ export class SharedRendering {
         this.#source = undefined;
         return;
       }
-      const chunk = Buffer.from(next.value);
+      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
       this.#chunks.push(chunk);
       yield chunk;
     }
@@ -47,7 +47,7 @@ export function sharedRendering(
   cache: WeakMap<object, Map<string, SharedRendering>>,
   collection: object,
   format: string,
-  render: () => Generator<string, void>,
+  render: () => Generator<string | Buffer, void>,
 ): SharedRendering {
   let byFormat = cache.get(collection);
   if (byFormat === undefined) cache.set(collection, (byFormat = new Map()));

@@ -145,7 +145,9 @@ describe('prometheusLabelName', () => {
     ['label.with.dots', 'label_with_dots'],
     ['123label', 'key_123label'],
     ['_label_starting_with_underscore', 'key_label_starting_with_underscore'],
-    ['__label_starting_with_2underscores', '__label_starting_with_2underscores'],
+    // Reserved in Prometheus; otlptranslator passes it through, mon does not.
+    ['__label_starting_with_2underscores', 'key__label_starting_with_2underscores'],
+    ['__name__', 'key__name__'],
     ['a..b', 'a__b'],
     ['emoji😀x', 'emoji_x'],
     ['', ''],

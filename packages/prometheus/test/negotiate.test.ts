@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { contentType, negotiate } from '../src/negotiate.js';
 
 describe('negotiate', () => {
-  it.each<[string | undefined, 'text' | 'openmetrics']>([
+  it.each<[string | undefined, 'text' | 'openmetrics' | 'protobuf']>([
     [undefined, 'text'],
     ['', 'text'],
     ['*/*', 'text'],
@@ -15,8 +15,20 @@ describe('negotiate', () => {
     // Prometheus 3.x default, with native histograms asked for as protobuf first
     [
       'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
-      'openmetrics',
+      'protobuf',
     ],
+    // Prometheus 2.40-2.54 with --enable-feature=native-histograms
+    [
+      'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      'protobuf',
+    ],
+    // Only the delimited MetricFamily stream is written; a wildcard never gives protobuf.
+    ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text', 'text'],
+    ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=compact-text,application/openmetrics-text;q=0.5', 'openmetrics'],
+    ['application/vnd.google.protobuf;encoding=delimited', 'text'],
+    ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0', 'text'],
+    ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.4,application/openmetrics-text;q=0.5', 'openmetrics'],
+    ['application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,text/plain;q=0.6', 'text'],
     // scrape_protocols: [PrometheusText0.0.4]
     ['text/plain;version=0.0.4;q=1,*/*;q=0.9', 'text'],
     ['application/openmetrics-text', 'openmetrics'],
@@ -34,5 +46,6 @@ describe('negotiate', () => {
   it('names the versioned content types', () => {
     expect(contentType('text')).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(contentType('openmetrics')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(contentType('protobuf')).toBe('application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited');
   });
 });

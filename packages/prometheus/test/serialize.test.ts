@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AggregationType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { CHUNK_LENGTH, serialize, serializeChunks, type SerializeOptions } from '../src/serialize.js';
+import { canonicalFloat, CHUNK_LENGTH, serialize, serializeChunks, type SerializeOptions } from '../src/serialize.js';
 import { testProvider } from './provider.js';
 
 // Golden files are the exposition a scraper sees; `UPDATE_GOLDEN=1` rewrites them after a
@@ -236,7 +236,9 @@ describe('serialize', () => {
     const drops: string[] = [];
     const text = serialize(await collect(), { ...noTarget, onDrop: (name, reason) => drops.push(`${name}: ${reason}`) });
     expect(text).toBe('');
-    expect(drops).toEqual(['exp: exponential histograms have no text exposition; use explicit buckets']);
+    expect(drops).toEqual([
+      'exp: exponential histograms have no text exposition (Prometheus reads them as native histograms, over protobuf); use explicit buckets',
+    ]);
   });
 
   it('leaves out an `le` attribute of a histogram, which would clash with the bucket label', async () => {
@@ -246,7 +248,7 @@ describe('serialize', () => {
       .createHistogram('sizes', { advice: { explicitBucketBoundaries: [10] } })
       .record(5, { le: 'oops', kind: 'x' });
     const text = serialize(await collect(), noTarget);
-    expect(text).toContain('sizes_bucket{kind="x",le="10"} 1\n');
+    expect(text).toContain('sizes_bucket{kind="x",le="10.0"} 1\n');
     expect(text).not.toContain('oops');
   });
 
@@ -256,7 +258,7 @@ describe('serialize', () => {
     });
     provider.getMeter('a').createUpDownCounter('level').add(-3);
     const text = serialize(await collect(), noTarget);
-    expect(text).toBe('# HELP level level\n# TYPE level histogram\nlevel_bucket{le="0"} 1\nlevel_bucket{le="+Inf"} 1\n');
+    expect(text).toBe('# HELP level level\n# TYPE level histogram\nlevel_bucket{le="0.0"} 1\nlevel_bucket{le="+Inf"} 1\n');
   });
 
   it('omits target_info when asked to, or when the resource has no attributes', async () => {
@@ -266,7 +268,7 @@ describe('serialize', () => {
     expect(serialize(await testProvider({ resource: {} }).collect())).toBe('');
   });
 
-  it('writes UNIT in OpenMetrics only when the name ends with the unit', async () => {
+  it('writes UNIT in OpenMetrics only when the name ends with the unit, `ratio` for unit 1', async () => {
     const { provider, collect } = testProvider();
     const meter = provider.getMeter('a');
     meter.createGauge('net.io', { unit: 'By/s' }).record(1);
@@ -275,7 +277,8 @@ describe('serialize', () => {
     const om = serialize(await collect(), { ...noTarget, format: 'openmetrics' });
     expect(om).toContain('# UNIT net_io_bytes_per_second bytes_per_second\n');
     expect(om).not.toContain('# UNIT seconds_left');
-    expect(om).not.toContain('# UNIT load');
+    expect(om).toContain('# TYPE load_ratio gauge\n# UNIT load_ratio ratio\n');
+    // A counter of unit 1 gets no _ratio suffix, so no unit either.
   });
 
   it('renders 10 000 series quickly', async () => {
@@ -359,5 +362,28 @@ describe('serializeChunks', () => {
     expect(text.match(/^jobs_total\{queue="queue-0"\} .*$/gm)).toEqual(['jobs_total{queue="queue-0"} 1']);
     expect(text.split('\n').filter((line) => line.startsWith('jobs_total{'))).toHaveLength(3000);
     expect(drops).toEqual(['jobs_total: duplicate series {queue="queue-0"}']);
+  });
+});
+
+describe('canonicalFloat', () => {
+  // Expected values are what Go's strconv.FormatFloat(v, 'g', -1, 64) plus ".0" gives (client_golang's
+  // OpenMetrics writer) and Python's prometheus_client floatToGoString.
+  it.each([
+    [1, '1.0'],
+    [10, '10.0'],
+    [0, '0.0'],
+    [0.005, '0.005'],
+    [0.0001, '0.0001'],
+    [0.00001, '1e-05'],
+    [2.5e-7, '2.5e-07'],
+    [100000, '100000.0'],
+    [1e6, '1e+06'],
+    [1234567, '1.234567e+06'],
+    [1e21, '1e+21'],
+    [-2.5, '-2.5'],
+    [Infinity, '+Inf'],
+    [-Infinity, '-Inf'],
+  ])('%d -> %s', (value, text) => {
+    expect(canonicalFloat(value)).toBe(text);
   });
 });

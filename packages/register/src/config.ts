@@ -15,6 +15,9 @@ export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'http-client', 'cp
 const EXPORTERS: readonly string[] = ['prometheus', 'otlp', 'console', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
 const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];
+/** OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION, as the OTLP exporter spec names them. */
+export type HistogramAggregationPreference = 'explicit_bucket_histogram' | 'base2_exponential_bucket_histogram';
+const HISTOGRAM_AGGREGATIONS: readonly HistogramAggregationPreference[] = ['explicit_bucket_histogram', 'base2_exponential_bucket_histogram'];
 
 export interface OtlpConfig {
   protocol: OtlpProtocol;
@@ -24,6 +27,8 @@ export interface OtlpConfig {
   timeoutMillis: number;
   compression: 'gzip' | 'none';
   temporality: TemporalityPreference;
+  /** How histograms are exported: explicit buckets (default) or base-2 exponential. */
+  histogramAggregation: HistogramAggregationPreference;
 }
 
 export interface Config {
@@ -377,5 +382,6 @@ function otlp(env: Env): OtlpConfig {
     timeoutMillis: positiveInt(env, pick('TIMEOUT'), 10_000),
     compression,
     temporality: oneOf(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', TEMPORALITIES, 'cumulative'),
+    histogramAggregation: oneOf(env, 'OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION', HISTOGRAM_AGGREGATIONS, 'explicit_bucket_histogram'),
   };
 }

@@ -17,8 +17,11 @@ import type { Config, OtlpConfig } from './config.js';
 import { markTelemetryAgent } from './http-client.js';
 import { debug, describe, warn } from './warn.js';
 
-/** Producers (pre-aggregated HTTP metrics) for a reader of the given temporality. */
-export type ProducersFor = (temporality: AggregationTemporality) => MetricProducer[];
+/**
+ * Producers (pre-aggregated HTTP metrics) for a reader of the given temporality; `exponential`
+ * when the reader exports histograms as base-2 exponential ones.
+ */
+export type ProducersFor = (temporality: AggregationTemporality, histograms?: 'explicit' | 'exponential') => MetricProducer[];
 
 /** Runs a collection that only looks (the live page's polls): see `peek` in @mon/host. */
 export type Peek = <T>(collect: () => T) => T;
@@ -129,7 +132,7 @@ async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', pr
     exporter,
     exportIntervalMillis: config.exportIntervalMillis,
     exportTimeoutMillis,
-    metricProducers: producersFor(temporality),
+    metricProducers: producersFor(temporality, name === 'otlp' && config.otlp.histogramAggregation === 'base2_exponential_bucket_histogram' ? 'exponential' : 'explicit'),
   });
 }
 
@@ -146,6 +149,9 @@ async function otlpExporter(otlp: OtlpConfig): Promise<PushMetricExporter> {
     lowmemory: AggregationTemporalityPreference.LOWMEMORY,
   }[otlp.temporality];
   // Every option is passed explicitly, so config.ts stays the one reader of the environment.
+  // The exporter has the option but does not read the variable (config.ts does): the app's own
+  // histograms follow it here; mon's HTTP histograms follow it in their producer.
+  const exponential = otlp.histogramAggregation === 'base2_exponential_bucket_histogram';
   const options = {
     // An agent of mon's own (the exporter's default settings), marked so that exports are never
     // counted as the app's outgoing calls (http-client.ts).
@@ -158,10 +164,16 @@ async function otlpExporter(otlp: OtlpConfig): Promise<PushMetricExporter> {
     timeoutMillis: otlp.timeoutMillis,
     compression: otlp.compression as never,
     temporalityPreference,
+    ...(exponential
+      ? {
+          aggregationPreference: (type: InstrumentType): AggregationOption =>
+            type === InstrumentType.HISTOGRAM ? { type: AggregationType.EXPONENTIAL_HISTOGRAM } : { type: AggregationType.DEFAULT },
+        }
+      : {}),
   };
   if (otlp.protocol === 'http/json') {
-    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
-    return new OTLPMetricExporter(options);
+    const { otlpJsonExporter } = await import('./otlp-json-exporter.js');
+    return otlpJsonExporter(options);
   }
   const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
   return new OTLPMetricExporter(options);

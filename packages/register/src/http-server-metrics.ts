@@ -15,6 +15,8 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
+import type { HistogramWithExponential } from '@mon/prometheus';
+import { ExponentialBuckets, combineSnapshots, type ExponentialSnapshot } from './exponential-buckets.js';
 
 /** Stable semconv boundaries, plus finer ones below 5 ms so a fast service gets real percentiles. */
 export const DURATION_BOUNDARIES: readonly number[] = [
@@ -58,6 +60,8 @@ class Series {
   minMicros = Number.MAX_SAFE_INTEGER;
   maxMicros = -1;
   readonly buckets = new Array<number>(DURATION_BOUNDARIES.length + 1).fill(0);
+  /** The same durations in base-2 exponential buckets: Prometheus native histograms, OTLP exponential. */
+  readonly exponential = new ExponentialBuckets();
   constructor(readonly attributes: Attributes) {}
 }
 
@@ -66,7 +70,17 @@ interface Snapshot {
   count: number;
   sum: number;
   buckets: number[];
+  exponential: ExponentialSnapshot;
 }
+
+/**
+ * How readers want the duration histogram. `explicit`: classic buckets (DURATION_BOUNDARIES), each
+ * point also carrying its exponential buckets as `value.exponential` (an OpenTelemetry
+ * ExponentialHistogram) for the Prometheus protobuf exposition, which serves both; exporters that
+ * do not know the field ignore it. `exponential`: an exponential histogram only (OTLP with
+ * OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram).
+ */
+export type HistogramAggregation = 'explicit' | 'exponential';
 
 export class HttpServerMetrics {
   /** Series without a route, keyed by seriesKey(). */
@@ -118,6 +132,7 @@ export class HttpServerMetrics {
     let i = 0;
     while (i < BOUNDARIES_MICROS.length && micros > BOUNDARIES_MICROS[i]!) i++;
     series.buckets[i]!++;
+    series.exponential.recordMicros(micros);
   }
 
   private newRoute(route: string): Map<number, Series> {
@@ -166,13 +181,13 @@ export class HttpServerMetrics {
    * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta|lowmemory) get differences since their
    * last collection; the active-requests up-down counter stays cumulative, as the spec's presets say.
    */
-  producer(temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE): MetricProducer {
+  producer(temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE, histograms: HistogramAggregation = 'explicit'): MetricProducer {
     const sent = temporality === AggregationTemporality.DELTA ? new WeakMap<Series, Snapshot>() : undefined;
     let lastCollection = this.startTime;
     return {
       collect: async (): Promise<CollectionResult> => {
         const now = hrTime();
-        const metrics = this.collect(now, sent, lastCollection);
+        const metrics = this.collect(now, sent, lastCollection, histograms);
         lastCollection = now;
         return {
           // The reader keeps the SDK's resource and takes only scopeMetrics from producers.
@@ -183,19 +198,31 @@ export class HttpServerMetrics {
     };
   }
 
-  private collect(now: HrTime, sent: WeakMap<Series, Snapshot> | undefined, lastCollection: HrTime): MetricData[] {
+  private collect(
+    now: HrTime,
+    sent: WeakMap<Series, Snapshot> | undefined,
+    lastCollection: HrTime,
+    histograms: HistogramAggregation,
+  ): MetricData[] {
     const delta = sent !== undefined;
     const temporality = delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
     const startTime = delta ? lastCollection : this.startTime;
+    const descriptor = {
+      name: INSTRUMENTS.duration,
+      description: 'Duration of HTTP server requests.',
+      unit: 's',
+      valueType: ValueType.DOUBLE,
+    };
     const durations: MetricData & { dataPointType: DataPointType.HISTOGRAM } = {
-      descriptor: {
-        name: INSTRUMENTS.duration,
-        description: 'Duration of HTTP server requests.',
-        unit: 's',
-        valueType: ValueType.DOUBLE,
-      },
+      descriptor,
       aggregationTemporality: temporality,
       dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: [],
+    };
+    const exponentialDurations: MetricData & { dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM } = {
+      descriptor,
+      aggregationTemporality: temporality,
+      dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
       dataPoints: [],
     };
     const requests: MetricData & { dataPointType: DataPointType.SUM } = {
@@ -214,29 +241,44 @@ export class HttpServerMetrics {
       let count = series.count;
       let sum = series.sumMicros / 1e6;
       let buckets = series.buckets;
+      let exponential = series.exponential.snapshot();
       if (sent !== undefined) {
         const last = sent.get(series);
-        const current = { count, sum, buckets: buckets.slice() };
+        const current = { count, sum, buckets: buckets.slice(), exponential };
         sent.set(series, current);
         if (last !== undefined) {
           count -= last.count;
           sum -= last.sum;
           buckets = current.buckets.map((c, i) => c - last.buckets[i]!);
+          exponential = combineSnapshots(exponential, last.exponential, -1);
         }
         // Nothing new for this series since the last export: do not send a zero point.
         if (count === 0) continue;
       }
       const point = { startTime, endTime: now, attributes: series.attributes };
-      durations.dataPoints.push({
-        ...point,
-        value: {
+      // min/max are over the whole lifetime, so a delta point must not claim them.
+      const minMax = delta ? {} : { min: series.minMicros / 1e6, max: series.maxMicros / 1e6 };
+      const exponentialValue = {
+        count,
+        sum,
+        scale: exponential.scale,
+        zeroCount: exponential.zeroCount,
+        positive: { offset: exponential.offset, bucketCounts: exponential.bucketCounts },
+        negative: { offset: 0, bucketCounts: [] },
+        ...minMax,
+      };
+      if (histograms === 'exponential') {
+        exponentialDurations.dataPoints.push({ ...point, value: exponentialValue });
+      } else {
+        const value: HistogramWithExponential = {
           buckets: { boundaries: DURATION_BOUNDARIES as number[], counts: buckets.slice() },
           count,
           sum,
-          // min/max are over the whole lifetime, so a delta point must not claim them.
-          ...(delta ? {} : { min: series.minMicros / 1e6, max: series.maxMicros / 1e6 }),
-        },
-      });
+          ...minMax,
+          exponential: exponentialValue,
+        };
+        durations.dataPoints.push({ ...point, value });
+      }
       requests.dataPoints.push({ ...point, value: count });
     }
     const active: MetricData = {
@@ -261,6 +303,6 @@ export class HttpServerMetrics {
       });
     }
     // An empty metric says nothing and some backends reject it: leave it out.
-    return [durations, requests, active].filter((m) => m.dataPoints.length > 0);
+    return [durations, exponentialDurations, requests, active].filter((m) => m.dataPoints.length > 0);
   }
 }

@@ -9,7 +9,7 @@ import { registerGlobalMeterProvider } from './app-api.js';
 import { createReaders } from './exporters.js';
 import { HttpClientMetrics } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
-import { HttpServerMetrics } from './http-server-metrics.js';
+import { HttpServerMetrics, type HistogramAggregation } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
 import { buildResource } from './resource.js';
 import { flushOnExit } from './shutdown.js';
@@ -94,9 +94,9 @@ async function build(): Promise<Pipeline | undefined> {
   let host: HostMetrics | undefined;
   // A peek covers this process's host metrics and, in a cluster primary, its workers' (cluster/peek.ts).
   const peek = <T>(collect: () => T): T => asPeek(() => (host === undefined ? collect() : host.peek(collect)));
-  // Pre-aggregated metrics: cluster workers push these to the primary between scrapes (cluster.ts).
-  const producersFor = (temporality: AggregationTemporality): MetricProducer[] => [
-    ...(http ? [http.producer(temporality)] : []),
+  // Pre-aggregated metrics: cluster workers push these to the primary between scrapes (cluster/).
+  const producersFor = (temporality: AggregationTemporality, histograms?: HistogramAggregation): MetricProducer[] => [
+    ...(http ? [http.producer(temporality, histograms)] : []),
     ...(httpClient ? [httpClient.producer(temporality)] : []),
   ];
   const readers = await createReaders(config, producersFor, resource, peek);

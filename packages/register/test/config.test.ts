@@ -56,12 +56,25 @@ describe('loadConfig', () => {
     ['OTEL_METRIC_EXPORT_INTERVAL', '1.5s', 'OTEL_METRIC_EXPORT_INTERVAL="1.5s" is not a whole number of milliseconds'],
     ['MON_METRICS', 'http,gpu', 'MON_METRICS names an unknown group "gpu"'],
     ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'sometimes', 'is not one of cumulative, delta, lowmemory; using cumulative.'],
+    [
+      'OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION',
+      'hdr',
+      'is not one of explicit_bucket_histogram, base2_exponential_bucket_histogram; using explicit_bucket_histogram.',
+    ],
   ])('warns once, on one line, for %s=%s and uses a safe value', (name, value, message) => {
     const config = loadConfig({ [name]: value });
     expect(captured()).toHaveLength(1);
     expect(captured()[0]).toContain(message);
     expect(captured()[0]).toMatch(/^mon: .*\[MON_BAD_ENV\]\n$/);
     expect(config.prometheus.port).toBe(9464);
+  });
+
+  it('reads the OTLP default histogram aggregation, explicit buckets unless told otherwise', () => {
+    expect(loadConfig({}).otlp.histogramAggregation).toBe('explicit_bucket_histogram');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'BASE2_Exponential_Bucket_Histogram' }).otlp.histogramAggregation).toBe(
+      'base2_exponential_bucket_histogram',
+    );
+    expect(captured()).toEqual([]);
   });
 
   it('falls back to prometheus when no exporter name is valid', () => {

@@ -1,4 +1,4 @@
-import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type ExponentialHistogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import {
   DURATION_BOUNDARIES,
@@ -124,6 +124,39 @@ describe('HttpServerMetrics', () => {
     expect((await collect(delta))['http.server.requests']).toBeUndefined();
     // The cumulative reader is unaffected by the delta reader's bookkeeping.
     expect((await collect(cumulative))['http.server.requests']!.dataPoints.map((p) => p.value)).toEqual([3]);
+  });
+
+  it('gives each histogram point its exponential buckets too, for native histograms', async () => {
+    const metrics = new HttpServerMetrics();
+    for (const seconds of [0.051, 0.051, 0.0512, 0.06]) request(metrics, 'GET', 200, seconds);
+    const point = (await collect(metrics.producer()))['http.server.request.duration']!.dataPoints[0]!;
+    const { exponential } = point.value as unknown as { exponential: ExponentialHistogram };
+    expect(exponential.count).toBe(4);
+    expect(exponential.sum).toBeCloseTo(0.2132);
+    // 0.051 .. 0.06 s fits in 160 buckets at the finest scale.
+    expect(exponential.scale).toBe(8);
+    const counts = exponential.positive.bucketCounts;
+    expect(counts.reduce((a, b) => a + b)).toBe(4);
+    // 0.051 s is in OpenTelemetry bucket ceil(log2(0.051) * 256) - 1, the first one in use.
+    expect(exponential.positive.offset).toBe(Math.ceil(Math.log2(0.051) * 256) - 1);
+    expect(counts[0]).toBe(2);
+  });
+
+  it('gives exponential histograms only when a reader asks for them (OTLP base2_exponential_bucket_histogram)', async () => {
+    const metrics = new HttpServerMetrics();
+    const delta = metrics.producer(AggregationTemporality.DELTA, 'exponential');
+    request(metrics, 'GET', 200, 0.01);
+    let durations = (await collect(delta))['http.server.request.duration']!;
+    expect(durations.dataPointType).toBe(DataPointType.EXPONENTIAL_HISTOGRAM);
+    // A wide range lowers the scale between two exports: the delta is still exact.
+    request(metrics, 'GET', 200, 0.000002);
+    request(metrics, 'GET', 200, 100);
+    durations = (await collect(delta))['http.server.request.duration']!;
+    const value = durations.dataPoints[0]!.value as ExponentialHistogram;
+    expect(value.count).toBe(2);
+    expect(value.scale).toBeLessThan(8);
+    expect(value.positive.bucketCounts.reduce((a, b) => a + b)).toBe(2);
+    expect(value.positive.bucketCounts.every((c) => c >= 0)).toBe(true);
   });
 });
 

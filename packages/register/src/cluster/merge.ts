@@ -3,6 +3,7 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { DataPointType, type DataPoint, type Histogram, type MetricData, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { debug } from '../warn.js';
+import { addExponential } from './exponential.js';
 import { mergeRule, type MergeRule } from './merge-rule.js';
 
 /** The attribute that tells processes apart on per-process series (Prometheus: nodejs_cluster_worker). */
@@ -152,6 +153,8 @@ function addPoint(acc: Accumulator, point: Point): void {
   a.sum = a.sum === undefined || b.sum === undefined ? undefined : a.sum + b.sum;
   a.min = a.min === undefined || b.min === undefined ? undefined : Math.min(a.min, b.min);
   a.max = a.max === undefined || b.max === undefined ? undefined : Math.max(a.max, b.max);
+  // Native buckets only when every process had them (all run this version of mon).
+  addExponential(a, b);
   acc.byAttributes.set(key, { ...current, startTime });
 }
 

@@ -5,6 +5,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { DataPointType, type Histogram, type MetricData, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import { exponentialToWire, setExponential, type ExponentialSnapshot } from './exponential.js';
 
 type WireNumber = number | string;
 
@@ -15,6 +16,8 @@ interface WireHistogram {
   sum?: WireNumber;
   min?: WireNumber;
   max?: WireNumber;
+  /** The same observations in exponential buckets (http-server-metrics.ts), for native histograms. */
+  exponential?: ExponentialSnapshot;
 }
 
 interface WirePoint {
@@ -64,6 +67,7 @@ export function encodeScopes(scopes: readonly ScopeMetrics[]): string {
               ...(p.value.sum === undefined ? {} : { sum: toWire(p.value.sum) }),
               ...(p.value.min === undefined ? {} : { min: toWire(p.value.min) }),
               ...(p.value.max === undefined ? {} : { max: toWire(p.value.max) }),
+              ...exponentialToWire(p.value),
             },
           })),
         });
@@ -97,6 +101,7 @@ export function decodeScopes(json: string, endTime: HrTime): ScopeMetrics[] {
             if (h.sum !== undefined) value.sum = fromWire(h.sum);
             if (h.min !== undefined) value.min = fromWire(h.min);
             if (h.max !== undefined) value.max = fromWire(h.max);
+            setExponential(value, h.exponential);
             return { startTime: p.startTime, endTime, attributes: p.attributes, value };
           }),
         };

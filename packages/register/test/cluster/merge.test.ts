@@ -1,6 +1,7 @@
-import type { Histogram, ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import type { ExponentialHistogram, Histogram, MetricData, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { ClusterMerge, PRIMARY, WORKER_ATTRIBUTE } from '../../src/cluster/merge.js';
+import { decodeScopes, encodeScopes } from '../../src/cluster/wire.js';
 import { BOUNDARIES, NOW, T0, T1, counter, find, gauge, histogram, hostScope, scope, upDown, values } from './metric-data.js';
 
 describe('ClusterMerge', () => {
@@ -32,6 +33,40 @@ describe('ClusterMerge', () => {
     const h = find(out, 'duration')!.dataPoints[0]!.value as Histogram;
     expect(h.buckets).toEqual({ boundaries: BOUNDARIES, counts: [1, 3, 1] });
     expect([h.count, h.sum, h.min, h.max]).toEqual([5, 2.05 + 0.9, 0.05, 2]);
+  });
+
+  it('carries exponential buckets through IPC and sums them at the coarser scale', () => {
+    const withExponential = (counts: number[], sum: number, scale: number, offset: number, bucketCounts: number[]): MetricData => {
+      const metric = histogram('duration', counts, sum, 0.05, 2);
+      const value = metric.dataPoints[0]!.value as Histogram & { exponential?: ExponentialHistogram };
+      value.exponential = {
+        count: value.count,
+        sum,
+        min: 0.05,
+        max: 2,
+        scale,
+        zeroCount: 0,
+        positive: { offset, bucketCounts },
+        negative: { offset: 0, bucketCounts: [] },
+      };
+      return metric;
+    };
+    const a = scope(withExponential([1, 0, 1], 2.05, 3, -4, [1, 0, 0, 1]));
+    const b = scope(withExponential([0, 3, 0], 0.9, 2, -1, [3]));
+    const decoded = decodeScopes(encodeScopes(a), NOW);
+    expect((decoded[0]!.metrics[0]!.dataPoints[0]!.value as { exponential: ExponentialHistogram }).exponential).toEqual(
+      (a[0]!.metrics[0]!.dataPoints[0]!.value as { exponential: ExponentialHistogram }).exponential,
+    );
+    const out = new ClusterMerge().merge(
+      [
+        { label: '0', scopes: decoded },
+        { label: '1', scopes: decodeScopes(encodeScopes(b), NOW) },
+      ],
+      NOW,
+    );
+    const { exponential } = find(out, 'duration')!.dataPoints[0]!.value as { exponential: ExponentialHistogram };
+    // Scale 3 buckets -4 and -1 are scale 2 buckets -2 and -1; the other process adds 3 to -1.
+    expect(exponential).toMatchObject({ count: 5, scale: 2, zeroCount: 0, positive: { offset: -2, bucketCounts: [1, 4] } });
   });
 
   it('keeps the first buckets when two processes disagree on the boundaries', () => {
