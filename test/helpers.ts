@@ -33,13 +33,16 @@ export async function freePort(): Promise<number> {
 // All interfaces: the apps listen on every interface, their metrics on 127.0.0.1.
 async function isFree(port: number): Promise<boolean> {
   const server = net.createServer();
-  server.listen(port);
-  const [free] = await Promise.race([once(server, 'listening').then(() => [true]), once(server, 'error').then(() => [false])]);
+  const free = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.once('listening', () => resolve(true));
+    server.listen(port);
+  });
   if (free) {
     server.close();
     await once(server, 'close');
   }
-  return free as boolean;
+  return free;
 }
 
 export interface App {
