@@ -146,15 +146,18 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
   it('opened after the traffic, shows the recent past the process kept, from its first fetch', async () => {
     const later = await spawnApp(example('http-esm/server.mjs'));
     try {
-      // Traffic while nobody looks; the process samples its history every 10 s (HISTORY_STEP_MS).
-      const load = startLoad(later.port, ['/', '/nope', '/fail'], 12_000, 2);
-      await load.done;
+      // Traffic while nobody looks, until the history (sampled every 10 s, HISTORY_STEP_MS) has a
+      // rate: requests between two of its samples.
       const history = async () => JSON.parse((await request(later.metricsPort, '/live/history')).body) as { points: Array<Record<string, number>> };
-      const deadline = Date.now() + 30_000;
-      while (!(await history()).points.some((p) => p.requestRate! > 0)) {
+      const deadline = Date.now() + 45_000;
+      let sent = 0;
+      while (!(await history()).points.some((p) => p.requestRate! > 0 && p.serverErrorRate! > 0)) {
         if (Date.now() > deadline) throw new Error(`no request rate in the history: ${JSON.stringify(await history())}`);
-        await sleep(500);
+        for (const path of ['/', '/nope', '/fail']) await request(later.port, path);
+        sent += 3;
+        await sleep(50);
       }
+      expect(sent).toBeGreaterThan(0);
 
       const page = await context!.newPage();
       const kept = page.waitForResponse((response) => response.url().endsWith('/live/history'));

@@ -90,9 +90,15 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
     // A monotonic clock: the page gets ages, so only differences matter, and a wall-clock change
     // must not make a point look old or new.
     const started = performance.now();
+    // The sample's own time: the collection, and the turns spent rendering and parsing, not the
+    // app's work in the turns between them.
+    let busy = 0;
     try {
       const text = await options.collect();
-      const current: Snapshot = { time: performance.now(), samples: await parseInTurns(typeof text === 'string' ? [text] : text) };
+      busy = performance.now() - started;
+      const parsed = await parseInTurns(typeof text === 'string' ? [text] : text);
+      busy += parsed.busyMs;
+      const current: Snapshot = { time: performance.now(), samples: parsed.samples };
       kept.push(computePoint(current, previous, previous));
       if (kept.length > capacity) kept.shift();
       previous = current;
@@ -100,9 +106,8 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
       options.onError?.(error);
     } finally {
       sampling = false;
-      // Wall time, an upper bound of the sample's CPU time (a busy app stretches it: backing off
-      // then is right too).
-      due = started + (performance.now() - started) / CPU_SHARE;
+      // Not after the first: it pays the code's warm-up once (20-30 ms on a loaded machine).
+      if (kept.length > 1) due = started + busy / CPU_SHARE;
     }
   };
 
@@ -134,12 +139,19 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
 // exists as one string.
 const PIECE_CHARS = 64 * 1024;
 
-async function parseInTurns(chunks: Iterable<string>): Promise<Map<string, Sample[]>> {
+async function parseInTurns(chunks: Iterable<string>): Promise<{ samples: Map<string, Sample[]>; busyMs: number }> {
   const sums = new Map<string, Map<string, Sample>>();
+  let busyMs = 0;
+  let turn = performance.now();
   let first = true;
+  // Rendering happens as the chunks are taken (@mon/prometheus collectTextChunks): it is timed too.
   for (const chunk of chunks) {
     for (let start = 0; start < chunk.length; ) {
-      if (!first) await new Promise((resolve) => setImmediate(resolve));
+      if (!first) {
+        busyMs += performance.now() - turn;
+        await new Promise((resolve) => setImmediate(resolve));
+        turn = performance.now();
+      }
       first = false;
       let end = chunk.indexOf('\n', Math.min(chunk.length, start + PIECE_CHARS));
       if (end === -1) end = chunk.length;
@@ -163,7 +175,7 @@ async function parseInTurns(chunks: Iterable<string>): Promise<Map<string, Sampl
     const byKey = sums.get(name);
     if (byKey !== undefined) samples.set(name, [...byKey.values()]);
   }
-  return samples;
+  return { samples, busyMs: busyMs + performance.now() - turn };
 }
 
 /** The labels under the constant label names, their values copied out of the text (see above). */
