@@ -85,17 +85,20 @@ export function loadConfig(processEnv: Env = process.env): Readonly<Config> {
   const env = withPm2Environment(processEnv);
   const pm2 = pm2Instance(env);
   const exportTimeoutMillis = positiveInt(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+  const chosen = exporters(env);
+  // Settings of an exporter that is off are not read: no warning about a value that changes nothing.
+  const servesPrometheus = chosen.includes('prometheus');
   const config: Config = {
     disabled: bool(env, 'OTEL_SDK_DISABLED', false),
     serviceName: nonEmpty(env.OTEL_SERVICE_NAME),
     resourceAttributes: resourceAttributes(env),
-    exporters: exporters(env),
+    exporters: chosen,
     pm2,
     prometheus: {
       host: nonEmpty(env.OTEL_EXPORTER_PROMETHEUS_HOST) ?? 'localhost',
-      port: instancePort(env, pm2, port(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464)),
+      port: servesPrometheus ? instancePort(env, pm2, port(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464)) : 9464,
       auth: metricsAuth(env.MON_METRICS_AUTH),
-      ui: onOff(env, 'MON_UI', true),
+      ui: servesPrometheus ? onOff(env, 'MON_UI', true) : true,
     },
     otlp: otlp(env),
     exportIntervalMillis: positiveInt(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000),
@@ -204,6 +207,9 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
 /** `user:password` means basic auth; anything else is a bearer token. The value is never echoed. */
 function metricsAuth(raw: string | undefined): Config['prometheus']['auth'] {
   if (raw === undefined || raw === '') return undefined;
+  // `Bearer <token>`: a token that contains ':' would otherwise be read as user:password.
+  const bearer = /^bearer\s+(\S.*)$/i.exec(raw);
+  if (bearer !== null) return { bearer: bearer[1]! };
   const colon = raw.indexOf(':');
   if (colon > 0) return { username: raw.slice(0, colon), password: raw.slice(colon + 1) };
   return { bearer: raw };

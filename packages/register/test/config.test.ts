@@ -36,9 +36,21 @@ describe('loadConfig', () => {
   it('reads MON_METRICS_AUTH as a bearer token or user:password, and MON_UI', () => {
     expect(loadConfig({ MON_METRICS_AUTH: 'tok3n' }).prometheus.auth).toEqual({ bearer: 'tok3n' });
     expect(loadConfig({ MON_METRICS_AUTH: 'prom:pa:ss' }).prometheus.auth).toEqual({ username: 'prom', password: 'pa:ss' });
+    // A token with a ':' in it: the Bearer prefix says which it is.
+    expect(loadConfig({ MON_METRICS_AUTH: 'Bearer ab:cd' }).prometheus.auth).toEqual({ bearer: 'ab:cd' });
+    expect(loadConfig({ MON_METRICS_AUTH: 'bearer tok3n' }).prometheus.auth).toEqual({ bearer: 'tok3n' });
     expect(loadConfig({ MON_UI: 'off' }).prometheus.ui).toBe(false);
     expect(loadConfig({ MON_UI: 'sideways' }).prometheus.ui).toBe(true);
     expect(captured()).toEqual(['mon: MON_UI="sideways" is not on or off; using on. [MON_BAD_ENV]\n']);
+  });
+
+  it('says nothing of the Prometheus settings while that exporter is off', () => {
+    const config = loadConfig({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_PROMETHEUS_PORT: 'abc', MON_UI: 'maybe' });
+    expect(config.exporters).toEqual(['otlp']);
+    expect(captured()).toEqual([]);
+    // With the exporter on, the same kind of value is warned about (another value: warnings are once each).
+    loadConfig({ OTEL_EXPORTER_PROMETHEUS_PORT: 'xyz' });
+    expect(captured().join('\n')).toContain('OTEL_EXPORTER_PROMETHEUS_PORT="xyz"');
   });
 
   it('lets `none` turn every exporter off', () => {
