@@ -22,6 +22,15 @@ async function modulesLoaded(preload: boolean): Promise<string[]> {
 }
 
 describe('node --import @mon/register', () => {
+  it('loads no node:http when it serves nothing (OTEL_METRICS_EXPORTER=none)', async () => {
+    process.env.OTEL_METRICS_EXPORTER = 'none';
+    try {
+      expect(await modulesLoaded(true)).not.toContain('NativeModule http');
+    } finally {
+      delete process.env.OTEL_METRICS_EXPORTER;
+    }
+  });
+
   it('loads neither undici (node:http ESM facade), node:crypto nor fs/promises', async () => {
     const loaded = await modulesLoaded(true);
     // The endpoint itself needs node:http: the check would pass vacuously if the preload did nothing.

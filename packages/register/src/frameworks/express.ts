@@ -21,8 +21,15 @@
 // - otherwise (an app wrapped in another listener, Node 20.6-20.15) at the end of the first
 //   Express request, which itself keeps the mount path as it was at the end.
 import dc from 'node:diagnostics_channel';
-import { IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import { debug } from '../warn.js';
+
+// node:http is reached when Express is first looked for (a server listening, a request), never at
+// import: loading it costs ~10 ms of start-up on Node 24 in a process that has no server (test/bench/startup.mjs).
+let incomingPrototype: object | undefined;
+const incomingMessagePrototype = (): object =>
+  (incomingPrototype ??= (createRequire(import.meta.url)('node:http') as typeof import('node:http')).IncomingMessage.prototype);
 
 interface ExpressRequest extends IncomingMessage {
   route?: unknown;
@@ -66,7 +73,7 @@ export function captureExpressMountPaths(): ExpressMountPaths {
   /** `express.request`: the object just above IncomingMessage.prototype in a request's chain. */
   const install = (requestPrototype: object): void => {
     let proto: object | null = requestPrototype;
-    while (proto !== null && Object.getPrototypeOf(proto) !== IncomingMessage.prototype) proto = Object.getPrototypeOf(proto);
+    while (proto !== null && Object.getPrototypeOf(proto) !== incomingMessagePrototype()) proto = Object.getPrototypeOf(proto);
     if (proto === null || tried.has(proto)) return;
     tried.add(proto);
     // Something (another tool, a future Express) already defines `route` there: leave it alone,
@@ -98,7 +105,7 @@ export function captureExpressMountPaths(): ExpressMountPaths {
     matchedBaseUrl: (request) => baseUrls.get(request),
     learnFrom: (request) => {
       const proto = Object.getPrototypeOf(request) as object | null;
-      if (proto !== null && proto !== IncomingMessage.prototype) install(proto);
+      if (proto !== null && proto !== incomingMessagePrototype()) install(proto);
     },
     stop: () => {
       dc.unsubscribe(LISTEN_CHANNEL, onListen);
