@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { root, sample, scrape, spawnApp, request, type App } from './helpers.js';
 import { attributes, metricsOf, pointValue, startReceiver, type Receiver } from './otlp-receiver.js';
 
@@ -52,8 +52,13 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'mon-app-api-'));
 });
 
-afterAll(async () => {
+// Each test's app is stopped even when its assertions fail: a failed test must not leave it running.
+afterEach(async () => {
   await app?.stop();
+  app = undefined;
+});
+
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
