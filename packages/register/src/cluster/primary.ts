@@ -1,6 +1,6 @@
 // The primary's side: one producer for /metrics that collects this process and asks every worker.
 import type { ChildProcess } from 'node:child_process';
-import cluster, { type Worker } from 'node:cluster';
+import dc from 'node:diagnostics_channel';
 import type { HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -18,6 +18,9 @@ import { OnDemandReader, OWN_COLLECT_TIMEOUT_MS } from './on-demand-reader.js';
 import { isPeeking } from './peek.js';
 import { isOurs, PEEK, PROTOCOL, SCRAPE, send, type Kind } from './protocol.js';
 import { decodeScopes } from './wire.js';
+
+/** Node publishes every ChildProcess it creates here (cluster workers too), before it spawns. */
+const CHILD_PROCESS_CHANNEL = 'child_process';
 
 /** A scrape waits at most this long for the workers; a late one counts with its last known values. */
 export const COLLECT_TIMEOUT_MS = 1_000;
@@ -74,11 +77,17 @@ export class ClusterPrimary implements MetricProducer {
     this.#exitGraceMillis = options.exitGraceMillis ?? EXIT_GRACE_MS;
   }
 
-  /** Watches for forked workers; returns the function that stops watching. */
+  /**
+   * Watches every child process this one starts, from Node's `child_process` channel (Node 16.18+),
+   * not node:cluster's 'fork' event: loading node:cluster (with child_process and dgram) costs
+   * ~12 M instructions of start-up on Node 24 in every app, and most never fork. Only cluster
+   * workers running mon say hello; any other child costs three listeners until it exits.
+   * Returns the function that stops watching.
+   */
   start(): () => void {
-    const onFork = (worker: Worker) => this.watch(worker.process);
-    cluster.on('fork', onFork);
-    return () => cluster.removeListener('fork', onFork);
+    const onChild = (message: unknown): void => this.watch((message as { process: ChildProcess }).process);
+    dc.subscribe(CHILD_PROCESS_CHANNEL, onChild);
+    return () => dc.unsubscribe(CHILD_PROCESS_CHANNEL, onChild);
   }
 
   /** Listens to one worker's channel (exported for tests: any IPC child works). */
@@ -271,20 +280,29 @@ export class ClusterPrimary implements MetricProducer {
 export function clusterPrimaryReader(
   producers: MetricProducer[],
   resource: Resource,
-  serve: (producer: MetricProducer) => MetricReader,
+  serve: (producer: MetricProducer) => MetricReader | Promise<MetricReader>,
   options: ClusterPrimaryOptions = {},
 ): MetricReader {
   let stop = (): void => {};
   let serving: MeterProvider | undefined;
+  let shutDown = false;
   const self = new OnDemandReader({
     metricProducers: producers,
     onShutdown: async () => {
+      shutDown = true;
       stop();
       await serving?.shutdown();
     },
   });
   const primary = new ClusterPrimary(self, options);
   stop = primary.start();
-  serving = new MeterProvider({ resource, readers: [serve(primary)] });
+  // `serve` may settle later (the endpoint opens after the app's start-up): collecting needs only `self`.
+  const provide = (reader: MetricReader): void => {
+    serving = new MeterProvider({ resource, readers: [reader] });
+    if (shutDown) void serving.shutdown();
+  };
+  const reader = serve(primary);
+  if (reader instanceof Promise) reader.then(provide, (error: unknown) => debug('cluster: serving failed: %s', describe(error)));
+  else provide(reader);
   return self;
 }

@@ -1,5 +1,5 @@
 // Which part this process plays in a cluster: the one place that decides it.
-import cluster from 'node:cluster';
+import { createRequire } from 'node:module';
 import type { Pm2Instance } from '../config.js';
 
 /**
@@ -12,6 +12,11 @@ import type { Pm2Instance } from '../config.js';
 export type ClusterRole = 'primary' | 'worker' | 'pm2-instance';
 
 export function clusterRole(pm2: Pm2Instance | undefined): ClusterRole {
+  // Only a process with an IPC channel can be a worker. Asked first, it keeps node:cluster (with
+  // child_process and dgram, ~12 M instructions on Node 24) unloaded in every other process; in a
+  // worker, Node itself loaded node:cluster before the preload ran.
+  if (typeof process.send !== 'function') return 'primary';
+  const cluster = createRequire(import.meta.url)('node:cluster') as typeof import('node:cluster').default;
   if (!cluster.isWorker) return 'primary';
   return pm2?.clusterMode === true ? 'pm2-instance' : 'worker';
 }
