@@ -5,7 +5,7 @@ import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { example, fixture, freePort, request, root, sample, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
+import { example, fixture, freePort, request, root, sample, scrape, sleep, spawnApp, sumSamples, waitForStderr, type App } from './helpers.js';
 import { startReceiver, type Receiver } from './otlp-receiver.js';
 
 let app: App | undefined;
@@ -35,6 +35,9 @@ describe('the metrics endpoint cannot be served', () => {
     ['an unresolvable host', { OTEL_EXPORTER_PROMETHEUS_HOST: 'no-such-host.invalid' }, 'OTEL_EXPORTER_PROMETHEUS_HOST'],
   ])('%s: one warning, the app serves', async (_name, env, message) => {
     app = await spawnApp(example('http-esm/server.mjs'), { env: env as Record<string, string> });
+    await serveTraffic(app);
+    // Some of these are said when the endpoint opens, after the app's start-up.
+    await waitForStderr(app, /^mon: /m);
     await serveTraffic(app);
     await sleep(200);
     const lines = monLines(app.stderr());

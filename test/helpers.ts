@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { START_UP_GRACE_MS } from '../packages/register/src/after-start-up.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = (name: string): string => path.join(root, 'test', 'fixtures', name);
@@ -126,10 +127,36 @@ export interface Reply {
   body: string;
 }
 
-export function request(
+/**
+ * One HTTP request. A refused connection is tried again for up to ENDPOINT_WAIT_MS: mon opens its
+ * endpoint START_UP_GRACE_MS after the app starts (packages/register/src/after-start-up.ts), so a
+ * test that scrapes as soon as the app listens waits for it; `retry: false` for a test that expects
+ * the refusal (expectNoEndpoint).
+ */
+export async function request(
   port: number,
   urlPath: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string; retry?: boolean } = {},
+): Promise<Reply> {
+  const deadline = Date.now() + ENDPOINT_WAIT_MS;
+  for (;;) {
+    try {
+      return await requestOnce(port, urlPath, options);
+    } catch (error) {
+      const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+      if (!refused || options.retry === false || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** How long request() waits for an endpoint that is not open yet: the grace, and room for a loaded machine. */
+export const ENDPOINT_WAIT_MS = START_UP_GRACE_MS + 4_000;
+
+function requestOnce(
+  port: number,
+  urlPath: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string },
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -146,6 +173,19 @@ export function request(
   });
 }
 
+/**
+ * Nothing serves on `port`, checked once the endpoint would have opened (START_UP_GRACE_MS after
+ * start, and a margin): a refusal before then would prove nothing.
+ */
+export async function expectNoEndpoint(port: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, START_UP_GRACE_MS + 1_000));
+  const error = await requestOnce(port, '/metrics', {}).then(
+    (reply) => new Error(`expected no endpoint on ${port}, got HTTP ${reply.status}`),
+    (e: NodeJS.ErrnoException) => e,
+  );
+  if (error.code !== 'ECONNREFUSED') throw error;
+}
+
 /** Starts a request and destroys the socket before the response is complete. */
 export function abortedRequest(port: number, urlPath: string, afterMs = 50): Promise<void> {
   return new Promise((resolve) => {
@@ -155,6 +195,18 @@ export function abortedRequest(port: number, urlPath: string, afterMs = 50): Pro
     req.end();
     setTimeout(() => req.destroy(), afterMs);
   });
+}
+
+/**
+ * Waits until the app's stderr matches `pattern` (a warning about the endpoint comes once it opens,
+ * START_UP_GRACE_MS after start); fails with what stderr said after ENDPOINT_WAIT_MS.
+ */
+export async function waitForStderr(app: App, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + ENDPOINT_WAIT_MS;
+  while (!pattern.test(app.stderr())) {
+    if (Date.now() > deadline) throw new Error(`stderr never matched ${pattern}:\n${app.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export async function scrape(metricsPort: number, accept?: string): Promise<Reply> {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { example, fixture, freePort, request, root, scrape, sleep, spawnApp, type App } from './helpers.js';
+import { example, expectNoEndpoint, fixture, freePort, request, root, scrape, sleep, spawnApp, waitForStderr, type App } from './helpers.js';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -94,6 +94,8 @@ describe('a busy metrics port', () => {
     try {
       app = await spawnApp(example('http-esm/server.mjs'), { env: { OTEL_EXPORTER_PROMETHEUS_PORT: String(busy) } });
       for (let i = 0; i < 3; i++) expect((await request(app.port, '/')).status).toBe(200);
+      await waitForStderr(app, /^mon: /m);
+      for (let i = 0; i < 3; i++) expect((await request(app.port, '/')).status).toBe(200);
       await sleep(100);
       const lines = monLines(app.stderr());
       expect(lines).toHaveLength(1);
@@ -106,7 +108,7 @@ describe('a busy metrics port', () => {
     }
   });
 
-  it('lets a child process that inherits NODE_OPTIONS run, with one warning', async () => {
+  it('lets a child process that inherits NODE_OPTIONS run, with at most one warning', async () => {
     const metricsPort = await freePort();
     app = await spawnApp(fixture('spawns-child.mjs'), {
       nodeArgs: [],
@@ -114,8 +116,11 @@ describe('a busy metrics port', () => {
     });
     expect(app.stdout()).toContain('child served');
     expect(app.stdout()).toContain('child exited 0');
-    expect(monLines(app.stderr())).toHaveLength(1);
-    expect(monLines(app.stderr())[0]).toContain('EADDRINUSE');
+    // The child, done in well under START_UP_GRACE_MS, usually ends before its endpoint would open
+    // and says nothing; on a slow machine it may outlive it, and then loses the port to the parent.
+    const lines = monLines(app.stderr());
+    expect(lines.length).toBeLessThanOrEqual(1);
+    for (const line of lines) expect(line).toContain('EADDRINUSE');
     // The parent, first to start, owns the endpoint.
     expect((await scrape(metricsPort)).status).toBe(200);
   });
@@ -134,7 +139,7 @@ describe('configuration', () => {
   it('OTEL_SDK_DISABLED=true starts nothing and binds nothing', async () => {
     app = await spawnApp(example('http-esm/server.mjs'), { env: { OTEL_SDK_DISABLED: 'true' } });
     expect((await request(app.port, '/')).status).toBe(200);
-    await expect(scrape(app.metricsPort)).rejects.toThrow(/ECONNREFUSED/);
+    await expectNoEndpoint(app.metricsPort);
     expect(app.stderr()).toBe('');
   });
 

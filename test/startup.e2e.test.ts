@@ -3,13 +3,16 @@
 // in test/bench/startup.mjs, not here.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { START_UP_GRACE_MS } from '../packages/register/src/after-start-up.js';
 import { fixture, freePort, root } from './helpers.js';
 
-async function modulesLoaded(preload: boolean): Promise<string[]> {
+/** Node's modules loaded `afterMs` after the app's first line (0: at its first line). */
+async function modulesLoaded(preload: boolean, afterMs = 50): Promise<string[]> {
+  const print = 'console.log(JSON.stringify(process.moduleLoadList))';
   const out = spawnSync(
     process.execPath,
     // The baseline preloads an empty module file, so that the ESM loader's own modules count on both sides.
-    ['--import', preload ? '@mon/register' : fixture('empty.mjs'), '-e', 'setTimeout(() => console.log(JSON.stringify(process.moduleLoadList)), 50)'],
+    ['--import', preload ? '@mon/register' : fixture('empty.mjs'), '-e', afterMs === 0 ? print : `setTimeout(() => ${print}, ${afterMs})`],
     {
       cwd: root,
       env: { ...process.env, OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()) },
@@ -31,11 +34,18 @@ describe('node --import @mon/register', () => {
     }
   });
 
-  it('loads neither undici (node:http ESM facade), node:crypto nor fs/promises', async () => {
-    const loaded = await modulesLoaded(true);
+  it("before the app's first line, loads none of what serves or reads a scrape: node:http, node:cluster, node:v8", async () => {
+    const bare = new Set(await modulesLoaded(false, 0));
+    const added = (await modulesLoaded(true, 0)).filter((m) => !bare.has(m));
+    expect(added.filter((m) => /^NativeModule (http|_http_server|cluster|child_process|v8|undici)$/.test(m))).toEqual([]);
+  });
+
+  it('once the app has started, serves through node:http, and still loads neither undici (node:http ESM facade), node:crypto nor fs/promises', async () => {
+    const loaded = await modulesLoaded(true, START_UP_GRACE_MS + 1_000);
     // The endpoint itself needs node:http: the check would pass vacuously if the preload did nothing.
     expect(loaded).toContain('NativeModule http');
-    const bare = new Set(await modulesLoaded(false));
+    expect(loaded).toContain('NativeModule v8');
+    const bare = new Set(await modulesLoaded(false, START_UP_GRACE_MS + 1_000));
     const added = loaded.filter((m) => !bare.has(m));
     expect(added.filter((m) => /undici|crypto|internal\/fs\/promises/.test(m))).toEqual([]);
   });

@@ -10,6 +10,7 @@ import { HEAP_METRICS, startHeapMetrics } from './heap.js';
 import { MEMORY_METRICS, startMemoryMetrics } from './memory.js';
 import { PROCESS_CPU_METRICS, startProcessCpuMetrics } from './process-cpu.js';
 import { PROCESS_METRICS, startProcessMetrics } from './process.js';
+import { HOST_METER_NAME } from './meter-name.js';
 import { createReport, type OnError } from './report.js';
 import { createWindows } from './windows.js';
 
@@ -36,7 +37,6 @@ export interface HostMetrics {
 }
 
 /** The meter of every host instrument: how a cluster tells mon's own instruments from an app's. */
-export const HOST_METER_NAME = '@mon/host';
 
 /** The instrument names each group records (system.disk.* only on Linux). */
 export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string[]>> = Object.freeze({

@@ -1,5 +1,6 @@
 // A failing source (an unreadable /proc file, statfs on a vanished path) costs its own metrics and
 // one report, never the other metrics, an exception in the reader, or an unhandled rejection.
+import { describeError } from './describe-error.js';
 
 /** The user's handler: called at most once per source for the life of one startHostMetrics. */
 export type OnError = (source: string, error: unknown) => void;
@@ -26,12 +27,4 @@ export function createReport(onError: OnError | undefined): Report {
       // A throwing handler must not break the collection that called it.
     }
   };
-}
-
-/** An error as one short phrase for a warning line: its code and message (@mon/register's warnings use it too). */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code;
-  // Node's system errors already start with their code ("ENOENT: no such file ...").
-  return code && !error.message.startsWith(String(code)) ? `${code}: ${error.message}` : error.message;
 }

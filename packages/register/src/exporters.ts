@@ -4,6 +4,7 @@ import {
   AggregationTemporality,
   AggregationType,
   InstrumentType,
+  MeterProvider,
   type AggregationOption,
   type MetricProducer,
   type MetricReader,
@@ -14,6 +15,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { CarryOver, clusterPrimaryReader, clusterRole, clusterWorkerReader, readCarried } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
+import { afterStartUp } from './after-start-up.js';
 import { markTelemetryAgent } from './http-client.js';
 import { debug, describe, warn } from './warn.js';
 
@@ -53,23 +55,25 @@ export async function createReaders(
  * over IPC (if no primary answers, the workers serve their own). Any other process may become a
  * primary, so its Prometheus reader always serves through the cluster producer, which hands on the
  * process's own metrics untouched until a worker appears (cluster/primary.ts).
+ *
+ * The reader returned here only collects; the endpoint that serves it (@mon/prometheus, node:http,
+ * the live page) is loaded and bound after the app's start-up (after-start-up.ts).
  */
 async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource, peek: Peek): Promise<MetricReader> {
   const producers = producersFor(AggregationTemporality.CUMULATIVE);
-  const { PrometheusReader } = await import('@mon/prometheus');
-  const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
   const { host, port, auth, ui } = config.prometheus;
-  // The live page on GET / of the same server: same bind address, same credentials.
-  // It polls /metrics?peek=1: a look that must not cut the intervals Prometheus sees short. Its
-  // history samples peeks of the reader that serves it, from when that reader exists.
-  let served: InstanceType<typeof PrometheusReader> | undefined;
-  const live = ui ? await import('@mon/live') : undefined;
-  const history = live?.createLiveHistory({
-    collect: async () => (await served!.collectTextChunks(undefined, { peek: true })).chunks,
-    onError: (error) => debug('live: history sample failed: %s', describe(error)),
-  });
-  const fallback = live?.createLivePage({ metricsPath: '/metrics?peek=1', history });
-  const serve = (producer: MetricProducer, quietWhenBusy = false): MetricReader => {
+  const serve = async (producer: MetricProducer, quietWhenBusy = false): Promise<MetricReader> => {
+    const { PrometheusReader } = await import('@mon/prometheus');
+    // The live page on GET / of the same server: same bind address, same credentials.
+    // It polls /metrics?peek=1: a look that must not cut the intervals Prometheus sees short. Its
+    // history samples peeks of the reader that serves it, from when that reader exists.
+    let served: InstanceType<typeof PrometheusReader> | undefined;
+    const live = ui ? await import('@mon/live') : undefined;
+    const history = live?.createLiveHistory({
+      collect: async () => (await served!.collectTextChunks(undefined, { peek: true })).chunks,
+      onError: (error) => debug('live: history sample failed: %s', describe(error)),
+    });
+    const fallback = live?.createLivePage({ metricsPath: '/metrics?peek=1', history });
     served = new PrometheusReader({
       // `localhost` may resolve to ::1 only; Prometheus and curl fall back to 127.0.0.1, so bind that.
       host: host === 'localhost' ? '127.0.0.1' : host,
@@ -91,26 +95,34 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
     });
     // Only once the page can be served: no port, no page, nothing to keep history for.
     served.ready.then(() => history?.start(), () => {});
+    debug('metrics endpoint starting on %s:%d', host, port);
     return served;
   };
+  /** `serve`, once the app has started; never settles if shut down first or if it fails (warned). */
+  const serveAfterStartUp = (producer: MetricProducer): Promise<MetricReader> =>
+    new Promise((resolve) => afterStartUp('the metrics endpoint', async () => resolve(await serve(producer))));
   // A pm2 instance serves like a primary: its own metrics (pm2's daemon forks its workers, not it).
   if (clusterRole(config.pm2) === 'worker') {
     return clusterWorkerReader(producers, process, {
       peek,
       serveAlone: (producer) => {
-        new MeterProvider({ resource, readers: [serve(producer, true)] });
+        // Already long after start-up (the primary had seconds to answer): at once.
+        serve(producer, true).then(
+          (reader) => new MeterProvider({ resource, readers: [reader] }),
+          (error: unknown) => warn('MON_EXPORTER_FAILED', `the prometheus exporter could not start (${describe(error)}).`),
+        );
         return `${host}:${port}`;
       },
     });
   }
   // Under pm2 (carryOver set), an instance carries on from the totals of the one it replaces.
   const carry = config.pm2?.carryOver;
-  if (carry === undefined) return clusterPrimaryReader(producers, resource, (cluster) => serve(cluster));
+  if (carry === undefined) return clusterPrimaryReader(producers, resource, serveAfterStartUp);
   const carried = await readCarried(carry.file, carry.generation);
   return clusterPrimaryReader(producers, resource, (cluster) => {
     const carryOver = new CarryOver(cluster, carried, { ...carry, producers });
     carryOver.start();
-    return serve(carryOver);
+    return serveAfterStartUp(carryOver);
   });
 }
 

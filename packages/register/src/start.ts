@@ -2,10 +2,11 @@
 // -> HTTP server and client instrumentation and host metrics.
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type AggregationTemporality, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { startHostMetrics, type HostMetricGroup, type HostMetrics } from '@mon/host';
+import type { HostMetricGroup, HostMetrics } from '@mon/host';
 import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups } from './cluster/index.js';
 import { loadConfig, type Config } from './config.js';
 import { registerGlobalMeterProvider } from './app-api.js';
+import { afterStartUp, cancelAfterStartUp } from './after-start-up.js';
 import { createReaders } from './exporters.js';
 import { HttpClientMetrics } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
@@ -114,13 +115,25 @@ async function build(): Promise<Pipeline | undefined> {
   let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client');
   if (worker) hostGroups = workerHostGroups(hostGroups);
   if (hostGroups.length > 0) {
-    host = startHostMetrics(meterProvider, {
-      groups: hostGroups,
-      ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
-      onError: (source, error) =>
-        warn('MON_SOURCE_FAILED', `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),
-    });
-    stops.push(host.stop);
+    let stopped = false;
+    // Read at scrapes only; nothing the app does before then needs them (after-start-up.ts).
+    stops.push(
+      afterStartUp('host metrics', async () => {
+        // Imported here, not at the top: node:v8 and perf_hooks load with them.
+        const { startHostMetrics } = await import('@mon/host');
+        if (stopped) return;
+        host = startHostMetrics(meterProvider, {
+          groups: hostGroups,
+          ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
+          onError: (source, error) =>
+            warn('MON_SOURCE_FAILED', `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),
+        });
+      }),
+      () => {
+        stopped = true;
+        host?.stop();
+      },
+    );
   }
   if (config.exporters.some((e) => e !== 'prometheus')) {
     // The SDK hands failures it cannot return to anyone to this handler (default: the diag
@@ -143,6 +156,7 @@ async function build(): Promise<Pipeline | undefined> {
     meterProvider,
     readers,
     shutdown: async () => {
+      cancelAfterStartUp();
       for (const stop of stops) stop();
       await meterProvider.shutdown();
     },

@@ -34,4 +34,4 @@ function warningsSilenced(): boolean {
 }
 
 // An error as one short phrase for a warning line: one definition, shared with @mon/host's reports.
-export { describeError as describe } from '@mon/host';
+export { describeError as describe } from '@mon/host/describe-error';

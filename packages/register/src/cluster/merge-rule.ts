@@ -1,7 +1,7 @@
 // How one metric adds up over a cluster's processes: an instrument says it by its kind, and mon's host instruments add what their kind cannot say.
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
-import { HOST_METER_NAME } from '@mon/host';
+import { HOST_METER_NAME } from '@mon/host/meter-name';
 
 /**
  * - total: summed over the processes, dead ones included (counters, histograms).

@@ -1,6 +1,6 @@
 // What a worker leaves out because the primary has it: mon's machine-wide (system.*) host metrics.
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
-import { HOST_METER_NAME } from '@mon/host';
+import { HOST_METER_NAME } from '@mon/host/meter-name';
 
 /** Host metric groups a worker starts: 'disk' is system-wide only (filesystems, disk I/O). */
 export function workerHostGroups<G extends string>(groups: Iterable<G>): G[] {
