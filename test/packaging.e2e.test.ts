@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, root, sample, sleep, spawnApp, sumSamples, request, scrape, type App } from './helpers.js';
 
-const PACKAGES = ['register', 'prometheus', 'host', 'live'];
+const PACKAGES = ['register', 'prometheus', 'host', 'live', 'warnings'];
 let dir: string;
 const tarballs: Record<string, string> = {};
 let app: App | undefined;
@@ -116,7 +116,8 @@ server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listenin
   });
 
   it('resolves the TypeScript types of @mon/prometheus and @mon/host', () => {
-    npm(['install', '--prefer-offline', tarballs.prometheus!, tarballs.host!, '@types/node@20'], appDir);
+    // @mon/warnings is their one dependency (the codes they raise); not on the registry here, so from its tarball.
+    npm(['install', '--prefer-offline', tarballs.prometheus!, tarballs.host!, tarballs.warnings!, '@types/node@20'], appDir);
     writeFileSync(
       path.join(appDir, 'check.ts'),
       `import { PrometheusReader, prometheusMetricName, type PrometheusReaderOptions } from '@mon/prometheus';
@@ -168,7 +169,7 @@ describe.each([
     writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'own-sdk-app', version: '1.0.0', private: true }));
     writeFileSync(path.join(appDir, 'server.mjs'), APP_OWN_PROVIDER);
     // A peer conflict would fail this install (npm 7+ treats peer ranges as hard requirements).
-    npm(['install', '--prefer-offline', tarballs.register!, tarballs.prometheus!, tarballs.host!,
+    npm(['install', '--prefer-offline', tarballs.register!, tarballs.prometheus!, tarballs.host!, tarballs.warnings!,
       `@opentelemetry/sdk-metrics@${sdkVersion}`, `@opentelemetry/api@${apiVersion}`], appDir);
     appMetricsPort = await freePort();
   }, 180_000);

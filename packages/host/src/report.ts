@@ -1,6 +1,7 @@
 // A failing source (an unreadable /proc file, statfs on a vanished path) costs its own metrics and
 // one report, never the other metrics, an exception in the reader, or an unhandled rejection.
 import { describeError } from './describe-error.js';
+import { MON_SOURCE_FAILED, processWarning } from '@mon/warnings';
 
 /** The user's handler: called at most once per source for the life of one startHostMetrics. */
 export type OnError = (source: string, error: unknown) => void;
@@ -17,11 +18,8 @@ export function createReport(onError: OnError | undefined): Report {
     try {
       if (onError) onError(source, error);
       else {
-        // emitWarning honours --no-warnings; the type and code let users filter it.
-        process.emitWarning(`${source} metrics are unavailable (${describeError(error)}); the other metrics carry on. ${fix}`, {
-          type: 'MonWarning',
-          code: 'MON_SOURCE_FAILED',
-        });
+        // A MonWarning process warning: honours --no-warnings; the type and code let users filter it.
+        processWarning(MON_SOURCE_FAILED, `${source} metrics are unavailable (${describeError(error)}); the other metrics carry on. ${fix}`);
       }
     } catch {
       // A throwing handler must not break the collection that called it.

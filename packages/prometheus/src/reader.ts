@@ -11,6 +11,7 @@ import {
   type CollectionResult,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
+import { MON_CALLBACK_FAILED, MON_METRIC_DROPPED, MON_METRICS_PORT, processWarning, type Warn, type WarningCode } from '@mon/warnings';
 import { createHostCheck } from './allowed-host.js';
 import { contentType, negotiate, type ScrapeFormat } from './negotiate.js';
 import { serializeProtobufChunks } from './serialize-protobuf.js';
@@ -38,7 +39,7 @@ export interface PrometheusReaderOptions {
   metricProducers?: MetricProducer[];
   /**
    * Called once if the server cannot listen (EADDRINUSE, EACCES, bad host or port). Default: one
-   * `MonWarning` process warning naming the port, the cause and the fix. Nothing is thrown.
+   * MON_METRICS_PORT warning through `warn`, naming the port, the cause and the fix. Nothing is thrown.
    */
   onServerError?: (error: NodeJS.ErrnoException) => void;
   /**
@@ -55,9 +56,10 @@ export interface PrometheusReaderOptions {
   auth?: { bearer: string } | { username: string; password: string };
   /**
    * How the reader reports what a user should know (a metric left out, a metric callback that
-   * failed): once per cause. Default: a `MonWarning` process warning.
+   * failed, a port it cannot listen on): once per cause, with a code from @mon/warnings. Default: a
+   * `MonWarning` process warning. @mon/register passes its own (one line on stderr).
    */
-  warn?: (code: string, message: string) => void;
+  warn?: Warn;
   /**
    * Wraps the collection of a scrape of `endpoint?peek=1` (a live view that polls often): given the
    * collect call, runs it so that "since the previous collection" values are reported without
@@ -98,7 +100,7 @@ export class PrometheusReader extends MetricReader {
   readonly #peek: (<T>(collect: () => T) => T) | undefined;
   readonly #serializeOptions: SerializeOptions;
   readonly #warned = new Set<string>();
-  readonly #warn: (code: string, message: string) => void;
+  readonly #warn: Warn;
   /** sha256 of the one Authorization header accepted, and the challenge sent otherwise. */
   readonly #auth: { digest: Buffer; challenge: string } | undefined;
   readonly #hostAllowed: ((host: string | undefined) => boolean) | undefined;
@@ -118,7 +120,7 @@ export class PrometheusReader extends MetricReader {
     this.#endpoint = options.endpoint ?? '/metrics';
     this.#fallback = options.fallback;
     this.#peek = options.peek;
-    this.#warn = options.warn ?? ((code, message) => process.emitWarning(message, { type: 'MonWarning', code }));
+    this.#warn = options.warn ?? processWarning;
     if (options.auth !== undefined) {
       const expected =
         'bearer' in options.auth
@@ -161,7 +163,7 @@ export class PrometheusReader extends MetricReader {
 
     const port = options.port ?? DEFAULT_PORT;
     const host = options.host;
-    const onServerError = options.onServerError ?? ((error) => warnServerError(error, host, port));
+    const onServerError = options.onServerError ?? ((error) => this.#once(MON_METRICS_PORT, serverErrorMessage(error, host, port)));
     this.ready = new Promise<void>((resolve, reject) => {
       let settled = false;
       server.on('error', (error: NodeJS.ErrnoException) => {
@@ -230,7 +232,7 @@ export class PrometheusReader extends MetricReader {
       debug('prometheus: %d collection error(s): %o', errors.length, errors);
       for (const error of errors) {
         const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        this.#once('MON_CALLBACK_FAILED', `a metric callback failed (${what}); its metrics are left out, the rest is served.`);
+        this.#once(MON_CALLBACK_FAILED, `a metric callback failed (${what}); its metrics are left out, the rest is served.`);
       }
     }
     const rendering = sharedRendering(this.#renderings, collection, format, () =>
@@ -361,11 +363,11 @@ export class PrometheusReader extends MetricReader {
   }
 
   #warnDropped(name: string, reason: string): void {
-    this.#once('MON_METRIC_DROPPED', `${this.#endpoint} leaves out ${name}: ${reason}.`);
+    this.#once(MON_METRIC_DROPPED, `${this.#endpoint} leaves out ${name}: ${reason}.`);
   }
 
   // Once per message: the same cause repeats on every scrape. Bounded, like everything kept per cause.
-  #once(code: string, message: string): void {
+  #once(code: WarningCode, message: string): void {
     if (this.#warned.has(message) || this.#warned.size >= 1000) return;
     this.#warned.add(message);
     try {
@@ -455,23 +457,21 @@ function report(onServerError: (error: NodeJS.ErrnoException) => void, error: No
   }
 }
 
-// The cause and the fix for the listen errors a user can act on; others name both variables.
-const LISTEN_ERRORS: Record<string, { code: string; cause: string; fix: string }> = {
-  EADDRINUSE: { code: 'MON_PORT_IN_USE', cause: 'the port is in use', fix: 'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port' },
-  EACCES: { code: 'MON_PORT_DENIED', cause: 'permission denied', fix: 'set OTEL_EXPORTER_PROMETHEUS_PORT to a port above 1023' },
-  ERR_SOCKET_BAD_PORT: { code: 'MON_BAD_PORT', cause: 'not a port', fix: 'set OTEL_EXPORTER_PROMETHEUS_PORT to 1-65535' },
-  EADDRNOTAVAIL: { code: 'MON_BAD_HOST', cause: 'not an address of this machine', fix: 'set OTEL_EXPORTER_PROMETHEUS_HOST to one' },
-  ENOTFOUND: { code: 'MON_BAD_HOST', cause: 'unknown host', fix: 'set OTEL_EXPORTER_PROMETHEUS_HOST to an address of this machine' },
+// The cause and the fix for the listen errors a user can act on; others name both variables. One
+// code for all of them, MON_METRICS_PORT, as under the preload: the same failure, however mon runs.
+const LISTEN_ERRORS: Record<string, { cause: string; fix: string }> = {
+  EADDRINUSE: { cause: 'the port is in use', fix: 'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port' },
+  EACCES: { cause: 'permission denied', fix: 'set OTEL_EXPORTER_PROMETHEUS_PORT to a port above 1023' },
+  ERR_SOCKET_BAD_PORT: { cause: 'not a port', fix: 'set OTEL_EXPORTER_PROMETHEUS_PORT to 1-65535' },
+  EADDRNOTAVAIL: { cause: 'not an address of this machine', fix: 'set OTEL_EXPORTER_PROMETHEUS_HOST to one' },
+  ENOTFOUND: { cause: 'unknown host', fix: 'set OTEL_EXPORTER_PROMETHEUS_HOST to an address of this machine' },
 };
 
-function warnServerError(error: NodeJS.ErrnoException, host: string | undefined, port: number): void {
+function serverErrorMessage(error: NodeJS.ErrnoException, host: string | undefined, port: number): string {
   const where = host === undefined ? `port ${port}` : `${host}:${port}`;
   const known = error.code === undefined ? undefined : LISTEN_ERRORS[error.code];
-  const code = known?.code ?? 'MON_SERVER_ERROR';
   const cause = known?.cause ?? error.message;
   const fix = known?.fix ?? 'check OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT';
-  process.emitWarning(
-    `mon: cannot serve Prometheus metrics on ${where} (${cause}); ${fix}. The app runs on without /metrics.`,
-    { type: 'MonWarning', code },
-  );
+  // No `mon: ` lead of its own: the sink adds what its output needs, as for the reader's other warnings.
+  return `cannot serve Prometheus metrics on ${where} (${cause}); ${fix}. The app runs on without /metrics.`;
 }

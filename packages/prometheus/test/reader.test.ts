@@ -373,10 +373,22 @@ describe('PrometheusReader', () => {
       process.off('warning', onWarning);
     }
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ name: 'MonWarning', code: 'MON_PORT_IN_USE' });
+    // The preload's code for the same failure: one code however mon runs.
+    expect(warnings[0]).toMatchObject({ name: 'MonWarning', code: 'MON_METRICS_PORT' });
     expect(warnings[0]!.message).toContain(`127.0.0.1:${blocker.port}`);
     expect(warnings[0]!.message).toContain('in use');
     expect(warnings[0]!.message).toContain('OTEL_EXPORTER_PROMETHEUS_PORT');
+  });
+
+  it('says a port it cannot listen on through the warn it is given, when no onServerError is', async () => {
+    const blocker = await portInUse();
+    cleanups.push(blocker.close);
+    const warnings: Array<[string, string]> = [];
+    const reader = new PrometheusReader({ host: '127.0.0.1', port: blocker.port, warn: (code, message) => warnings.push([code, message]) });
+    await reader.ready.catch(() => {});
+    expect(warnings).toEqual([
+      ['MON_METRICS_PORT', `cannot serve Prometheus metrics on 127.0.0.1:${blocker.port} (the port is in use); set OTEL_EXPORTER_PROMETHEUS_PORT to a free port. The app runs on without /metrics.`],
+    ]);
   });
 
   it('warns once per metric it has to leave out', async () => {

@@ -9,6 +9,7 @@
 // so a second costs nothing there, while a short-lived process (a CLI under NODE_OPTIONS, a
 // `node -e`) ends before it and never pays for either. Measured on Node 24 (`node --import
 // @mon/register -e 0`, callgrind): 252 M instructions before, of which this moves ~85 M.
+import { MON_START_FAILED } from '@mon/warnings';
 import { debug, describe, warn } from './warn.js';
 
 /** How long after the preload the deferred set-up runs: past a typical app's own start-up. */
@@ -49,7 +50,7 @@ function runAll(): void {
   timer = undefined;
   for (const { name, task } of due) {
     const failed = (error: unknown): void => {
-      warn('MON_START_FAILED', `could not start ${name} (${describe(error)}); the rest of mon runs on. NODE_DEBUG=mon shows more.`);
+      warn(MON_START_FAILED, `could not start ${name} (${describe(error)}); the rest of mon runs on. NODE_DEBUG=mon shows more.`);
       debug('%s failed to start: %o', name, error);
     };
     try {

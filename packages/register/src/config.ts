@@ -3,6 +3,7 @@
 // what is used instead; nothing here throws.
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { MON_BAD_ENV } from '@mon/warnings';
 import { globProblem, routeTemplateProblem } from './path-pattern.js';
 import { warn } from './warn.js';
 
@@ -165,7 +166,7 @@ function instancePort(env: Env, pm2: Pm2Instance | undefined, base: number): num
   if (pm2 === undefined || pm2.instance === 0 || env.increment_var === 'OTEL_EXPORTER_PROMETHEUS_PORT') return base;
   const port = base + pm2.instance;
   if (port <= 65535) return port;
-  warn('MON_BAD_ENV', `pm2 instance ${pm2.instance} would serve metrics on port ${port}, past 65535; using ${base}. Lower OTEL_EXPORTER_PROMETHEUS_PORT.`);
+  warn(MON_BAD_ENV, `pm2 instance ${pm2.instance} would serve metrics on port ${port}, past 65535; using ${base}. Lower OTEL_EXPORTER_PROMETHEUS_PORT.`);
   return base;
 }
 
@@ -180,7 +181,7 @@ function list(value: string | undefined): string[] | undefined {
 }
 
 function bad(name: string, value: string, expected: string, used: string): void {
-  warn('MON_BAD_ENV', `${name}=${JSON.stringify(value)} is not ${expected}; using ${used}.`);
+  warn(MON_BAD_ENV, `${name}=${JSON.stringify(value)} is not ${expected}; using ${used}.`);
 }
 
 /** `true`/`false`; MON_* flags also take `1`/`0`. */
@@ -224,7 +225,7 @@ function paths(env: Env, name: string, problem: (pattern: string) => string | un
   for (const item of items) {
     const why = problem(item);
     if (why === undefined) good.push(item);
-    else warn('MON_BAD_ENV', `${name} entry ${JSON.stringify(item)} is unusable (${why}); it is ignored, the other entries apply.`);
+    else warn(MON_BAD_ENV, `${name} entry ${JSON.stringify(item)} is unusable (${why}); it is ignored, the other entries apply.`);
   }
   return good.length > 0 ? good : undefined;
 }
@@ -271,7 +272,7 @@ function exporters(env: Env): ExporterName[] {
   }
   if (unknown.length > 0) {
     warn(
-      'MON_BAD_ENV',
+      MON_BAD_ENV,
       `OTEL_METRICS_EXPORTER names unknown exporters ${JSON.stringify(unknown.join(','))} (known: ${EXPORTERS.join(', ')}); using ${chosen.join(',')}.`,
     );
   }
@@ -287,7 +288,7 @@ function groups(env: Env): Set<MetricGroup> {
     else if (item === 'all') for (const g of METRIC_GROUPS) chosen.add(g);
     else
       warn(
-        'MON_BAD_ENV',
+        MON_BAD_ENV,
         `MON_METRICS names an unknown group ${JSON.stringify(item)} (known: ${METRIC_GROUPS.join(', ')}); ignoring it.`);
   }
   return chosen;
@@ -310,7 +311,7 @@ function resourceAttributes(env: Env): Record<string, string> {
   }
   if (malformed.length > 0) {
     warn(
-      'MON_BAD_ENV',
+      MON_BAD_ENV,
       `OTEL_RESOURCE_ATTRIBUTES has malformed pairs ${JSON.stringify(malformed.join(','))} (expected key=value, value percent-encoded); skipping them.`,
     );
   }
@@ -342,7 +343,7 @@ function headers(env: Env, name: string): Record<string, string> {
     else result[parsed[0].toLowerCase()] = parsed[1];
   }
   // Header values may carry secrets: the warning names neither keys nor values.
-  if (malformed > 0) warn('MON_BAD_ENV', `${name} has ${malformed} malformed entries (expected key=value, value percent-encoded); skipping them.`);
+  if (malformed > 0) warn(MON_BAD_ENV, `${name} has ${malformed} malformed entries (expected key=value, value percent-encoded); skipping them.`);
   return result;
 }
 
@@ -355,7 +356,7 @@ function url(env: Env, name: string): URL | undefined {
   } catch {
     // fall through to the warning
   }
-  warn('MON_BAD_ENV', `${name}=${JSON.stringify(raw)} is not an http(s) URL; ignoring it.`);
+  warn(MON_BAD_ENV, `${name}=${JSON.stringify(raw)} is not an http(s) URL; ignoring it.`);
   return undefined;
 }
 
@@ -367,7 +368,7 @@ function otlp(env: Env): OtlpConfig {
   if (nonEmpty(env[protocolName])?.toLowerCase() === 'grpc') {
     // gRPC would add @grpc/grpc-js (several MB) to every install for a minority of backends;
     // every OTLP receiver (Collector, Prometheus, vendors) also takes http/protobuf on 4318.
-    warn('MON_BAD_ENV', `${protocolName}=grpc is not supported by mon; using http/protobuf (port 4318 by default).`);
+    warn(MON_BAD_ENV, `${protocolName}=grpc is not supported by mon; using http/protobuf (port 4318 by default).`);
   } else {
     protocol = oneOf(env, protocolName, PROTOCOLS, 'http/protobuf');
   }

@@ -13,6 +13,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
+import { MON_EXPORTER_FAILED, MON_METRICS_PORT, MON_EXPORT_FAILED } from '@mon/warnings';
 import { CarryOver, clusterPrimaryReader, clusterRole, clusterWorkerReader, readCarried } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
 import { afterStartUp } from './after-start-up.js';
@@ -44,7 +45,7 @@ export async function createReaders(
       if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor, resource, peek));
       else readers.push(await pushReader(config, name, producersFor));
     } catch (error) {
-      warn('MON_EXPORTER_FAILED', `the ${name} exporter could not start (${describe(error)}); the others carry on.`);
+      warn(MON_EXPORTER_FAILED, `the ${name} exporter could not start (${describe(error)}); the others carry on.`);
     }
   }
   return readers;
@@ -90,7 +91,7 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
           error.code === 'EADDRINUSE'
             ? `another process holds it; give this one its own port with OTEL_EXPORTER_PROMETHEUS_PORT`
             : `check OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT`;
-        warn('MON_METRICS_PORT', `cannot serve /metrics on ${host}:${port} (${error.code ?? error.message}): ${fix}. The app runs on without it.`);
+        warn(MON_METRICS_PORT, `cannot serve /metrics on ${host}:${port} (${error.code ?? error.message}): ${fix}. The app runs on without it.`);
       },
     });
     // Only once the page can be served: no port, no page, nothing to keep history for.
@@ -109,7 +110,7 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
         // Already long after start-up (the primary had seconds to answer): at once.
         serve(producer, true).then(
           (reader) => new MeterProvider({ resource, readers: [reader] }),
-          (error: unknown) => warn('MON_EXPORTER_FAILED', `the prometheus exporter could not start (${describe(error)}).`),
+          (error: unknown) => warn(MON_EXPORTER_FAILED, `the prometheus exporter could not start (${describe(error)}).`),
         );
         return `${host}:${port}`;
       },
@@ -223,7 +224,7 @@ class WarnOnFailure implements PushMetricExporter {
     this.seen.add(kind);
     const status = typeof code === 'number' ? `HTTP ${code}` : kind;
     warn(
-      'MON_EXPORT_FAILED',
+      MON_EXPORT_FAILED,
       `OTLP export to ${this.target} failed (${status}: ${error?.message ?? 'no detail'}); the app is unaffected and exports continue each interval. Check OTEL_EXPORTER_OTLP_ENDPOINT and the backend.`,
     );
   }

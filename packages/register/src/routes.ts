@@ -8,6 +8,7 @@
 // Whatever the source, at most `maxRoutes` distinct routes exist; beyond that every new one is
 // `_OTHER`, so no path scanner or id-in-the-path can grow the series without bound.
 import type { IncomingMessage } from 'node:http';
+import { MON_TOO_MANY_ROUTES, MON_ROUTE_TOO_LONG } from '@mon/warnings';
 import { mountTemplate } from './express-mount.js';
 import { captureExpressMountPaths, isCatchAllNotFound } from './frameworks/express.js';
 import { FrameworkRoutes } from './frameworks/framework-routes.js';
@@ -59,7 +60,7 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   const bound = (route: string): string => {
     if (known.has(route)) return route;
     if (route.length > MAX_ROUTE_LENGTH) {
-      warn('MON_ROUTE_TOO_LONG', `a route longer than ${MAX_ROUTE_LENGTH} characters is counted as http.route="${OTHER_ROUTE}".`);
+      warn(MON_ROUTE_TOO_LONG, `a route longer than ${MAX_ROUTE_LENGTH} characters is counted as http.route="${OTHER_ROUTE}".`);
       return OTHER_ROUTE;
     }
     if (capped || known.size >= options.maxRoutes) {
@@ -67,7 +68,7 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       if (!capped) {
         capped = true;
         warn(
-          'MON_TOO_MANY_ROUTES',
+          MON_TOO_MANY_ROUTES,
           `more than ${options.maxRoutes} distinct routes; further ones are counted as http.route="${OTHER_ROUTE}". Raise MON_MAX_ROUTES if the app really has that many.`,
         );
       }

@@ -9,6 +9,7 @@
 // - process.exit(): nothing can run asynchronously any more; the last interval is lost (README).
 //
 // Pull-only setups (Prometheus) have nothing to flush and install none of this.
+import { MON_FLUSH_FAILED } from '@mon/warnings';
 import { debug, describe, warn } from './warn.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -22,7 +23,7 @@ export function flushOnExit(flush: () => Promise<void>, timeoutMillis: number): 
   // after an app-handled SIGTERM still exports what it drained.
   const flushNow = (): Promise<void> => {
     inFlight ??= bounded(flush(), timeoutMillis)
-      .catch((error: unknown) => warn('MON_FLUSH_FAILED', `the last metrics could not be sent at exit (${describe(error)}).`))
+      .catch((error: unknown) => warn(MON_FLUSH_FAILED, `the last metrics could not be sent at exit (${describe(error)}).`))
       .finally(() => {
         inFlight = undefined;
       });

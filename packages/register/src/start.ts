@@ -3,6 +3,7 @@
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type AggregationTemporality, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { HostMetricGroup, HostMetrics } from '@mon/host';
+import { MON_START_FAILED, MON_SOURCE_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_EXPORT_TIMEOUT } from '@mon/warnings';
 import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups } from './cluster/index.js';
 import { loadConfig, type Config } from './config.js';
 import { registerGlobalMeterProvider } from './app-api.js';
@@ -44,7 +45,7 @@ export async function start(): Promise<Pipeline | undefined> {
     return pipeline;
   } catch (error) {
     global[PIPELINE] = 'disabled';
-    warn('MON_START_FAILED', `could not start metrics (${describe(error)}); the app runs without them. NODE_DEBUG=mon shows more.`);
+    warn(MON_START_FAILED, `could not start metrics (${describe(error)}); the app runs without them. NODE_DEBUG=mon shows more.`);
     debug('start failed: %o', error);
     return undefined;
   }
@@ -69,7 +70,7 @@ async function build(): Promise<Pipeline | undefined> {
   const http = config.groups.has('http')
     ? new HttpServerMetrics(2000, () =>
         warn(
-          'MON_TOO_MANY_SERIES',
+          MON_TOO_MANY_SERIES,
           'HTTP server metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true". Check for odd status codes or routes.',
         ),
       )
@@ -79,12 +80,12 @@ async function build(): Promise<Pipeline | undefined> {
         maxHosts: config.httpClient.maxHosts,
         onTooManyHosts: () =>
           warn(
-            'MON_TOO_MANY_HOSTS',
+            MON_TOO_MANY_HOSTS,
             `the app called more than ${config.httpClient.maxHosts} distinct hosts; calls to further ones are counted under server_address="_OTHER". Raise MON_MAX_CLIENT_HOSTS if the set is bounded.`,
           ),
         onOverflow: () =>
           warn(
-            'MON_TOO_MANY_SERIES',
+            MON_TOO_MANY_SERIES,
             'HTTP client metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true". Check for odd status codes or hosts.',
           ),
       })
@@ -126,7 +127,7 @@ async function build(): Promise<Pipeline | undefined> {
           groups: hostGroups,
           ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
           onError: (source, error) =>
-            warn('MON_SOURCE_FAILED', `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),
+            warn(MON_SOURCE_FAILED, `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),
         });
       }),
       () => {
@@ -143,7 +144,7 @@ async function build(): Promise<Pipeline | undefined> {
       debug('OpenTelemetry SDK: %o', error);
       if (error instanceof TimeoutError) {
         warn(
-          'MON_EXPORT_TIMEOUT',
+          MON_EXPORT_TIMEOUT,
           `a metrics export took longer than ${config.exportTimeoutMillis} ms and was abandoned; raise OTEL_METRIC_EXPORT_TIMEOUT or check the backend.`,
         );
       }

@@ -1,4 +1,5 @@
 import { debuglog } from 'node:util';
+import type { WarningCode } from '@mon/warnings';
 
 /** `NODE_DEBUG=mon` shows the detail behind each warning (undici does the same with `undici`). */
 export const debug = debuglog('mon');
@@ -10,9 +11,10 @@ const said = new Set<string>();
  *
  * Not `process.emitWarning`: Node appends a second line ("Use `node --trace-warnings` ...") to
  * the first warning of a process, and a preload gets one line at most. `--no-warnings` and
- * NODE_NO_WARNINGS=1 still silence it, as they would an emitted warning.
+ * NODE_NO_WARNINGS=1 still silence it, as they would an emitted warning. The preload's one way out:
+ * its own code calls it, and it is handed to the PrometheusReader it builds (`warn` option).
  */
-export function warn(code: string, message: string): void {
+export function warn(code: WarningCode, message: string): void {
   const key = `${code}\0${message}`;
   if (said.has(key)) return;
   said.add(key);

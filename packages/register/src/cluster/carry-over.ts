@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hrTime } from '@opentelemetry/core';
 import type { CollectionResult, MetricCollectOptions, MetricProducer, ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import { MON_PM2_CARRY_OVER } from '@mon/warnings';
 import { debug, describe, warn } from '../warn.js';
 import { ClusterMerge } from './merge.js';
 import { mergeRule } from './merge-rule.js';
@@ -189,7 +190,7 @@ export class CarryOver implements MetricProducer {
     } catch (error) {
       this.#failed = true;
       warn(
-        'MON_PM2_CARRY_OVER',
+        MON_PM2_CARRY_OVER,
         `cannot keep this pm2 instance's totals in ${file} (${describe(error)}); its counters start from zero when pm2 restarts it. Make the directory writable or set PM2_HOME.`,
       );
     }

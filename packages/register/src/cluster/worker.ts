@@ -1,5 +1,6 @@
 // The worker's side: answers the primary's collect requests and pushes its HTTP metrics between scrapes.
 import type { MetricProducer, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MON_CLUSTER_NO_PRIMARY } from '@mon/warnings';
 import { debug, describe, warn } from '../warn.js';
 import { OnDemandReader, OWN_COLLECT_TIMEOUT_MS } from './on-demand-reader.js';
 import { isOurs, PEEK, PROTOCOL, SCRAPE, send, type Kind, type Message } from './protocol.js';
@@ -170,7 +171,7 @@ function startClusterWorker(
       debug('cluster: serving alone failed: %s', describe(error));
     }
     warn(
-      'MON_CLUSTER_NO_PRIMARY',
+      MON_CLUSTER_NO_PRIMARY,
       where === undefined
         ? `this cluster worker's primary does not run mon, so nothing serves /metrics for it; start the primary with --import @mon/register (workers inherit it). The app runs on.`
         : `this cluster worker's primary does not run mon: each worker tries ${where} for its own metrics and the first one to bind it serves; start the primary with --import @mon/register (workers inherit it) for one endpoint for the whole cluster.`,

@@ -3,6 +3,7 @@
 // the plugin prefix), and keeps it per raw request.
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { MON_FRAMEWORK_CHANGED } from '@mon/warnings';
 import { describe, warn } from '../warn.js';
 import type { FrameworkRoutes } from './framework-routes.js';
 
@@ -36,7 +37,7 @@ export function watchFastify(routes: FrameworkRoutes): () => void {
       fastify.addHook('onRequest', onRequest);
     } catch (error) {
       warn(
-        'MON_FRAMEWORK_CHANGED',
+        MON_FRAMEWORK_CHANGED,
         `could not add mon's route hook to a Fastify instance (${describe(error)}); its requests are counted without http.route. Report it with the Fastify version.`,
       );
     }

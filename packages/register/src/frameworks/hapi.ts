@@ -6,6 +6,7 @@
 // `this.raw = { req, res }` then records request -> hapi request in a WeakMap and leaves `raw` an
 // own, enumerable data property, exactly as the assignment would. No hapi function is replaced.
 import type { IncomingMessage } from 'node:http';
+import { MON_FRAMEWORK_CHANGED } from '@mon/warnings';
 import { warn } from '../warn.js';
 import type { FrameworkRoutes } from './framework-routes.js';
 import type { ModuleWatch } from './module-loads.js';
@@ -40,7 +41,7 @@ export function hapiWatch(routes: FrameworkRoutes): ModuleWatch {
       // The same copy of hapi loaded again (a cleared require cache): already in place.
       if (typeof prototype === 'object' && prototype !== null && Object.getOwnPropertyDescriptor(prototype, 'raw')?.set === setRaw) return;
       if (typeof Request !== 'function' || typeof prototype !== 'object' || prototype === null || Object.getOwnPropertyDescriptor(prototype, 'raw') !== undefined) {
-        warn('MON_FRAMEWORK_CHANGED', "this hapi version's Request is not shaped as mon expects; its requests are counted without http.route. Report it with the hapi version.");
+        warn(MON_FRAMEWORK_CHANGED, "this hapi version's Request is not shaped as mon expects; its requests are counted without http.route. Report it with the hapi version.");
         return;
       }
       Object.defineProperty(prototype, 'raw', { set: setRaw, enumerable: false, configurable: true });

@@ -6,6 +6,7 @@
 // `req` an own, enumerable data property of the context, exactly as the assignment would. At the
 // end of the response the context's `_matchedRoute` is read. No Koa function is replaced.
 import type { IncomingMessage } from 'node:http';
+import { MON_FRAMEWORK_CHANGED } from '@mon/warnings';
 import { warn } from '../warn.js';
 import type { FrameworkRoutes } from './framework-routes.js';
 import type { ModuleWatch } from './module-loads.js';
@@ -39,7 +40,7 @@ export function koaWatch(routes: FrameworkRoutes): ModuleWatch {
       // The same copy of Koa loaded again (a cleared require cache): already in place.
       if (typeof context === 'object' && context !== null && Object.getOwnPropertyDescriptor(context, 'req')?.set === setReq) return;
       if (typeof context !== 'object' || context === null || Object.getOwnPropertyDescriptor(context, 'req') !== undefined || !Object.isExtensible(context)) {
-        warn('MON_FRAMEWORK_CHANGED', "this Koa version's context is not shaped as mon expects; its requests are counted without http.route. Report it with the Koa version.");
+        warn(MON_FRAMEWORK_CHANGED, "this Koa version's context is not shaped as mon expects; its requests are counted without http.route. Report it with the Koa version.");
         return;
       }
       Object.defineProperty(context, 'req', { set: setReq, enumerable: false, configurable: true });
