@@ -25,8 +25,16 @@ export interface Windows {
   peeksExpired(): boolean;
 }
 
+/**
+ * Runs `collect` (a reader's collect(), called synchronously) as a peek: a collection that only
+ * looks, whose interval values leave the ordinary collections' intervals whole. mon's one type of
+ * a peek (@mon/register imports it from here); @mon/prometheus, which does not depend on
+ * @mon/host, declares the same function type once for itself (its reader.ts says why).
+ */
+export type Peek = <T>(collect: () => T) => T;
+
 export interface WindowControl extends Windows {
-  peek<T>(collect: () => T): T;
+  peek: Peek;
 }
 
 export function createWindows(): WindowControl {
