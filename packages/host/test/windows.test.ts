@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { COLLECTIONS, createWindows, PEEKS, PEEKS_EXPIRE_MS } from '../src/windows.js';
 
@@ -36,5 +38,79 @@ describe('interval windows', () => {
       }),
     ).toThrow('collect failed');
     expect(windows.audience).toBe(COLLECTIONS);
+  });
+});
+
+// The whole peek design rests on this: sdk-metrics runs the observable callbacks synchronously
+// inside MetricReader.collect(), before its first await, so a flag set only for the duration of the
+// call that starts collect() (windows.peek, @mon/register's cluster/peek.ts) is what the callbacks
+// see. Were the SDK ever to defer them (a microtask, a timer), every peek would silently count as a
+// scrape and cut Prometheus's intervals short: this fails first. The repo installs one sdk-metrics
+// (the root's, a 2.x); the peer range also allows 3.x, which packaging.e2e installs but does not
+// collect under a peek.
+const SDK_VERSION: string = createRequire(import.meta.url)('@opentelemetry/sdk-metrics/package.json').version;
+
+class TestReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+describe(`sdk-metrics ${SDK_VERSION}`, () => {
+  it('runs every observable callback synchronously inside collect(), before collect() returns its promise', async () => {
+    const reader = new TestReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    let flag = false;
+    const seen: Array<[string, boolean]> = [];
+    // Two meters (host metrics have their own), a single and a batch callback.
+    const gauge = provider.getMeter('a').createObservableGauge('a.gauge');
+    gauge.addCallback((result) => {
+      seen.push(['single', flag]);
+      result.observe(1);
+    });
+    const meterB = provider.getMeter('b');
+    const counter = meterB.createObservableCounter('b.counter');
+    meterB.addBatchObservableCallback(
+      (result) => {
+        seen.push(['batch', flag]);
+        result.observe(counter, 2);
+      },
+      [counter],
+    );
+
+    for (const options of [undefined, { timeoutMillis: 5_000 }]) {
+      seen.length = 0;
+      flag = true;
+      // The timeout is what the readers pass (a timer raced against the collection).
+      const collection = reader.collect(options);
+      flag = false;
+      // Not awaited yet: the callbacks have run, and saw the flag set.
+      expect(seen.sort()).toEqual([
+        ['batch', true],
+        ['single', true],
+      ]);
+      const { resourceMetrics, errors } = await collection;
+      expect(errors).toEqual([]);
+      expect(seen).toHaveLength(2); // nothing ran again after the first await
+      const names = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics.map((m) => m.descriptor.name));
+      expect(names.sort()).toEqual(['a.gauge', 'b.counter']);
+    }
+    await provider.shutdown();
+  });
+
+  it('so a collection started inside windows.peek is seen by its callbacks as a peek', async () => {
+    const reader = new TestReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const windows = createWindows();
+    const audiences: number[] = [];
+    provider.getMeter('m').createObservableGauge('g').addCallback((result) => {
+      audiences.push(windows.audience);
+      result.observe(1);
+    });
+    const peeked = windows.peek(() => reader.collect());
+    expect(audiences).toEqual([PEEKS]);
+    await peeked;
+    await reader.collect();
+    expect(audiences).toEqual([PEEKS, COLLECTIONS]);
+    await provider.shutdown();
   });
 });
