@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { COLLECTIONS, createWindows, PEEKS, PEEKS_EXPIRE_MS } from '../src/windows.js';
+import { COLLECTIONS, createBaselines, createWindows, PEEKS, PEEKS_EXPIRE_MS } from '../src/windows.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -38,6 +38,42 @@ describe('interval windows', () => {
       }),
     ).toThrow('collect failed');
     expect(windows.audience).toBe(COLLECTIONS);
+  });
+});
+
+describe('baselines', () => {
+  it('move with their own audience only: a first peek starts from the collections\' and moves the peeks\'', () => {
+    let now = 1_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const windows = createWindows();
+    const baselines = createBaselines(windows, 'start');
+    // What a collection measures from, then where it leaves its audience's baseline.
+    const collect = (to: string) => {
+      const from = baselines.before;
+      baselines.set(to);
+      return from;
+    };
+
+    expect(collect('scrape 1')).toBe('start');
+    expect(windows.peek(() => collect('peek 1'))).toBe('scrape 1'); // first: the collections' interval as it stands
+    expect(windows.peek(() => collect('peek 2'))).toBe('peek 1');
+    expect(collect('scrape 2')).toBe('scrape 1'); // the peeks left it alone
+    expect(windows.peek(() => collect('peek 3'))).toBe('peek 2');
+
+    now += PEEKS_EXPIRE_MS + 1;
+    expect(windows.peek(() => collect('peek 4'))).toBe('scrape 2'); // a first peek again
+    expect(collect('scrape 3')).toBe('scrape 2');
+  });
+
+  it('have none until one is set when given no initial one', () => {
+    const windows = createWindows();
+    const baselines = createBaselines<number>(windows);
+    expect(baselines.before).toBeUndefined();
+    expect(windows.peek(() => baselines.before)).toBeUndefined();
+    windows.peek(() => baselines.set(1));
+    expect(baselines.before).toBeUndefined();
+    baselines.set(2);
+    expect(baselines.before).toBe(2);
   });
 });
 
