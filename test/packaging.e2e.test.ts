@@ -53,23 +53,34 @@ describe('every package', () => {
     expect(listing).not.toMatch(/package\/(test|src)\//);
   });
 
-  it.each(PACKAGES)('@mon/%s ships no build script, and every source map a file names', (name) => {
+  it.each(PACKAGES)('@mon/%s ships no build script, every source map a file names, and every source a map names', (name) => {
     const files = execFileSync('tar', ['tzf', tarballs[name]!], { encoding: 'utf8' }).trim().split('\n');
     // bundle.mjs imports esbuild, which is no dependency: a build step, not part of the package.
     expect(files).not.toContain('package/bundle.mjs');
     const unpacked = path.join(dir, `unpacked-${name}`);
     mkdirSync(unpacked);
     execFileSync('tar', ['xzf', tarballs[name]!, '-C', unpacked]);
-    let named = 0;
+    const named: string[] = [];
     for (const file of files.filter((f) => /\.(m?js|d\.ts)$/.test(f))) {
       const text = readFileSync(path.join(unpacked, file), 'utf8');
       expect(text, file).not.toMatch(/from ['"]esbuild['"]/);
       const map = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
       if (map === undefined || map.startsWith('data:')) continue;
-      named++;
-      expect(files, `${file} names ${map}`).toContain(path.posix.join(path.posix.dirname(file), map));
+      const mapFile = path.posix.join(path.posix.dirname(file), map);
+      named.push(mapFile);
+      expect(files, `${file} names ${map}`).toContain(mapFile);
+      // A map whose sources are neither shipped nor inlined (sourcesContent) sends a user's "go to
+      // definition" or debugger to a file that is not there: worse than no map.
+      const { sources, sourcesContent, sourceRoot = '' } = JSON.parse(readFileSync(path.join(unpacked, mapFile), 'utf8'));
+      (sources as string[]).forEach((source, i) => {
+        if (typeof sourcesContent?.[i] === 'string') return;
+        const shipped = path.posix.normalize(path.posix.join(path.posix.dirname(mapFile), sourceRoot, source));
+        expect(files, `${mapFile} names ${source}, neither shipped nor inlined`).toContain(shipped);
+      });
     }
-    expect(named).toBeGreaterThan(0);
+    expect(named.length).toBeGreaterThan(0);
+    // Nor a map no file names (a stale dist/*.d.ts.map from before declaration maps were turned off).
+    expect(files.filter((f) => f.endsWith('.map') && !named.includes(f))).toEqual([]);
   });
 });
 

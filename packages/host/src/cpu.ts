@@ -4,7 +4,7 @@ import os from 'node:os';
 import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
 import { openProcFile, type ProcFile } from './proc-file.js';
 import type { Report } from './report.js';
-import { COLLECTIONS, type Windows } from './windows.js';
+import { createBaselines, type Windows } from './windows.js';
 
 export const CPU_METRICS = ['system.cpu.time', 'system.cpu.utilization'] as const;
 
@@ -68,13 +68,14 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
     }
   }
 
-  // One baseline per audience (windows.ts).
-  const previous: Array<Float64Array | undefined> = [undefined, undefined];
+  let initial: Float64Array | undefined;
   try {
-    previous[COLLECTIONS] = read();
+    initial = read();
   } catch {
     // Reported by the first collection, which fails the same way.
   }
+  // One baseline per audience (windows.ts).
+  const previous = createBaselines(windows, initial);
 
   const callback: BatchObservableCallback = (result) => {
     let current: Float64Array;
@@ -85,11 +86,9 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
       return;
     }
     for (let i = 0; i < modes.length; i++) result.observe(time, current[i]!, modes[i]);
-    const audience = windows.audience;
-    // A first peek starts from the collections' baseline: the interval as it stands.
-    const before = windows.firstPeek ? previous[COLLECTIONS] : previous[audience];
+    const before = previous.before;
     if (!before) {
-      previous[audience] = current;
+      previous.set(current);
       return;
     }
     // Divide by the total of all modes rather than wall time x CPUs: the shares then sum to 1 and
@@ -106,7 +105,7 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
     // gauge rather than report 0/0.
     if (total === 0) return;
     for (let i = 0; i < modes.length; i++) result.observe(utilization, deltas[i]! / total, modes[i]);
-    previous[audience] = current;
+    previous.set(current);
   };
 
   meter.addBatchObservableCallback(callback, [time, utilization]);

@@ -3,7 +3,7 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import type { BatchObservableCallback, BatchObservableResult, Meter } from '@opentelemetry/api';
 import type { Report } from './report.js';
-import { COLLECTIONS, PEEKS, type Audience, type Windows } from './windows.js';
+import { COLLECTIONS, createBaselines, PEEKS, type Audience, type Windows } from './windows.js';
 
 export const EVENT_LOOP_METRICS = [
   'nodejs.eventloop.delay.min',
@@ -54,7 +54,7 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
   });
 
   // One baseline per audience (windows.ts).
-  const previous: EventLoopUtilization[] = [performance.eventLoopUtilization()];
+  const previous = createBaselines<EventLoopUtilization>(windows, performance.eventLoopUtilization());
 
   // histogram.reset() also forgets when the sampler last fired, so the first delay after each
   // reset is never recorded: a block that starts right after a collection (the scrape's own
@@ -154,13 +154,11 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
   const utilizationCallback: BatchObservableCallback = (result) => {
     try {
       const current = performance.eventLoopUtilization();
-      const audience = windows.audience;
-      // A first peek starts from the collections' baseline: the interval as it stands.
-      const interval = performance.eventLoopUtilization(current, previous[windows.firstPeek ? COLLECTIONS : audience]!);
+      const interval = performance.eventLoopUtilization(current, previous.before!);
       if (interval.idle + interval.active > 0) result.observe(utilization, interval.utilization);
       result.observe(time, current.active / 1000, ACTIVE);
       result.observe(time, current.idle / 1000, IDLE);
-      previous[audience] = current;
+      previous.set(current);
     } catch (error) {
       report('event loop utilization', error, FIX);
     }

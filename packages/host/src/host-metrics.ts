@@ -12,7 +12,7 @@ import { PROCESS_CPU_METRICS, startProcessCpuMetrics } from './process-cpu.js';
 import { PROCESS_METRICS, startProcessMetrics } from './process.js';
 import { HOST_METER_NAME } from './meter-name.js';
 import { createReport, type OnError } from './report.js';
-import { createWindows } from './windows.js';
+import { createWindows, type Peek } from './windows.js';
 
 export type HostMetricGroup = 'cpu' | 'memory' | 'disk' | 'process' | 'runtime';
 
@@ -33,7 +33,7 @@ export interface HostMetrics {
    * reports cover the current interval without ending it: for collections that only look, such as
    * a live view polling every few seconds beside a Prometheus that scrapes every 15 s.
    */
-  peek<T>(collect: () => T): T;
+  peek: Peek;
 }
 
 /** The meter of every host instrument: how a cluster tells mon's own instruments from an app's. */

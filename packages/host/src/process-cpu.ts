@@ -4,7 +4,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
 import type { Report } from './report.js';
-import { COLLECTIONS, type Windows } from './windows.js';
+import { createBaselines, type Windows } from './windows.js';
 
 export const PROCESS_CPU_METRICS = ['process.cpu.time', 'process.cpu.utilization'] as const;
 
@@ -26,7 +26,7 @@ export function startProcessCpuMetrics(meter: Meter, report: Report, windows: Wi
   // the CPUs available to the process.
   const cpus = os.availableParallelism();
   // One baseline per audience (windows.ts).
-  const previous = [{ usage: process.cpuUsage(), at: performance.now() }];
+  const previous = createBaselines(windows, { usage: process.cpuUsage(), at: performance.now() });
 
   const callback: BatchObservableCallback = (result) => {
     let usage: NodeJS.CpuUsage;
@@ -40,15 +40,13 @@ export function startProcessCpuMetrics(meter: Meter, report: Report, windows: Wi
     result.observe(time, usage.user / 1e6, USER);
     result.observe(time, usage.system / 1e6, SYSTEM);
     // cpuUsage() is in microseconds, performance.now() in milliseconds.
-    const audience = windows.audience;
-    // A first peek starts from the collections' baseline: the interval as it stands.
-    const before = previous[windows.firstPeek ? COLLECTIONS : audience]!;
+    const before = previous.before!;
     const available = (now - before.at) * 1000 * cpus;
     if (available > 0) {
       result.observe(utilization, (usage.user - before.usage.user) / available, USER);
       result.observe(utilization, (usage.system - before.usage.system) / available, SYSTEM);
     }
-    previous[audience] = { usage, at: now };
+    previous.set({ usage, at: now });
   };
 
   meter.addBatchObservableCallback(callback, [time, utilization]);

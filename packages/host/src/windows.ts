@@ -25,8 +25,16 @@ export interface Windows {
   peeksExpired(): boolean;
 }
 
+/**
+ * Runs `collect` (a reader's collect(), called synchronously) as a peek: a collection that only
+ * looks, whose interval values leave the ordinary collections' intervals whole. mon's one type of
+ * a peek (@mon/register imports it from here); @mon/prometheus, which does not depend on
+ * @mon/host, declares the same function type once for itself (its reader.ts says why).
+ */
+export type Peek = <T>(collect: () => T) => T;
+
 export interface WindowControl extends Windows {
-  peek<T>(collect: () => T): T;
+  peek: Peek;
 }
 
 export function createWindows(): WindowControl {
@@ -56,6 +64,33 @@ export function createWindows(): WindowControl {
       } finally {
         depth--;
       }
+    },
+  };
+}
+
+/**
+ * One baseline per audience for a value measured "since the previous collection" (CPU times, event
+ * loop utilization): a peek measures from and moves the peeks' baseline, never the collections'.
+ */
+export interface Baselines<B> {
+  /**
+   * What the running collection measures from: its audience's baseline, except that a first peek
+   * starts from the collections' baseline (it reports their interval as it stands).
+   */
+  readonly before: B | undefined;
+  /** Makes `value` the running collection's audience's baseline; the other audience's stays. */
+  set(value: B): void;
+}
+
+/** Baselines for the collections of `windows`; `initial` is the collections' first one (e.g. at start). */
+export function createBaselines<B>(windows: Windows, initial?: B): Baselines<B> {
+  const baselines: Array<B | undefined> = [initial, undefined]; // indexed by Audience
+  return {
+    get before() {
+      return baselines[windows.firstPeek ? COLLECTIONS : windows.audience];
+    },
+    set(value) {
+      baselines[windows.audience] = value;
     },
   };
 }

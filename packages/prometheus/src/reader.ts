@@ -66,8 +66,16 @@ export interface PrometheusReaderOptions {
    * starting a new interval, e.g. `(collect) => hostMetrics.peek(collect)` from `@mon/host`.
    * Without it, peek scrapes are ordinary scrapes.
    */
-  peek?: <T>(collect: () => T) => T;
+  peek?: Peek;
 }
+
+// The type of `Peek` in @mon/host, declared here rather than imported: @mon/prometheus does not
+// depend on @mon/host, and a type-only import would still name '@mon/host' in the published
+// reader.d.ts, so every TypeScript user of this package would need @mon/host installed (or
+// skipLibCheck) for an option they may never use. Function types are structural: a host's
+// `peek` is accepted as it is, and @mon/register, which passes one to the other, type-checks
+// that they still agree.
+type Peek = <T>(collect: () => T) => T;
 
 /** Answers a request it owns and returns true, or returns false without touching `res`. */
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
@@ -97,7 +105,7 @@ export class PrometheusReader extends MetricReader {
   readonly #server: http.Server;
   readonly #endpoint: string;
   readonly #fallback: RequestHandler | undefined;
-  readonly #peek: (<T>(collect: () => T) => T) | undefined;
+  readonly #peek: Peek | undefined;
   readonly #serializeOptions: SerializeOptions;
   readonly #warned = new Set<string>();
   readonly #warn: Warn;

@@ -13,6 +13,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
+import type { Peek } from '@mon/host';
 import { MON_EXPORTER_FAILED, MON_METRICS_PORT, MON_EXPORT_FAILED } from '@mon/warnings';
 import { CarryOver, clusterPrimaryReader, clusterRole, clusterWorkerReader, readCarried } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
@@ -25,9 +26,6 @@ import { debug, describe, warn } from './warn.js';
  * when the reader exports histograms as base-2 exponential ones.
  */
 export type ProducersFor = (temporality: AggregationTemporality, histograms?: 'explicit' | 'exponential') => MetricProducer[];
-
-/** Runs a collection that only looks (the live page's polls): see `peek` in @mon/host. */
-export type Peek = <T>(collect: () => T) => T;
 
 /**
  * The readers to give the process's MeterProvider; `resource` is the one it will have. `peek`

@@ -2,7 +2,7 @@
 // -> HTTP server and client instrumentation and host metrics.
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type AggregationTemporality, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
-import type { HostMetricGroup, HostMetrics } from '@mon/host';
+import type { HostMetricGroup, HostMetrics, Peek } from '@mon/host';
 import { MON_START_FAILED, MON_SOURCE_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_EXPORT_TIMEOUT } from '@mon/warnings';
 import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups } from './cluster/index.js';
 import { loadConfig, type Config } from './config.js';
@@ -95,7 +95,7 @@ async function build(): Promise<Pipeline | undefined> {
   // Host metrics start after the MeterProvider that needs the readers: bound late.
   let host: HostMetrics | undefined;
   // A peek covers this process's host metrics and, in a cluster primary, its workers' (cluster/peek.ts).
-  const peek = <T>(collect: () => T): T => asPeek(() => (host === undefined ? collect() : host.peek(collect)));
+  const peek: Peek = (collect) => asPeek(() => (host === undefined ? collect() : host.peek(collect)));
   // Pre-aggregated metrics: cluster workers push these to the primary between scrapes (cluster/).
   const producersFor = (temporality: AggregationTemporality, histograms?: HistogramAggregation): MetricProducer[] => [
     ...(http ? [http.producer(temporality, histograms)] : []),

@@ -1,5 +1,6 @@
 // The worker's side: answers the primary's collect requests and pushes its HTTP metrics between scrapes.
 import type { MetricProducer, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { Peek } from '@mon/host';
 import { MON_CLUSTER_NO_PRIMARY } from '@mon/warnings';
 import { debug, describe, warn } from '../warn.js';
 import { OnDemandReader, OWN_COLLECT_TIMEOUT_MS } from './on-demand-reader.js';
@@ -36,7 +37,7 @@ export function clusterWorkerReader(
      */
     serveAlone?: (producer: MetricProducer) => string;
     /** Runs a collection the primary asked for as a peek (register's `peek`). */
-    peek?: <T>(collect: () => T) => T;
+    peek?: Peek;
   } = {},
 ): MetricReader {
   let stop = (): void => {};
@@ -67,7 +68,7 @@ function startClusterWorker(
   channel: NodeJS.Process,
   fixedInterval?: number,
   serveAlone?: (producer: MetricProducer) => string,
-  peek: <T>(collect: () => T) => T = (collect) => collect(),
+  peek: Peek = (collect) => collect(),
 ): () => void {
   /** Ids of the collect requests not answered yet, scrapes and peeks apart (a peek's answer must not stand for a scrape's). */
   const waiting: [number[], number[]] = [[], []];
