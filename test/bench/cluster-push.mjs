@@ -11,7 +11,8 @@
 //             them to find that out.
 // CPU time is process.cpuUsage() of each process (the app prints it on request), not wall time; mon's
 // cost is the difference to bare in the same round and phase (the trickle's own requests cost the
-// same in both). Pushes are counted by the primary (servers/cluster-series.mjs). Per push: the
+// same in both). CPU time, not wall time, and no retry when other processes are busy (the machine is
+// shared): their load shows in the load average printed. Pushes are counted by the primary (servers/cluster-series.mjs). Per push: the
 // difference over the pushes of the phase. After the rounds each mon variant is scraped once: the
 // primary's http_server_requests_total must be every request sent, over the series sent.
 //
@@ -25,7 +26,6 @@ import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { describeCpu, undisturbed } from './lib/cpu.mjs';
 import { parseOptions } from './lib/options.mjs';
 import { cleanEnv, freePort, get, stop, sumSamples, waitForLine } from './lib/process.mjs';
 import { fixed, load, machine, median, progress, table } from './lib/report.mjs';
@@ -156,21 +156,14 @@ async function runLine(options) {
     }
     // The fill's pushes and the workers' start-up settle first.
     await sleep(3_000);
-    const pids = running.flatMap((r) => [r.proc.child.pid, ...r.workers.map((w) => w.pid)]);
     const rounds = [];
-    let retried = 0;
     for (let round = 0; round < options.rounds; round++) {
       const result = {};
       for (let k = 0; k < running.length; k++) {
         const r = running[(k + round) % running.length];
         result[r.variant.id] = {};
         for (const phase of ['traffic', 'idle']) {
-          const m = await undisturbed(() => measurePhase(r, phase, ms), {
-            pids,
-            onRetry: (cpu) => progress(`  round ${round + 1}, ${r.variant.name}, ${phase}: ${describeCpu(cpu)}, retrying`),
-          });
-          retried += m.retries;
-          result[r.variant.id][phase] = m.value;
+          result[r.variant.id][phase] = await measurePhase(r, phase, ms);
         }
       }
       rounds.push(result);
@@ -182,7 +175,7 @@ async function runLine(options) {
     }
     const checks = {};
     for (const r of running) if (r.variant.mon) checks[r.variant.id] = await check(r);
-    return { version: process.version, machine: machine(), loadBefore, loadAfter: load(), retried, rounds, checks };
+    return { version: process.version, machine: machine(), loadBefore, loadAfter: load(), rounds, checks };
   } finally {
     for (const r of running) {
       for (const agent of r.agents) agent.destroy();
@@ -210,8 +203,10 @@ function rowsOf(line) {
       const workerPerSecond = per((m, b) => (sum(m.workerMs) / m.seconds - sum(b.workerMs) / b.seconds) / WORKERS);
       const primaryPerSecond = per((m, b) => m.primaryMs / m.seconds - b.primaryMs / b.seconds);
       const pushesPerSecond = per((m) => sum(m.pushes) / WORKERS / m.seconds);
-      const workerPerPush = workerPerSecond.map((ms, i) => (pushesPerSecond[i] > 0 ? ms / pushesPerSecond[i] : NaN));
-      const primaryPerPush = primaryPerSecond.map((ms, i) => (pushesPerSecond[i] > 0 ? ms / (pushesPerSecond[i] * WORKERS) : NaN));
+      // Idle, what a worker spends goes to reads that find nothing changed, not to pushes.
+      const perPush = (ms, i, n) => (phase === 'traffic' && pushesPerSecond[i] > 0 ? ms / (pushesPerSecond[i] * n) : NaN);
+      const workerPerPush = workerPerSecond.map((ms, i) => perPush(ms, i, 1));
+      const primaryPerPush = primaryPerSecond.map((ms, i) => perPush(ms, i, WORKERS));
       const kib = per((m) => (sum(m.pushes) > 0 ? sum(m.bytes) / sum(m.pushes) / 1024 : NaN));
       rows.push([
         variant.name,
@@ -239,12 +234,15 @@ function report(lines, passOn) {
       'metrics change before every push; *idle*: no requests. CPU is `process.cpuUsage()` of each process ' +
       '(user + system), as the difference to the same app without mon in the same round and phase; per push: that ' +
       'difference over the pushes the primary received. *worker*: per worker (the mean of the two); *primary*: the ' +
-      'one primary, receiving both workers\' pushes. Median (range) over rounds; 1 ms/s is 0.1 % of a core.',
+      'one primary, receiving both workers\' pushes. Median (range) over rounds; 1 ms/s is 0.1 % of a core. ' +
+      'The differences include what mon costs a process with no pushes at all (its own timers: the 20-series idle rows, ' +
+      'where hardly anything is pushed), so per push is an upper bound; idle, a worker\'s CPU goes to reads that find ' +
+      'nothing changed, and per push is left out.',
     '',
   ];
   for (const line of lines) {
     out.push(
-      `Node ${line.version.slice(1)} (load average ${line.loadBefore} before, ${line.loadAfter} after; ${line.retried} measurement(s) retried; ` +
+      `Node ${line.version.slice(1)} (load average ${line.loadBefore} before, ${line.loadAfter} after; ` +
         `checked afterwards: the primary's http_server_requests_total is every request sent, over ${Object.values(line.checks)
           .map((c) => c.series)
           .join(' and ')} series):`,
