@@ -12,8 +12,8 @@ import { encodeScopes } from './wire.js';
  * Either way never more often than that share allows: a push that costs more than
  * PUSH_MAX_INTERVAL_MS * PUSH_CPU_SHARE (2 ms) waits longer than PUSH_MAX_INTERVAL_MS, so the
  * share holds at any series count (finding that nothing changed costs a read too).
- * Measured (test/bench/cluster-push.mjs): ~1 ms of CPU with 20 series (so: every 0.5-1 s), 40-70 ms
- * with 2 000 (every 20-35 s, where a 1 s bound took 4-7 % of a core).
+ * Measured (test/bench/cluster-push.mjs): ~1 ms of CPU with 20 series (so: every 0.5-1 s), 30-60 ms
+ * with 2 000 (every 15-30 s, where a 1 s bound took 2-5 % of a core).
  * Measured on 2 cores, 2 workers at ~1 500 requests/s each, 8 worker deaths (SIGKILL or graceful
  * disconnect): a fixed 1 s interval lost ~1 150 requests per death, 250 ms ~300, this ~100-170.
  */

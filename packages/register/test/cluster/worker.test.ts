@@ -16,7 +16,7 @@ describe('the push interval', () => {
   });
 
   it('goes past 1 s when a push costs more than 2 ms, changed or not: the share holds at any series count', () => {
-    // 2 000 HTTP series: a push (or finding that nothing changed) costs 40-70 ms (test/bench/cluster-push.mjs).
+    // 2 000 HTTP series: a push (or finding that nothing changed) costs 30-60 ms (test/bench/cluster-push.mjs).
     expect(nextPushInterval(PUSH_MIN_INTERVAL_MS, true, 50)).toBe(25_000);
     expect(nextPushInterval(25_000, false, 50)).toBe(25_000);
     expect(nextPushInterval(25_000, true, 1)).toBe(500);
