@@ -5,7 +5,8 @@
 //   channel with its own cumulative metrics, and between scrapes pushes its pre-aggregated (HTTP)
 //   metrics when they changed, every 100 ms to 1 s (PUSH_MIN_INTERVAL_MS), so a worker that dies
 //   (SIGKILL, OOM, a crash, a graceful disconnect) loses that much of its requests rather than a
-//   scrape interval. Its SDK instruments (the app's own, GC, CPU time) are read at scrapes only:
+//   scrape interval; less often when a push costs more than 0.2 % of a core would allow (thousands
+//   of series). Its SDK instruments (the app's own, GC, CPU time) are read at scrapes only:
 //   reading them resets interval values (event loop delay, CPU utilization), which must cover the
 //   time between scrapes; what they gathered since the last scrape dies with the worker.
 // - Every other process may fork workers at any time, so it serves /metrics through

@@ -9,9 +9,13 @@ import { encodeScopes } from './wire.js';
 
 /**
  * How often a worker pushes its pre-aggregated (HTTP) metrics, which bounds what its death loses.
- * While they change: as often as PUSH_CPU_SHARE of a core allows, within the two bounds. A push
- * costs ~0.2 ms of CPU in a busy worker with a few series (so: every 100 ms) and ~1-2 ms with
- * 300 (every 0.5-1 s). While they do not change: backing off to the maximum.
+ * While they change: every PUSH_MIN_INTERVAL_MS to PUSH_MAX_INTERVAL_MS, as often as
+ * PUSH_CPU_SHARE of a core allows; while they do not change: backing off to PUSH_MAX_INTERVAL_MS.
+ * Either way never more often than that share allows: a push that costs more than
+ * PUSH_MAX_INTERVAL_MS * PUSH_CPU_SHARE (2 ms) waits longer than PUSH_MAX_INTERVAL_MS, so the
+ * share holds at any series count (finding that nothing changed costs a read too).
+ * Measured (test/bench/cluster-push.mjs): ~1 ms of CPU with 20 series (so: every 0.5-1 s), 30-60 ms
+ * with 2 000 (every 15-30 s, where a 1 s bound took 2-5 % of a core).
  * Measured on 2 cores, 2 workers at ~1 500 requests/s each, 8 worker deaths (SIGKILL or graceful
  * disconnect): a fixed 1 s interval lost ~1 150 requests per death, 250 ms ~300, this ~100-170.
  */
@@ -153,12 +157,7 @@ function startClusterWorker(
     if (stopped) return;
     pushTimer = setTimeout(async () => {
       const { changed, cost } = await push();
-      if (fixedInterval === undefined) {
-        const affordable = cost / PUSH_CPU_SHARE;
-        pushInterval = changed
-          ? Math.min(PUSH_MAX_INTERVAL_MS, Math.max(PUSH_MIN_INTERVAL_MS, affordable))
-          : Math.min(PUSH_MAX_INTERVAL_MS, pushInterval * 2);
-      }
+      if (fixedInterval === undefined) pushInterval = nextPushInterval(pushInterval, changed, cost);
       schedulePush();
     }, pushInterval);
     pushTimer.unref();
@@ -202,6 +201,16 @@ function startClusterWorker(
     clearTimeout(noPrimary);
     clearTimeout(pushTimer);
   };
+}
+
+/**
+ * The wait before the next push, after one that cost `cost` ms of CPU: whatever the changes, at
+ * least what keeps pushing within PUSH_CPU_SHARE of a core.
+ */
+export function nextPushInterval(interval: number, changed: boolean, cost: number): number {
+  const affordable = cost / PUSH_CPU_SHARE;
+  const wanted = changed ? PUSH_MIN_INTERVAL_MS : Math.min(PUSH_MAX_INTERVAL_MS, interval * 2);
+  return Math.max(wanted, affordable);
 }
 
 const MAX_FORWARDED_ERRORS = 20;
