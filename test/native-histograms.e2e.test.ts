@@ -142,6 +142,7 @@ describe.skipIf(!protocAvailable)('the protobuf exposition of a cluster', () => 
   it('carries the merged native histogram of all workers', async () => {
     const app = await spawnApp(example('cluster/server.mjs'), { env: { WORKERS: '2' } });
     try {
+      await scrape(app.metricsPort); // the endpoint opens after the app's start-up
       const sent = 40;
       for (let i = 0; i < sent; i++) await request(app.port, `/`);
       // Workers push their HTTP metrics between scrapes at least once a second.

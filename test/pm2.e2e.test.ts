@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectionPerRequestLoad } from './churn.js';
-import { fixture, freePort, root, sample, scrape, sleep, sumSamples } from './helpers.js';
+import { fixture, freePort, request, root, sample, scrape, sleep, sumSamples } from './helpers.js';
 import { skipWithout, startPrometheus, type Prometheus } from './prometheus.js';
 
 const INSTANCES = 3;
@@ -107,7 +107,8 @@ function isAlive(pid: number): boolean {
 /** The scrape of one instance, or undefined while nothing serves its port. */
 async function tryScrape(port: number): Promise<string | undefined> {
   try {
-    const reply = await scrape(port);
+    // No retry: a port nothing serves is what this looks for.
+    const reply = await request(port, '/metrics', { retry: false });
     return reply.status === 200 ? reply.body : undefined;
   } catch {
     return undefined;
