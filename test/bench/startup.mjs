@@ -5,19 +5,21 @@
 // Runs are interleaved (one start of every variant per run, the order rotated each run) and each
 // variant is compared to its group's baseline of the same run. The first response is found by
 // polling the app's port every millisecond from the moment of spawn, so the figure includes Node's
-// own boot, the preload, the app's imports and listen(), with ~1 ms resolution.
+// own boot, the preload, the app's imports and listen(), with ~1 ms resolution. The apps run from
+// a directory outside the repository, as a zero-code app without `@opentelemetry/api` would
+// (outsideRepository() in lib/variants.mjs says why).
 //
-//   node test/bench/startup.mjs [--quick] [--runs 10] [--only mon,otel]
+//   node test/bench/startup.mjs [--quick] [--runs 10] [--only mon,mon-cjs,otel]
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeCpu, MAX_OTHERS_PERCENT, undisturbed } from './lib/cpu.mjs';
 import { mainIf } from './lib/options.mjs';
 import { cleanEnv, freePort, get, spawnNode, stop } from './lib/process.mjs';
 import { delta, fixed, load, machine, median, progress, section, summaryRow, table } from './lib/report.mjs';
-import { commandOf, prepare, root, selectVariants } from './lib/variants.mjs';
+import { commandOf, outsideRepository, prepare, selectVariants } from './lib/variants.mjs';
 
 /** Milliseconds from spawn to the first 200 answered on the app's port. */
 async function timeToFirstResponse(variant) {
-  const prepared = await prepare(variant);
+  const prepared = await prepare(variant, { outside: true });
   const t0 = performance.now();
   const proc = prepared.spawn();
   try {
@@ -43,7 +45,7 @@ async function timeToExit(variant) {
   // The metrics endpoint starts as it would for an app (on a free port), and must not hold the exit.
   const env = cleanEnv({ OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()) });
   const t0 = performance.now();
-  const proc = spawnNode([...variant.nodeArgs, '-e', '0'], { env, cwd: root });
+  const proc = spawnNode([...variant.nodeArgs, '-e', '0'], { env, cwd: outsideRepository() });
   const code = await proc.exited;
   const ms = performance.now() - t0;
   if (code !== 0 || proc.stderr()) throw new Error(`node ${variant.nodeArgs.join(' ')} -e 0 exited ${code}:\n${proc.stderr()}`);
@@ -51,7 +53,7 @@ async function timeToExit(variant) {
 }
 
 export async function run(options) {
-  const variants = selectVariants(options.only);
+  const variants = selectVariants(options.only, { startup: true });
   // The preload alone: one row per distinct preload (the express variants repeat node:http's).
   const preloads = variants.filter((v) => v.group === 'node:http');
   const { runs } = options;

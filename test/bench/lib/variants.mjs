@@ -2,6 +2,8 @@
 // says how to start it and, when it records HTTP metrics, where to scrape and which series counts
 // requests, so a bench can check that the instrumented variants really counted the load they were
 // measured under (a preload that silently records nothing would look fast).
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cleanEnv, freePort, get, spawnNode, stop, sumSamples, waitListening } from './process.mjs';
@@ -37,6 +39,17 @@ export const VARIANTS = [
     nodeArgs: PEER_OTEL,
     // exporter-prometheus 0.223 drops the unit suffix; accept the compatible name too.
     metrics: { on: 'own', series: ['http_server_request_duration_count', 'http_server_request_duration_seconds_count'] },
+  },
+  // The same app as CommonJS, for start-up only (startup.mjs): its per-request figures are hello.mjs's.
+  { id: 'bare-cjs', group: 'node:http CommonJS', name: 'bare', script: 'hello.cjs', nodeArgs: [], baseline: true, startupOnly: true },
+  {
+    id: 'mon-cjs',
+    group: 'node:http CommonJS',
+    name: 'mon',
+    script: 'hello.cjs',
+    nodeArgs: MON,
+    metrics: { on: 'own', series: ['http_server_requests_total'] },
+    startupOnly: true,
   },
   { id: 'express', group: 'express', name: 'bare', script: 'express.mjs', nodeArgs: [], baseline: true },
   {
@@ -104,15 +117,41 @@ export function commandOf(variant) {
 }
 
 /** Variants selected by `--only id,id` (all when `only` is empty), keeping each group's baseline. */
-export function selectVariants(only) {
-  if (!only || only.length === 0) return VARIANTS;
+/** `startup`: include the variants that only the start-up bench runs (startupOnly). */
+export function selectVariants(only, { startup = false } = {}) {
+  const known = VARIANTS.filter((v) => startup || !v.startupOnly);
+  if (!only || only.length === 0) return known;
   const unknown = only.filter((id) => !VARIANTS.some((v) => v.id === id));
   if (unknown.length) throw new Error(`unknown variant(s) ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.id).join(', ')}`);
-  return VARIANTS.filter((v) => only.includes(v.id) || (v.baseline && VARIANTS.some((o) => o.group === v.group && only.includes(o.id))));
+  return known.filter((v) => only.includes(v.id) || (v.baseline && known.some((o) => o.group === v.group && only.includes(o.id))));
 }
 
-/** Ports and environment for one start of a variant. */
-export async function prepare(variant) {
+let outside;
+/**
+ * A directory outside the repository holding copies of the servers and links to the packages they
+ * import, for start-up: mon registers through the app's own `@opentelemetry/api` when the app has
+ * one installed (it loads it: +62 M instructions on Node 24 for api 1.9's CommonJS files), and the
+ * repository's node_modules has one, which a zero-code app does not. Made once per process.
+ */
+export function outsideRepository() {
+  if (outside) return outside;
+  outside = mkdtempSync(path.join(tmpdir(), 'mon-bench-app-'));
+  for (const name of readdirSync(path.join(here, '..', 'servers'))) {
+    if (/\.(mjs|cjs)$/.test(name)) copyFileSync(server(name), path.join(outside, name));
+  }
+  for (const pkg of ['@mon/register', 'express', 'express-prom-bundle', 'prom-client']) {
+    mkdirSync(path.dirname(path.join(outside, 'node_modules', pkg)), { recursive: true });
+    symlinkSync(realpathSync(path.join(root, 'node_modules', pkg)), path.join(outside, 'node_modules', pkg), 'dir');
+  }
+  process.once('exit', () => rmSync(outside, { recursive: true, force: true }));
+  return outside;
+}
+
+/**
+ * Ports and environment for one start of a variant; `outside`: run it from outsideRepository()
+ * (start-up), not from the repository.
+ */
+export async function prepare(variant, { outside = false } = {}) {
   const port = await freePort();
   const metricsPort = variant.metrics?.on === 'own' ? await freePort() : port;
   const env = cleanEnv({
@@ -126,7 +165,10 @@ export async function prepare(variant) {
     url: `http://127.0.0.1:${port}/`,
     metricsUrl: variant.metrics ? `http://127.0.0.1:${metricsPort}/metrics` : null,
     env,
-    spawn: () => spawnNode([...variant.nodeArgs, server(variant.script)], { env, cwd: root }),
+    spawn: () =>
+      outside
+        ? spawnNode([...variant.nodeArgs, path.join(outsideRepository(), variant.script)], { env, cwd: outsideRepository() })
+        : spawnNode([...variant.nodeArgs, server(variant.script)], { env, cwd: root }),
   };
 }
 
