@@ -291,6 +291,7 @@ describe('the exposition at the series caps', () => {
       const page = await context.newPage();
       const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(error.message));
+      await scrape(app.metricsPort); // the endpoint opens after the app's start-up
       await page.goto(`http://127.0.0.1:${app.metricsPort}/`);
       // Five polls of the whole exposition (one every 2 s after each answer).
       const polls = { count: 0 };

@@ -66,6 +66,7 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
       if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
     });
     page.on('pageerror', (error) => problems.push(error.message));
+    await scrape(app!.metricsPort); // the endpoint opens after the app's start-up; a scrape is not a request of the app's
     await page.goto(pageUrl(app!.metricsPort));
 
     // Before any request: the banner says so, the request charts wait, the host charts already draw.
