@@ -142,9 +142,11 @@ describe('OTLP', () => {
       expect(point.scale).toBeLessThanOrEqual(8);
       const counts = (point.positive?.bucketCounts ?? []).map(Number);
       expect(counts.reduce((a, b) => a + b, 0) + Number(point.zeroCount ?? 0)).toBe(5);
-      // Each bucket is (2^(i/2^scale), 2^((i+1)/2^scale)]: the 20 ms requests sit at or above 20 ms.
+      // Each bucket is (2^(i/2^scale), 2^((i+1)/2^scale)]: the 20 ms requests sit at or above 19 ms
+      // (libuv's loop clock is whole milliseconds, cached per turn, so a 20 ms timer may end up to
+      // 1 ms early by the high-resolution clock the duration is measured with; seen on Node 24).
       const first = counts.findIndex((c) => c > 0) + (point.positive?.offset ?? 0);
-      expect(2 ** ((first + 1) / 2 ** point.scale!)).toBeGreaterThanOrEqual(0.02);
+      expect(2 ** ((first + 1) / 2 ** point.scale!)).toBeGreaterThanOrEqual(0.019);
       // The pull side serves the same name (its classic form: text has no exponential histograms).
       expect(text).toContain('# TYPE http_server_request_duration_seconds histogram');
       expect(prometheusMetricName(duration.name, duration.unit ?? '', 'exponential-histogram')).toBe('http_server_request_duration_seconds');

@@ -17,19 +17,25 @@ export const START_UP_GRACE_MS = 1_000;
 
 type Task = () => void | Promise<void>;
 
+/**
+ * 'sources' (what a scrape reads) all start, and their promises settle, before any 'endpoint'
+ * task (what serves a scrape) runs: the first scrape finds every metric.
+ */
+export type Stage = 'sources' | 'endpoint';
+
 let timer: NodeJS.Timeout | undefined;
-let tasks: Array<{ name: string; task: Task }> = [];
+let tasks: Array<{ name: string; task: Task; stage: Stage }> = [];
 
 /**
  * Runs `task` START_UP_GRACE_MS after the first task was queued, on a timer that never keeps the
  * process alive. A task that throws costs a warning naming it; the others still run. Returns a
  * cancel function (a pipeline shut down before then starts nothing).
  */
-export function afterStartUp(name: string, task: Task): () => void {
-  const entry = { name, task };
+export function afterStartUp(name: string, stage: Stage, task: Task): () => void {
+  const entry = { name, task, stage };
   tasks.push(entry);
   if (timer === undefined) {
-    timer = setTimeout(runAll, START_UP_GRACE_MS);
+    timer = setTimeout(() => void runAll(), START_UP_GRACE_MS);
     timer.unref();
   }
   return () => {
@@ -44,20 +50,23 @@ export function cancelAfterStartUp(): void {
   timer = undefined;
 }
 
-function runAll(): void {
-  const due = tasks;
-  tasks = [];
+async function runAll(): Promise<void> {
   timer = undefined;
-  for (const { name, task } of due) {
-    const failed = (error: unknown): void => {
-      warn(MON_START_FAILED, `could not start ${name} (${describe(error)}); the rest of mon runs on. NODE_DEBUG=mon shows more.`);
-      debug('%s failed to start: %o', name, error);
-    };
-    try {
-      const result = task();
-      if (result instanceof Promise) result.catch(failed);
-    } catch (error) {
-      failed(error);
-    }
+  for (const stage of ['sources', 'endpoint'] as const) {
+    const due = tasks.filter((t) => t.stage === stage);
+    // Cancelled meanwhile (shut down while the sources started): nothing more.
+    if (due.length === 0) continue;
+    tasks = tasks.filter((t) => t.stage !== stage);
+    await Promise.all(due.map(({ name, task }) => run(name, task)));
+  }
+}
+
+/** Never rejects: a failure is one warning naming what did not start. */
+async function run(name: string, task: Task): Promise<void> {
+  try {
+    await task();
+  } catch (error) {
+    warn(MON_START_FAILED, `could not start ${name} (${describe(error)}); the rest of mon runs on. NODE_DEBUG=mon shows more.`);
+    debug('%s failed to start: %o', name, error);
   }
 }

@@ -99,7 +99,7 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
   };
   /** `serve`, once the app has started; never settles if shut down first or if it fails (warned). */
   const serveAfterStartUp = (producer: MetricProducer): Promise<MetricReader> =>
-    new Promise((resolve) => afterStartUp('the metrics endpoint', async () => resolve(await serve(producer))));
+    new Promise((resolve) => afterStartUp('the metrics endpoint', 'endpoint', async () => resolve(await serve(producer))));
   // A pm2 instance serves like a primary: its own metrics (pm2's daemon forks its workers, not it).
   if (clusterRole(config.pm2) === 'worker') {
     return clusterWorkerReader(producers, process, {

@@ -119,7 +119,7 @@ async function build(): Promise<Pipeline | undefined> {
     let stopped = false;
     // Read at scrapes only; nothing the app does before then needs them (after-start-up.ts).
     stops.push(
-      afterStartUp('host metrics', async () => {
+      afterStartUp('host metrics', 'sources', async () => {
         // Imported here, not at the top: node:v8 and perf_hooks load with them.
         const { startHostMetrics } = await import('@mon/host');
         if (stopped) return;
