@@ -11,7 +11,7 @@
 
 /** A variable's value is unusable; the line names it, the value and what is used instead. */
 export const MON_BAD_ENV = 'MON_BAD_ENV';
-/** The pipeline could not start; the app runs without metrics. */
+/** The pipeline, or a part started after the app's start-up (host metrics, the endpoint), could not start; the line names which. */
 export const MON_START_FAILED = 'MON_START_FAILED';
 /** One exporter could not start; the others run. */
 export const MON_EXPORTER_FAILED = 'MON_EXPORTER_FAILED';
