@@ -14,7 +14,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
-import { DURATION_BOUNDARIES, KNOWN_METHODS } from './http-server-metrics.js';
+import { DURATION_BOUNDARIES, Durations, KNOWN_METHODS } from './http-server-metrics.js';
 
 export const CLIENT_INSTRUMENTS = {
   duration: 'http.client.request.duration',
@@ -26,8 +26,6 @@ export const OTHER = '_OTHER';
 
 const METHOD_NAMES = [...KNOWN_METHODS, '_OTHER'];
 const METHODS = METHOD_NAMES.length;
-/** DURATION_BOUNDARIES in whole microseconds, the unit calls are timed in. */
-const BOUNDARIES_MICROS: readonly number[] = DURATION_BOUNDARIES.map((b) => Math.round(b * 1e6));
 
 /**
  * Distinct error.type values kept; the rest are `_OTHER`. Codes come from Node, undici and the
@@ -39,15 +37,6 @@ const ERROR_TYPE_SHAPE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /** Longest server.address kept as it is (a DNS name has at most 253 characters). */
 const MAX_ADDRESS_LENGTH = 253;
 
-class Series {
-  count = 0;
-  sumMicros = 0;
-  minMicros = Number.MAX_SAFE_INTEGER;
-  maxMicros = -1;
-  readonly buckets = new Array<number>(DURATION_BOUNDARIES.length + 1).fill(0);
-  constructor(readonly attributes: Attributes) {}
-}
-
 /** One server the app calls: scheme, address and port. */
 export class Target {
   /** Calls in flight by method index. */
@@ -55,7 +44,7 @@ export class Target {
   /** Methods ever called on this target, so only those show an active-requests series. */
   readonly seen = new Array<boolean>(METHODS).fill(false);
   /** key (see seriesKey) -> series. */
-  readonly series = new Map<number, Series>();
+  readonly series = new Map<number, Durations>();
   constructor(readonly attributes: Readonly<Attributes>) {}
 }
 
@@ -95,7 +84,7 @@ export class HttpClientMetrics {
   private readonly startTime: HrTime = hrTime();
   private seriesCount = 0;
   private warnedHosts = false;
-  private overflow: Series | undefined;
+  private overflow: Durations | undefined;
   private overflowTarget: Target | undefined;
 
   constructor(options: HttpClientMetricsOptions = {}) {
@@ -215,19 +204,13 @@ export class HttpClientMetrics {
     target.active[method]!--;
     const key = (status * (MAX_ERROR_TYPES + 2) + error) * METHODS + method;
     const series = target.series.get(key) ?? this.newSeries(target, key, method, status, error);
-    series.count++;
-    series.sumMicros += micros;
-    if (micros < series.minMicros) series.minMicros = micros;
-    if (micros > series.maxMicros) series.maxMicros = micros;
-    let i = 0;
-    while (i < BOUNDARIES_MICROS.length && micros > BOUNDARIES_MICROS[i]!) i++;
-    series.buckets[i]!++;
+    series.record(micros);
   }
 
-  private newSeries(target: Target, key: number, method: number, status: number, error: number): Series {
+  private newSeries(target: Target, key: number, method: number, status: number, error: number): Durations {
     if (this.seriesCount >= this.maxSeries) {
       if (this.overflow === undefined) {
-        this.overflow = new Series({ 'otel.metric.overflow': true });
+        this.overflow = new Durations({ 'otel.metric.overflow': true });
         this.overflowTarget = new Target({});
         this.overflowTarget.series.set(-1, this.overflow);
         this.onOverflow();
@@ -240,7 +223,7 @@ export class HttpClientMetrics {
     // The semantic conventions: a client call is in error when it failed, or got a 4xx or 5xx.
     if (error !== 0) attributes['error.type'] = this.errorNames[error]!;
     else if (status >= 400) attributes['error.type'] = String(status);
-    const series = new Series(attributes);
+    const series = new Durations(attributes);
     target.series.set(key, series);
     return series;
   }
@@ -253,7 +236,7 @@ export class HttpClientMetrics {
 
   /** A producer for one reader; see HttpServerMetrics.producer for the temporality rules. */
   producer(temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE): MetricProducer {
-    const sent = temporality === AggregationTemporality.DELTA ? new WeakMap<Series, Snapshot>() : undefined;
+    const sent = temporality === AggregationTemporality.DELTA ? new WeakMap<Durations, Snapshot>() : undefined;
     let lastCollection = this.startTime;
     return {
       collect: async (): Promise<CollectionResult> => {
@@ -272,7 +255,7 @@ export class HttpClientMetrics {
     };
   }
 
-  private collect(now: HrTime, sent: WeakMap<Series, Snapshot> | undefined, lastCollection: HrTime): MetricData[] {
+  private collect(now: HrTime, sent: WeakMap<Durations, Snapshot> | undefined, lastCollection: HrTime): MetricData[] {
     const delta = sent !== undefined;
     const startTime = delta ? lastCollection : this.startTime;
     const durations: MetricData & { dataPointType: DataPointType.HISTOGRAM } = {

@@ -54,15 +54,34 @@ export const INSTRUMENTS = {
 // Durations are kept in microseconds and handed in as integers: under 2^30 µs (17 minutes) an
 // integer is a V8 Smi, passed and stored without allocating, where a double in seconds becomes a
 // 16-byte heap number whenever V8 decides not to inline the call (its budget depends on the app).
-class Series {
+/**
+ * One series' durations as an explicit-bucket histogram, in whole microseconds; the HTTP client's
+ * series are these, the server's add exponential buckets.
+ */
+export class Durations {
   count = 0;
   sumMicros = 0;
   minMicros = Number.MAX_SAFE_INTEGER;
   maxMicros = -1;
   readonly buckets = new Array<number>(DURATION_BOUNDARIES.length + 1).fill(0);
+  constructor(readonly attributes: Attributes) {}
+
+  /** On the hot path: no allocation. */
+  record(micros: number): void {
+    this.count++;
+    this.sumMicros += micros;
+    if (micros < this.minMicros) this.minMicros = micros;
+    if (micros > this.maxMicros) this.maxMicros = micros;
+    // Linear scan: most requests land in the first buckets, so this beats a binary search.
+    let i = 0;
+    while (i < BOUNDARIES_MICROS.length && micros > BOUNDARIES_MICROS[i]!) i++;
+    this.buckets[i]!++;
+  }
+}
+
+class Series extends Durations {
   /** The same durations in base-2 exponential buckets: Prometheus native histograms, OTLP exponential. */
   readonly exponential = new ExponentialBuckets();
-  constructor(readonly attributes: Attributes) {}
 }
 
 /** Per delta reader: what it was last sent, so the next export carries only the difference. */
@@ -124,14 +143,7 @@ export class HttpServerMetrics {
       table = this.routed.get(route) ?? this.newRoute(route);
     }
     const series = table.get(key) ?? this.newSeries(table, key, slot, status, aborted, route);
-    series.count++;
-    series.sumMicros += micros;
-    if (micros < series.minMicros) series.minMicros = micros;
-    if (micros > series.maxMicros) series.maxMicros = micros;
-    // Linear scan: most requests land in the first buckets, so this beats a binary search.
-    let i = 0;
-    while (i < BOUNDARIES_MICROS.length && micros > BOUNDARIES_MICROS[i]!) i++;
-    series.buckets[i]!++;
+    series.record(micros);
     series.exponential.recordMicros(micros);
   }
 
