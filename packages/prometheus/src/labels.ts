@@ -91,29 +91,49 @@ export function labelPairs(attributes: Attributes, reserved: ReadonlySet<string>
     const entry = labelEntry(key);
     if (entry.ambiguous) return collidingLabelPairs(attributes, reserved, state);
     const label = entry.label;
-    if (label === '' || (reserved !== undefined && reserved.has(label))) {
-      state.lossy = true;
-      continue;
-    }
-    const isString = typeof value === 'string';
-    const firstWasString = state.stringKeys.get(key);
-    if (firstWasString === undefined) state.stringKeys.set(key, isString);
-    else if (firstWasString !== isString) state.lossy = true;
-    let text = isString ? value : attributeText(value);
-    if (text === '') {
-      state.lossy = true;
-      continue;
-    }
-    if (!text.isWellFormed()) {
-      state.lossy = true;
-      text = text.toWellFormed();
-    }
+    const text = labelValue(key, value, label, reserved, state);
+    if (text === undefined) continue;
     pairs.push(label, text);
   }
   return pairs;
 }
 
-function collidingLabelPairs(attributes: Attributes, reserved: ReadonlySet<string> | undefined, state: RenderState): string[] {
+/**
+ * The value one attribute is written with under `label` (its labelEntry, not ambiguous), or
+ * undefined when it is left out: a reserved or empty label name, an empty value. Marks
+ * `state.lossy` where two attribute sets could come out alike (a key seen as a string and as
+ * another type; a lone surrogate, written as U+FFFD, which UTF-8 cannot carry). The text and
+ * protobuf expositions both write what this returns.
+ */
+export function labelValue(
+  key: string,
+  value: AttributeValue,
+  label: string,
+  reserved: ReadonlySet<string> | undefined,
+  state: RenderState,
+): string | undefined {
+  if (label === '' || (reserved !== undefined && reserved.has(label))) {
+    state.lossy = true;
+    return undefined;
+  }
+  const isString = typeof value === 'string';
+  const firstWasString = state.stringKeys.get(key);
+  if (firstWasString === undefined) state.stringKeys.set(key, isString);
+  else if (firstWasString !== isString) state.lossy = true;
+  const text = isString ? value : attributeText(value);
+  if (text === '') {
+    state.lossy = true;
+    return undefined;
+  }
+  if (!text.isWellFormed()) {
+    state.lossy = true;
+    return text.toWellFormed();
+  }
+  return text;
+}
+
+/** Rare path: several keys sanitize to one label name; their values joined with `;`, ordered by key. */
+export function collidingLabelPairs(attributes: Attributes, reserved: ReadonlySet<string> | undefined, state: RenderState): string[] {
   state.lossy = true;
   const keysByLabel = new Map<string, string[]>();
   for (const key in attributes) {

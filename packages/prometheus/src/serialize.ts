@@ -7,7 +7,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType, type HistogramMetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { groupFamilies, type Family, type InstrumentationScope } from './families.js';
-import { attributeText, labelEntry, reservedLabels, TARGET_INFO_HELP, targetInfoAttributes, type RenderState } from './labels.js';
+import { collidingLabelPairs, labelEntry, labelValue, reservedLabels, TARGET_INFO_HELP, targetInfoAttributes, type RenderState } from './labels.js';
 import { familyUnit } from './names.js';
 
 
@@ -235,54 +235,22 @@ function renderAttributes(
     const entry = labelEntry(key);
     if (entry.ambiguous) return renderCollidingAttributes(attributes, reserved, state);
     const label = entry.label;
-    if (label === '' || (reserved !== undefined && reserved.has(label))) {
-      state.lossy = true;
-      continue;
-    }
-    const isString = typeof value === 'string';
-    const firstWasString = state.stringKeys.get(key);
-    if (firstWasString === undefined) state.stringKeys.set(key, isString);
-    else if (firstWasString !== isString) state.lossy = true;
-    let text = isString ? value : attributeText(value);
-    if (text === '') {
-      state.lossy = true;
-      continue;
-    }
-    // Lone UTF-16 surrogates cannot be encoded as UTF-8; U+FFFD keeps the body valid UTF-8.
-    if (!text.isWellFormed()) {
-      state.lossy = true;
-      text = text.toWellFormed();
-    }
+    const text = labelValue(key, value, label, reserved, state);
+    if (text === undefined) continue;
     out += (out === '' ? label : ',' + label) + '="' + escapeLabelValue(text) + '"';
   }
   return out;
 }
 
-// Rare path: several keys sanitize to one label name. The spec joins their values with `;`,
-// ordered by the original keys.
+// Rare path: several keys sanitize to one label name (labels.ts).
 function renderCollidingAttributes(
   attributes: Attributes,
   reserved: ReadonlySet<string> | undefined,
   state: RenderState,
 ): string {
-  state.lossy = true;
-  const keysByLabel = new Map<string, string[]>();
-  for (const key in attributes) {
-    const value = attributes[key];
-    if (value === undefined || value === null) continue;
-    const label = labelEntry(key).label;
-    if (label === '' || (reserved !== undefined && reserved.has(label))) continue;
-    const keys = keysByLabel.get(label);
-    if (keys === undefined) keysByLabel.set(label, [key]);
-    else keys.push(key);
-  }
+  const pairs = collidingLabelPairs(attributes, reserved, state);
   let out = '';
-  for (const [label, keys] of keysByLabel) {
-    keys.sort();
-    const text = keys.map((k) => attributeText(attributes[k]!)).join(';');
-    if (text === '') continue;
-    out += (out === '' ? label : ',' + label) + '="' + escapeLabelValue(text.toWellFormed()) + '"';
-  }
+  for (let i = 0; i < pairs.length; i += 2) out += (out === '' ? pairs[i] : ',' + pairs[i]) + '="' + escapeLabelValue(pairs[i + 1]!) + '"';
   return out;
 }
 
