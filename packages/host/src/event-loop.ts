@@ -29,6 +29,8 @@ const ACTIVE = Object.freeze({ 'nodejs.eventloop.state': 'active' });
 const IDLE = Object.freeze({ 'nodejs.eventloop.state': 'idle' });
 const FIX = "Leave 'runtime' out of MON_METRICS (or the groups option) to stop collecting it.";
 
+const NO_DELAY: readonly number[] = [0, 0, 0, 0, 0, 0, 0];
+
 const lateness = (ns: number) => Math.max(0, ns - RESOLUTION_NS);
 
 export function startEventLoopMetrics(meter: Meter, report: Report, windows: Windows): () => void {
@@ -86,6 +88,8 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
   };
   const windowsOf: Array<DelayWindow | undefined> = [openWindow(), undefined];
 
+  /** The figures last observed, seconds, in the order of `delays`. */
+  let last: number[] | undefined;
   /** Observes the delay figures of `h`, with `extra` (the probe's, 0 for none) as one more sample. */
   const observeDelays = (result: BatchObservableResult, h: IntervalHistogram, extra: number): void => {
     const n = h.count;
@@ -94,9 +98,16 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
     // a whole resolution late, which hid blocks of 10-20 ms right after a collection: they make
     // the probe 0-10 ms late, and the sampler's tick that would have seen them is the blind one.
     const x = extra > PROBE_JITTER_NS && extra > seen ? extra : undefined;
-    // Nothing sampled since the previous collection (two collections within one resolution):
-    // the histogram's min would be its 2^63 sentinel, so report nothing.
-    if (n === 0 && x === undefined) return;
+    // Nothing sampled since the previous collection (two collections within one resolution: two
+    // readers, an OTLP flush on shutdown right after a scrape, an HA pair of Prometheus servers)
+    // or since the window opened: the histogram's min would be its 2^63 sentinel. Repeat the last
+    // figures instead (zeros before any: nothing was late by a whole resolution), so the series
+    // never vanish from one reader because another collected a moment before.
+    if (n === 0 && x === undefined) {
+      const figures = last ?? NO_DELAY;
+      for (let i = 0; i < delays.length; i++) result.observe(delays[i]!, figures[i]!);
+      return;
+    }
     const mu = n > 0 ? lateness(h.mean) : 0;
     // stddev is the costly read (~175 µs: HdrHistogram walks all its buckets) and the largest
     // item of a collection; still far inside the 5 ms budget.
@@ -113,13 +124,9 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
       mean = (mu * n + x) / (n + 1);
       stddev = Math.sqrt(Math.max(0, (n * (sigma * sigma + mu * mu) + x * x) / (n + 1) - mean * mean));
     }
-    result.observe(delay.min, (n > 0 ? lateness(h.min) : x!) / 1e9);
-    result.observe(delay.max, (x ?? seen) / 1e9);
-    result.observe(delay.mean, mean / 1e9);
-    result.observe(delay.stddev, stddev / 1e9);
-    result.observe(delay.p50, percentile(50) / 1e9);
-    result.observe(delay.p90, percentile(90) / 1e9);
-    result.observe(delay.p99, percentile(99) / 1e9);
+    // In the order of `delays`.
+    last = [n > 0 ? lateness(h.min) : x!, x ?? seen, mean, stddev, percentile(50), percentile(90), percentile(99)].map((ns) => ns / 1e9);
+    for (let i = 0; i < delays.length; i++) result.observe(delays[i]!, last[i]!);
   };
 
   const closeWindow = (audience: Audience) => {

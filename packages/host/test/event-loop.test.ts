@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { burn, sleep, start, value, type Harness, type Collected } from './support.js';
+import { AggregationTemporality, MeterProvider } from '@opentelemetry/sdk-metrics';
+import { startHostMetrics } from '../src/index.js';
+import { burn, collected, points, sleep, start, TestReader, value, type Harness, type Collected } from './support.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -60,6 +62,44 @@ describe('nodejs.eventloop.delay.* (right after a collection)', () => {
     expect(delay(c, 'max')).toBeGreaterThanOrEqual(0.004);
     // Seconds, not nanoseconds or a time since start: bounded by the whole test.
     expect(delay(c, 'max')).toBeLessThan(1);
+  });
+});
+
+describe('nodejs.eventloop.delay.* (a collection before the sampler has ticked)', () => {
+  const STATS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'];
+
+  it('reports zeros right after start rather than no series', async () => {
+    // CI caught a scrape that came within 10 ms of the host metrics starting: no delay series on
+    // /metrics while the OTLP flush a moment later had them (e2e "side by side").
+    h = start({ groups: ['runtime'] });
+    const c = await h.collect();
+    for (const stat of STATS) {
+      expect(points(c, `nodejs.eventloop.delay.${stat}`), stat).toHaveLength(1);
+      expect(delay(c, stat), stat).toBeGreaterThanOrEqual(0);
+      expect(delay(c, stat), stat).toBeLessThan(1);
+    }
+  });
+
+  it('repeats the last figures to a delta reader that collects again within one resolution', async () => {
+    // With delta temporality the SDK reports only what this round observed: nothing observed,
+    // no series for that export.
+    const reader = new TestReader({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
+    const provider = new MeterProvider({ readers: [reader] });
+    const host = startHostMetrics(provider, { groups: ['runtime'] });
+    try {
+      await sleep(50);
+      burn(30);
+      await sleep(20);
+      const first = await collected(reader.collect());
+      const second = await collected(reader.collect());
+      for (const stat of STATS) expect(points(second, `nodejs.eventloop.delay.${stat}`), stat).toHaveLength(1);
+      expect(delay(first, 'max')).toBeGreaterThanOrEqual(0.015);
+      // The 30 ms block belongs to the first interval; the second has it only if it sampled nothing.
+      expect(delay(second, 'max') === delay(first, 'max') || delay(second, 'max') < delay(first, 'max') / 2).toBe(true);
+    } finally {
+      host.stop();
+      await provider.shutdown();
+    }
   });
 });
 

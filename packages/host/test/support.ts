@@ -4,7 +4,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type DataPoint, type MetricData } from '@opentelemetry/sdk-metrics';
 import { startHostMetrics, type HostMetrics, type HostMetricsOptions } from '../src/index.js';
 
-class TestReader extends MetricReader {
+export class TestReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
   protected override async onForceFlush(): Promise<void> {}
 }
@@ -40,7 +40,7 @@ export function start(options: HostMetricsOptions = {}): Harness {
   };
 }
 
-async function collected(collection: ReturnType<MetricReader['collect']>): Promise<Collected> {
+export async function collected(collection: ReturnType<MetricReader['collect']>): Promise<Collected> {
   const { resourceMetrics, errors } = await collection;
   const metrics = new Map<string, MetricData>();
   for (const scope of resourceMetrics.scopeMetrics) for (const m of scope.metrics) metrics.set(m.descriptor.name, m);
