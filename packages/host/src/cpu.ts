@@ -33,6 +33,13 @@ export function parseProcStat(text: string): Float64Array {
   return Float64Array.of(tick(1), tick(2), tick(3), tick(4), tick(5), tick(6) + tick(7), tick(8));
 }
 
+/** Each mode's share of the total; undefined for a zero total. */
+function sharesOf(times: Float64Array): Float64Array | undefined {
+  let total = 0;
+  for (const t of times) total += t;
+  return total > 0 ? times.map((t) => t / total) : undefined;
+}
+
 function readOsCpus(): Float64Array {
   const cpus = os.cpus();
   if (cpus.length === 0) throw new Error('os.cpus() returned no CPUs');
@@ -76,6 +83,8 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
   }
   // One baseline per audience (windows.ts).
   const previous = createBaselines(windows, initial);
+  /** The utilization last observed, per mode. */
+  let lastShares: Float64Array | undefined;
 
   const callback: BatchObservableCallback = (result) => {
     let current: Float64Array;
@@ -101,11 +110,18 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
       deltas[i] = delta;
       total += delta;
     }
-    // Two collections inside one clock tick see no change: keep the older baseline and skip the
-    // gauge rather than report 0/0.
-    if (total === 0) return;
-    for (let i = 0; i < modes.length; i++) result.observe(utilization, deltas[i]! / total, modes[i]);
-    previous.set(current);
+    let shares: Float64Array | undefined;
+    if (total > 0) {
+      for (let i = 0; i < modes.length; i++) deltas[i]! /= total;
+      shares = lastShares = deltas;
+      previous.set(current);
+    } else {
+      // Two collections inside one clock tick (10 ms), or one right after start, see no change:
+      // keep the older baseline and repeat the last shares (before any: the shares since boot)
+      // rather than report 0/0 or leave the series out for this reader.
+      shares = lastShares ?? sharesOf(current);
+    }
+    if (shares) for (let i = 0; i < modes.length; i++) result.observe(utilization, shares[i]!, modes[i]);
   };
 
   meter.addBatchObservableCallback(callback, [time, utilization]);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseProcStat } from '../src/cpu.js';
 import { burn, points, start, value, type Harness } from './support.js';
@@ -79,6 +79,43 @@ describe('system.cpu.*', () => {
       // Unclamped, the 10 idle ticks would make user 100/90 and idle -10/90.
       expect(share('user')).toBe(1);
       expect(share('idle')).toBe(0);
+      host.stop();
+      await provider.shutdown();
+    } finally {
+      vi.doUnmock('../src/proc-file.js');
+      vi.resetModules();
+    }
+  });
+
+  it.skipIf(!linux)('never leaves utilization out: within one clock tick it repeats the last shares, the shares since boot before any', async () => {
+    // /proc/stat at start, then at four collections: unchanged (a scrape right after start),
+    // changed, unchanged (a second reader within the same tick), changed again.
+    const readings = [
+      'cpu  100 0 100 800 0 0 0 0 0 0\n',
+      'cpu  100 0 100 800 0 0 0 0 0 0\n',
+      'cpu  130 0 100 870 0 0 0 0 0 0\n',
+      'cpu  130 0 100 870 0 0 0 0 0 0\n',
+      'cpu  130 0 150 920 0 0 0 0 0 0\n',
+    ];
+    vi.resetModules();
+    vi.doMock('../src/proc-file.js', () => ({ openProcFile: () => ({ read: () => readings.shift()!, close() {} }) }));
+    try {
+      const { startHostMetrics } = await import('../src/index.js');
+      const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
+      const { TestReader, collected } = await import('./support.js');
+      // Delta: the SDK reports only what each collection observed, so a skipped gauge shows.
+      const reader = new TestReader({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
+      const provider = new MeterProvider({ readers: [reader] });
+      const host = startHostMetrics(provider, { groups: ['cpu'] });
+      const shares = async () => {
+        const c = await collected(reader.collect());
+        return Object.fromEntries(['user', 'system', 'idle'].map((mode) => [mode, value(c, 'system.cpu.utilization', { 'cpu.mode': mode })]));
+      };
+      const near = (expected: Record<string, number>) => Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, expect.closeTo(v, 9)]));
+      expect(await shares()).toEqual(near({ user: 0.1, system: 0.1, idle: 0.8 })); // since boot
+      expect(await shares()).toEqual(near({ user: 0.3, system: 0, idle: 0.7 }));
+      expect(await shares()).toEqual(near({ user: 0.3, system: 0, idle: 0.7 })); // repeated
+      expect(await shares()).toEqual(near({ user: 0, system: 0.5, idle: 0.5 })); // from the last change
       host.stop();
       await provider.shutdown();
     } finally {
