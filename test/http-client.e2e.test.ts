@@ -185,6 +185,9 @@ describe('HTTP client metrics', () => {
 
   it('counts calls in flight as active, and ends each when its response ends', async () => {
     app = await spawnApp(fixture('http-client.mjs'));
+    // The endpoint opens a second after start: open it first (a path that collects nothing), so
+    // the scrapes below have the calls' whole 2 s to see them in flight.
+    await request(app.metricsPort, '/no-such-page');
     const local = `http://127.0.0.1:${plainPort}`;
     const pending = [call({ client: 'fetch', url: `${local}/slow` }), call({ client: 'http', url: `${local}/slow`, method: 'POST' })];
     const target = { server_address: '127.0.0.1', server_port: plainPort, url_scheme: 'http' };

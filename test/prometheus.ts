@@ -53,7 +53,8 @@ export interface PrometheusOptions {
 
 export interface Prometheus {
   port: number;
-  query: (promql: string) => Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  /** An instant query, evaluated now or at `at` (Unix seconds). */
+  query: (promql: string, at?: number) => Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
   /** Pending and firing alerts (GET /api/v1/alerts). */
   alerts: () => Promise<ActiveAlert[]>;
   /** Waits until every target has been scraped successfully at least `scrapes` times. */
@@ -104,8 +105,8 @@ ${Object.entries(jobs)
 
   return {
     port,
-    query: async (promql) => {
-      const reply = await api(`/api/v1/query?query=${encodeURIComponent(promql)}`);
+    query: async (promql, at) => {
+      const reply = await api(`/api/v1/query?query=${encodeURIComponent(promql)}${at === undefined ? '' : `&time=${at}`}`);
       if (reply.status !== 'success') throw new Error(`${promql}: ${JSON.stringify(reply)}`);
       return reply.data.result;
     },
