@@ -180,7 +180,7 @@ describe('a hung worker', () => {
     expect(await requestsTotal(app.metricsPort)).toBe(10);
     // One worker blocks its event loop for 4 s; the other keeps serving.
     const blocked = request(app.port, '/block?ms=4000');
-    await sleep(300);
+    await sleep(600); // time for the worker to read the request and block, on a loaded machine too
     let started = performance.now();
     const text = (await scrape(app.metricsPort)).body;
     const took = performance.now() - started;

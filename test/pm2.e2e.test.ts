@@ -169,6 +169,8 @@ describe('pm2 cluster mode (mon in the workers only)', () => {
     await sleep(1_000);
     let kills = 0;
     for (let round = 0; round < 6; round++) {
+      // From round 3 on, an instance killed 6 s ago: its replacement may still be starting.
+      await waitForInstances([ports[round % INSTANCES]!]);
       const text = await tryScrape(ports[round % INSTANCES]!);
       if (text !== undefined) {
         process.kill(pidOf(text), 'SIGKILL');

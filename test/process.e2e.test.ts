@@ -72,11 +72,13 @@ describe('signals', () => {
     const started = Date.now();
     app.child.kill(signal);
     expect(await app.exited).toBe(signal);
-    expect(Date.now() - started).toBeLessThan(1_000);
+    // The bound catches a flush or a handle that holds the exit (seconds), with room for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('leaves an app with its own SIGTERM handler in control', async () => {
-    app = await spawnApp(fixture('own-sigterm.mjs'));
+    // Serving 1.5 s after the signal, so a loaded machine's pause cannot end it before the request.
+    app = await spawnApp(fixture('own-sigterm.mjs'), { env: { CLEANUP_MS: '1500' } });
     app.child.kill('SIGTERM');
     await sleep(100);
     // Still serving after the signal: mon did not exit the process behind the app's back.

@@ -72,10 +72,18 @@ describe('CarryOver', () => {
     const carryOver = new CarryOver(producer, await readCarried(at, 'g'), { file: at, generation: 'g', producers: [producer], intervalMillis: 20, writeWaitMillis: 10_000 });
     const stop = carryOver.start();
     served = 4;
-    await new Promise((r) => setTimeout(r, 100));
+    // Never scraped: the file comes to hold the carried 5 plus the 4 read between scrapes (a
+    // refresh every 20 ms; polled, as a loaded machine may take longer than a few refreshes).
+    const deadline = Date.now() + 3_000;
+    let held: number | undefined;
+    while (Date.now() < deadline) {
+      const carried = await readCarried(at, 'g');
+      held = carried && requestsIn(carried);
+      if (held === 9) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     stop();
-    // Never scraped: the file holds the carried 5 plus the 4 read between scrapes.
-    expect(requestsIn((await readCarried(at, 'g'))!)).toBe(9);
+    expect(held).toBe(9);
   });
 
   it('never lets a refresh that read its producers before a scrape overwrite what the scrape served', async () => {

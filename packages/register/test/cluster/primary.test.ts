@@ -14,6 +14,13 @@ import { channelPair } from './fake-channel.js';
 import { counter, scope, values } from './metric-data.js';
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Lets the fake channel's messages (a setImmediate hop each) and the work they start run out.
+ * Counted in hops, not milliseconds: a 10 ms timer could fire first on a loaded machine.
+ */
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
 
 interface Side {
   provider: MeterProvider;
@@ -84,7 +91,7 @@ describe('ClusterPrimary with workers', () => {
     const { primary } = primaryWith();
     const a = workerOn(primary);
     const b = workerOn(primary);
-    await tick(10); // hello, welcome
+    await settle(); // hello, welcome
     expect(primary.workerCount).toBe(2);
     a.worker.requests(3);
     b.worker.requests(4);
@@ -100,7 +107,7 @@ describe('ClusterPrimary with workers', () => {
 
     // The replacement takes the free slot 0, not slot 2.
     const c = workerOn(primary);
-    await tick(10);
+    await settle();
     c.worker.requests(1);
     expect(await totals(primary)).toEqual({
       requests: 8,
@@ -113,7 +120,7 @@ describe('ClusterPrimary with workers', () => {
     const { primary } = primaryWith(5_000, 300);
     const a = workerOn(primary);
     const b = workerOn(primary);
-    await tick(10);
+    await settle();
     a.worker.requests(3);
     b.worker.requests(4);
     expect((await totals(primary)).requests).toBe(7);
@@ -121,7 +128,7 @@ describe('ClusterPrimary with workers', () => {
     // A scrape asks both; worker a is SIGKILLed before it answers, and its 'disconnect' never comes.
     a.channel.process.hung = true;
     const collection = totals(primary);
-    await tick(10);
+    await settle();
     a.channel.child.die({ disconnect: false });
     const first = await Promise.race([collection, tick(2_000).then(() => 'still waiting')]);
     expect(first).toEqual({ requests: 7, jobs: 7, memory: [[{ [WORKER_ATTRIBUTE]: PRIMARY }, 123], [{ [WORKER_ATTRIBUTE]: '1' }, 123]] });
@@ -134,7 +141,7 @@ describe('ClusterPrimary with workers', () => {
 
     // Its replacement takes slot 0 at once; once the grace is over its totals stay, final.
     const c = workerOn(primary);
-    await tick(10);
+    await settle();
     c.worker.requests(1);
     const expected = { requests: 10, jobs: 8, memory: [[{ [WORKER_ATTRIBUTE]: PRIMARY }, 123], [{ [WORKER_ATTRIBUTE]: '0' }, 123], [{ [WORKER_ATTRIBUTE]: '1' }, 123]] };
     expect(await totals(primary)).toEqual(expected);
@@ -167,7 +174,7 @@ describe('ClusterPrimary with workers', () => {
       r.observe(peeking ? 1 : 0);
       await tick(30);
     });
-    await tick(10);
+    await settle();
     const peeked = async (collection: Promise<CollectionResult>) =>
       values((await collection).resourceMetrics.scopeMetrics, 'peeked').find(([a]) => a[WORKER_ATTRIBUTE] === '0')?.[1];
     // Asked at once: the worker collects for the peek, then again for the scrape that came meanwhile.
@@ -185,7 +192,7 @@ describe('ClusterPrimary with workers', () => {
     const TIMEOUT = 300;
     const { primary } = primaryWith(TIMEOUT);
     const { worker, channel } = workerOn(primary);
-    await tick(10);
+    await settle();
     worker.requests(5);
     expect((await totals(primary)).requests).toBe(5);
     channel.process.hung = true;
@@ -202,14 +209,14 @@ describe('ClusterPrimary with workers', () => {
     // Free again: it answers the request it is sent, and is waited for from then on.
     channel.process.hung = false;
     await totals(primary);
-    await tick(10);
+    await settle();
     expect((await totals(primary)).requests).toBe(10);
   });
 
   it('gets pushed pre-aggregated metrics between scrapes, so a crash loses little', async () => {
     const { primary } = primaryWith();
     const { worker, channel } = workerOn(primary, { pushIntervalMillis: 20 });
-    await tick(10);
+    await settle();
     worker.requests(6);
     // The first push after the requests, however late a loaded machine makes it.
     await new Promise<void>((resolve) => {
@@ -232,7 +239,7 @@ describe('ClusterPrimary with workers', () => {
     worker.provider.getMeter('app').createObservableGauge('broken').addCallback(() => {
       throw new TypeError('boom');
     });
-    await tick(10);
+    await settle();
     const { errors } = await primary.collect();
     expect(errors.map((e) => `${(e as Error).name}: ${(e as Error).message}`)).toContain('TypeError: boom');
   });
@@ -243,7 +250,7 @@ describe('ClusterPrimary with workers', () => {
     const seen: unknown[] = [];
     channel.child.on('message', (m) => seen.push(m));
     channel.process.on('message', (m) => seen.push(m));
-    await tick(10);
+    await settle();
     channel.child.emit('internalMessage', { cmd: 'NODE_CLUSTER', act: 'online' });
     channel.child.emit('internalMessage', { cmd: 'NODE_MON', type: 'metrics' });
     channel.child.emit('internalMessage', { cmd: 'NODE_MON', type: 'from-the-future' });
@@ -251,7 +258,7 @@ describe('ClusterPrimary with workers', () => {
     channel.process.emit('internalMessage', { cmd: 'NODE_MON', type: 'collect' });
     channel.child.send({ app: 'hello' });
     worker.requests(1);
-    await tick(10);
+    await settle();
     expect((await totals(primary)).requests).toBe(1);
     expect(seen).toEqual([{ app: 'hello' }]);
   });
