@@ -192,8 +192,10 @@ export function abortedRequest(port: number, urlPath: string, afterMs = 50): Pro
     const req = http.request({ host: '127.0.0.1', port, path: urlPath, agent: false });
     req.on('error', () => resolve());
     req.on('close', () => resolve());
+    // Counted from when the request is on the socket: counted from its creation, a loaded
+    // machine's pause could destroy it before the server ever saw it.
+    req.on('finish', () => setTimeout(() => req.destroy(), afterMs));
     req.end();
-    setTimeout(() => req.destroy(), afterMs);
   });
 }
 

@@ -27,12 +27,22 @@ describe('parseProcStat', () => {
 describe('system.cpu.*', () => {
   it('reports time per mode, agreeing with os.cpus() (and /proc/stat on Linux), never decreasing', async () => {
     h = start({ groups: ['cpu'] });
+    // os.cpus() is libuv's own reading of the same counters: seconds summed over CPUs. Read just
+    // before and just after the collection, which lies between (idle grows by the number of CPUs
+    // each second, so a loaded machine's pause would break a fixed tolerance).
+    const sums = () => {
+      const cpus = os.cpus();
+      const sum = (field: 'user' | 'nice' | 'sys' | 'idle') => cpus.reduce((s, c) => s + c.times[field] / 1000, 0);
+      return { user: sum('user'), nice: sum('nice'), system: sum('sys'), idle: sum('idle') };
+    };
+    const before = sums();
     const first = await h.collect();
+    const after = sums();
     expect(points(first, 'system.cpu.time')).toHaveLength(MODES.length);
-    // os.cpus() is libuv's own reading of the same counters: seconds summed over CPUs.
-    const sum = (field: 'user' | 'nice' | 'sys' | 'idle') => os.cpus().reduce((s, c) => s + c.times[field] / 1000, 0);
-    for (const [mode, field] of [['user', 'user'], ['nice', 'nice'], ['system', 'sys'], ['idle', 'idle']] as const) {
-      expect(Math.abs(value(first, 'system.cpu.time', { 'cpu.mode': mode }) - sum(field))).toBeLessThan(1);
+    for (const mode of ['user', 'nice', 'system', 'idle'] as const) {
+      const seconds = value(first, 'system.cpu.time', { 'cpu.mode': mode });
+      expect(seconds, mode).toBeGreaterThanOrEqual(before[mode] - 0.02);
+      expect(seconds, mode).toBeLessThanOrEqual(after[mode] + 0.02);
     }
     if (linux) {
       const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).map(Number);

@@ -181,7 +181,8 @@ describe('PrometheusReader', () => {
       .createObservableGauge('slow')
       .addCallback(async (result) => {
         calls++;
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // Long enough that all three scrapes arrive while it runs, on a loaded machine too.
+        await new Promise((resolve) => setTimeout(resolve, 500));
         result.observe(1);
       });
     const bodies = await Promise.all([1, 2, 3].map(() => fetch(`${url}/metrics`).then((r) => r.text())));
