@@ -104,16 +104,10 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
     // stay in [0, 1] even when the kernel's tick accounting and our clock disagree. Negative
     // deltas (idle going backwards is a known NO_HZ quirk) count as zero.
     const deltas = new Float64Array(modes.length);
-    let total = 0;
-    for (let i = 0; i < modes.length; i++) {
-      const delta = Math.max(0, current[i]! - before[i]!);
-      deltas[i] = delta;
-      total += delta;
-    }
-    let shares: Float64Array | undefined;
-    if (total > 0) {
-      for (let i = 0; i < modes.length; i++) deltas[i]! /= total;
-      shares = lastShares = deltas;
+    for (let i = 0; i < modes.length; i++) deltas[i] = Math.max(0, current[i]! - before[i]!);
+    let shares = sharesOf(deltas);
+    if (shares) {
+      lastShares = shares;
       previous.set(current);
     } else {
       // Two collections inside one clock tick (10 ms), or one right after start, see no change:

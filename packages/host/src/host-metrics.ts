@@ -36,8 +36,6 @@ export interface HostMetrics {
   peek: Peek;
 }
 
-/** The meter of every host instrument: how a cluster tells mon's own instruments from an app's. */
-
 /** The instrument names each group records (system.disk.* only on Linux). */
 export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string[]>> = Object.freeze({
   cpu: Object.freeze([...CPU_METRICS, ...PROCESS_CPU_METRICS]),

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseProcStat } from '../src/cpu.js';
 import { burn, points, start, value, type Harness } from './support.js';
@@ -110,15 +110,12 @@ describe('system.cpu.*', () => {
     vi.resetModules();
     vi.doMock('../src/proc-file.js', () => ({ openProcFile: () => ({ read: () => readings.shift()!, close() {} }) }));
     try {
-      const { startHostMetrics } = await import('../src/index.js');
-      const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
-      const { TestReader, collected } = await import('./support.js');
+      // Imported after the mock, so the harness's host metrics read the mocked file.
+      const { start: startMocked } = await import('./support.js');
       // Delta: the SDK reports only what each collection observed, so a skipped gauge shows.
-      const reader = new TestReader({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
-      const provider = new MeterProvider({ readers: [reader] });
-      const host = startHostMetrics(provider, { groups: ['cpu'] });
+      h = startMocked({ groups: ['cpu'] }, { delta: true });
       const shares = async () => {
-        const c = await collected(reader.collect());
+        const c = await h!.collect();
         return Object.fromEntries(['user', 'system', 'idle'].map((mode) => [mode, value(c, 'system.cpu.utilization', { 'cpu.mode': mode })]));
       };
       const near = (expected: Record<string, number>) => Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, expect.closeTo(v, 9)]));
@@ -126,8 +123,6 @@ describe('system.cpu.*', () => {
       expect(await shares()).toEqual(near({ user: 0.3, system: 0, idle: 0.7 }));
       expect(await shares()).toEqual(near({ user: 0.3, system: 0, idle: 0.7 })); // repeated
       expect(await shares()).toEqual(near({ user: 0, system: 0.5, idle: 0.5 })); // from the last change
-      host.stop();
-      await provider.shutdown();
     } finally {
       vi.doUnmock('../src/proc-file.js');
       vi.resetModules();

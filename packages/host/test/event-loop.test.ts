@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AggregationTemporality, MeterProvider } from '@opentelemetry/sdk-metrics';
-import { startHostMetrics } from '../src/index.js';
-import { burn, collected, points, sleep, start, TestReader, value, type Harness, type Collected } from './support.js';
+import { burn, points, sleep, start, value, type Harness, type Collected } from './support.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -83,23 +81,16 @@ describe('nodejs.eventloop.delay.* (a collection before the sampler has ticked)'
   it('repeats the last figures to a delta reader that collects again within one resolution', async () => {
     // With delta temporality the SDK reports only what this round observed: nothing observed,
     // no series for that export.
-    const reader = new TestReader({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
-    const provider = new MeterProvider({ readers: [reader] });
-    const host = startHostMetrics(provider, { groups: ['runtime'] });
-    try {
-      await sleep(50);
-      burn(30);
-      await sleep(20);
-      const first = await collected(reader.collect());
-      const second = await collected(reader.collect());
-      for (const stat of STATS) expect(points(second, `nodejs.eventloop.delay.${stat}`), stat).toHaveLength(1);
-      expect(delay(first, 'max')).toBeGreaterThanOrEqual(0.015);
-      // The 30 ms block belongs to the first interval; the second has it only if it sampled nothing.
-      expect(delay(second, 'max') === delay(first, 'max') || delay(second, 'max') < delay(first, 'max') / 2).toBe(true);
-    } finally {
-      host.stop();
-      await provider.shutdown();
-    }
+    h = start({ groups: ['runtime'] }, { delta: true });
+    await sleep(50);
+    burn(30);
+    await sleep(20);
+    const first = await h.collect();
+    const second = await h.collect();
+    for (const stat of STATS) expect(points(second, `nodejs.eventloop.delay.${stat}`), stat).toHaveLength(1);
+    expect(delay(first, 'max')).toBeGreaterThanOrEqual(0.015);
+    // The 30 ms block belongs to the first interval; the second has it only if it sampled nothing.
+    expect(delay(second, 'max') === delay(first, 'max') || delay(second, 'max') < delay(first, 'max') / 2).toBe(true);
   });
 });
 

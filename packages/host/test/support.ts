@@ -1,10 +1,10 @@
 // Shared by the tests: a real MeterProvider with its own reader per test (no global state), and
 // lookups into what one collection produced.
 import type { Attributes } from '@opentelemetry/api';
-import { MeterProvider, MetricReader, type DataPoint, type MetricData } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, MeterProvider, MetricReader, type DataPoint, type MetricData } from '@opentelemetry/sdk-metrics';
 import { startHostMetrics, type HostMetrics, type HostMetricsOptions } from '../src/index.js';
 
-export class TestReader extends MetricReader {
+class TestReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
   protected override async onForceFlush(): Promise<void> {}
 }
@@ -24,8 +24,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function start(options: HostMetricsOptions = {}): Harness {
-  const reader = new TestReader();
+/** `delta`: a reader with delta temporality, to which the SDK reports only what each collection observed. */
+export function start(options: HostMetricsOptions = {}, { delta = false } = {}): Harness {
+  const reader = new TestReader(delta ? { aggregationTemporalitySelector: () => AggregationTemporality.DELTA } : {});
   const provider = new MeterProvider({ readers: [reader] });
   const host = startHostMetrics(provider, options);
   return {
@@ -40,7 +41,7 @@ export function start(options: HostMetricsOptions = {}): Harness {
   };
 }
 
-export async function collected(collection: ReturnType<MetricReader['collect']>): Promise<Collected> {
+async function collected(collection: ReturnType<MetricReader['collect']>): Promise<Collected> {
   const { resourceMetrics, errors } = await collection;
   const metrics = new Map<string, MetricData>();
   for (const scope of resourceMetrics.scopeMetrics) for (const m of scope.metrics) metrics.set(m.descriptor.name, m);
