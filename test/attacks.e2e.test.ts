@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, request, scrape, spawnApp, sumSamples, type App } from './helpers.js';
+import { fixture, request, scrape, spawnApp, sumSamples, waitForEndpoint, type App } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -158,9 +158,9 @@ describe('a scrape flood', () => {
     // Each collection costs the app 50 ms of CPU (a costly gauge); 40 keep-alive connections scrape
     // back to back, far more than 1000 scrapes a second would need if each collected.
     app = await spawnApp(fixture('costly-collection.mjs'), { env: { COLLECT_COST_MS: '50' } });
-    // The endpoint opens a second after start; scrapers started before would spin on refused
-    // connections in this process, which also times the innocent requests.
-    await request(app.metricsPort, '/no-such-page');
+    // Scrapers started before it opens would spin on refused connections in this process, which
+    // also times the innocent requests.
+    await waitForEndpoint(app.metricsPort);
     await innocentLatencies(app.port, 20, 5_000); // warm-up
     const result = await flood(app);
     // Far fewer collections than scrapes, and the callbacks took at most about a tenth of the time

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rulesPath } from './alert-rules.js';
-import { example, request, root, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
+import { example, root, scrape, sleep, spawnApp, sumSamples, waitForEndpoint, type App } from './helpers.js';
 import { startLoad } from './load.js';
 import { promtoolBinary, skipWithout, startPrometheus, type Prometheus } from './prometheus.js';
 
@@ -149,9 +149,9 @@ describe('the Grafana dashboard', () => {
     // (this part needs no Prometheus).
     const app = await spawnApp(example('http-esm/server.mjs'));
     try {
-      // The endpoint opens once the host metrics have started: all the load then falls after, so
-      // the GC pauses it causes are observed.
-      await request(app.metricsPort, '/no-such-page');
+      // It opens once the host metrics have started: all the load then falls after, so the GC
+      // pauses it causes are observed.
+      await waitForEndpoint(app.metricsPort);
       await startLoad(app.port, ['/', '/fail', '/slow?ms=5', '/checkout'], 1_500).done;
       const body = (await scrape(app.metricsPort)).body;
       const served = new Set(body.split('\n').filter((l) => !l.startsWith('#')).map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)?.[0]));

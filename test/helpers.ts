@@ -150,6 +150,15 @@ export async function request(
   }
 }
 
+/**
+ * Waits until the metrics endpoint is open (START_UP_GRACE_MS after start) through a path that
+ * collects nothing, so that what a test times or polls next starts with the endpoint up.
+ */
+export async function waitForEndpoint(metricsPort: number): Promise<void> {
+  const reply = await request(metricsPort, '/no-such-page');
+  if (reply.status !== 404) throw new Error(`the metrics endpoint answered ${reply.status} for an unknown path, not 404`);
+}
+
 /** How long request() waits for an endpoint that is not open yet: the grace, and room for a loaded machine. */
 export const ENDPOINT_WAIT_MS = START_UP_GRACE_MS + 4_000;
 

@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from './otlp-receiver.js';
-import { fixture, freePort, parseLabels, request, scrape, sleep, spawnApp, type App } from './helpers.js';
+import { fixture, freePort, parseLabels, request, scrape, sleep, spawnApp, waitForEndpoint, type App } from './helpers.js';
 
 const cert = fixture('tls-cert.pem');
 
@@ -185,9 +185,8 @@ describe('HTTP client metrics', () => {
 
   it('counts calls in flight as active, and ends each when its response ends', async () => {
     app = await spawnApp(fixture('http-client.mjs'));
-    // The endpoint opens a second after start: open it first (a path that collects nothing), so
-    // the scrapes below have the calls' whole 2 s to see them in flight.
-    await request(app.metricsPort, '/no-such-page');
+    // So that the scrapes below have the calls' whole 2 s to see them in flight.
+    await waitForEndpoint(app.metricsPort);
     const local = `http://127.0.0.1:${plainPort}`;
     const pending = [call({ client: 'fetch', url: `${local}/slow` }), call({ client: 'http', url: `${local}/slow`, method: 'POST' })];
     const target = { server_address: '127.0.0.1', server_port: plainPort, url_scheme: 'http' };

@@ -1,7 +1,7 @@
 // Real example apps under `node --import @mon/register`, real traffic, the real endpoint.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { abortedRequest, example, fixture, parseLabels, request, sample, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
+import { abortedRequest, example, fixture, parseLabels, request, sample, scrape, sleep, spawnApp, sumSamples, waitForEndpoint, type App } from './helpers.js';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -101,9 +101,8 @@ describe.each(apps)('HTTP server metrics: $name', ({ script, service, custom }) 
 
   it('shows a request in flight as active until it finishes', async () => {
     app = await spawnApp(script);
-    // The endpoint opens a second after start: open it first (a path that collects nothing), so
-    // the polls below have the whole 1.5 s to see the request in flight.
-    await request(app.metricsPort, '/no-such-page');
+    // So that the polls below have the whole 1.5 s to see the request in flight.
+    await waitForEndpoint(app.metricsPort);
     const slow = request(app.port, '/slow?ms=1500');
     const during = await waitFor(
       () => scrape(app!.metricsPort),
