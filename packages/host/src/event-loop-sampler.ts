@@ -1,0 +1,191 @@
+// The event loop delay sampler: a timer that measures how late it fires, with the statistics of
+// its samples kept per slot of the fixed windows (windows.ts).
+//
+// Node's monitorEventLoopDelay samples every 10 ms whether the loop works or not, and an idle
+// process pays for the 100 wake-ups a second: 3 of the 3.7 ms of CPU per second an idle hello app
+// spent under mon on Node 24 (test/bench/idle.mjs). An idle loop is delayed by nothing, so this
+// sampler fires every BUSY_PERIOD_MS only while the loop works, and every IDLE_PERIOD_MS once it
+// has done no work for IDLE_AFTER_MS. A stall that begins while it is idle still shows: the next
+// tick finds the loop's active time since the previous one (performance.eventLoopUtilization)
+// grown by the stall. Divided by the turns of the loop that ran (uvMetricsInfo.loopCount, not
+// counting the tick's own), it is at most the longest turn, and exactly it when the stall was the
+// only work (an idle app's cron job, a lone request): that is the tick's sample, and the sampler
+// is busy again.
+import { performance } from 'node:perf_hooks';
+
+/** The sampling period while the loop works, as monitorEventLoopDelay's default resolution. */
+export const BUSY_PERIOD_MS = 10;
+/** The sampling period once the loop has been idle for IDLE_AFTER_MS. */
+export const IDLE_PERIOD_MS = 250;
+export const IDLE_AFTER_MS = 1000;
+/** Active time between two ticks above this is work (the tick itself takes tens of µs). */
+const WORK_MS = 1;
+
+// Samples are counted in exponential buckets, SUB per power of two of µs (4.4 % wide: a
+// percentile is within 2.2 % of the sample's value), up to 2^36 µs (19 hours).
+const SUB = 16;
+const BUCKETS = 1 + SUB * 36;
+
+const bucketOf = (micros: number): number => (micros < 1 ? 0 : Math.min(BUCKETS - 1, 1 + Math.floor(Math.log2(micros) * SUB)));
+/** A value of bucket i: its geometric middle (µs). */
+const valueOf = (i: number): number => (i === 0 ? 0 : 2 ** ((i - 0.5) / SUB));
+
+class Slot {
+  key = -1;
+  count = 0;
+  sum = 0;
+  sumSquares = 0;
+  min = Infinity;
+  max = 0;
+  /** Lowest and highest bucket in use. */
+  lo = BUCKETS;
+  hi = -1;
+  readonly counts = new Uint32Array(BUCKETS);
+
+  reset(key: number): void {
+    if (this.hi >= 0) this.counts.fill(0, this.lo, this.hi + 1);
+    this.key = key;
+    this.count = this.sum = this.sumSquares = this.max = 0;
+    this.min = Infinity;
+    this.lo = BUCKETS;
+    this.hi = -1;
+  }
+}
+
+/** A window's delay statistics, in µs. */
+export interface DelayStats {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  stddev: number;
+  /** q in [0, 100]. */
+  percentile(q: number): number;
+}
+
+export interface DelaySampler {
+  /** The sampling period now: BUSY_PERIOD_MS or IDLE_PERIOD_MS. */
+  readonly periodMs: number;
+  /** The statistics of the samples in the slots of the last `spanMs` up to `now` (performance.now()). */
+  stats(now: number, spanMs: number): DelayStats;
+  stop(): void;
+}
+
+/** Starts sampling; `onSample` gets every sample, in seconds (the cumulative histogram). */
+export function startDelaySampler(onSample: (seconds: number) => void, windowMs: number, slotMs: number): DelaySampler {
+  // The window's slots and the one being filled.
+  const SLOTS = Math.ceil(windowMs / slotMs) + 1;
+  const slots = Array.from({ length: SLOTS }, () => new Slot());
+  const record = (now: number, micros: number): void => {
+    const key = Math.floor(now / slotMs);
+    const slot = slots[key % SLOTS]!;
+    if (slot.key !== key) slot.reset(key);
+    const b = bucketOf(micros);
+    slot.counts[b]!++;
+    if (b < slot.lo) slot.lo = b;
+    if (b > slot.hi) slot.hi = b;
+    slot.count++;
+    slot.sum += micros;
+    slot.sumSquares += micros * micros;
+    if (micros < slot.min) slot.min = micros;
+    if (micros > slot.max) slot.max = micros;
+    onSample(micros / 1e6);
+  };
+
+  // uvMetricsInfo: Node >= 20.18 and 22.8; without it, an idle tick's active time is never a sample.
+  const turns = (): number | undefined => (performance.nodeTiming as { uvMetricsInfo?: { loopCount: number } }).uvMetricsInfo?.loopCount;
+  let period = BUSY_PERIOD_MS;
+  let due = performance.now() + period;
+  let lastActive = performance.eventLoopUtilization().active;
+  let lastTurns = turns();
+  let lastWork = performance.now();
+  let timer: NodeJS.Timeout;
+
+  const tick = (): void => {
+    const now = performance.now();
+    const active = performance.eventLoopUtilization().active;
+    const worked = active - lastActive;
+    let sample = Math.max(0, now - due);
+    let next = period;
+    if (period === IDLE_PERIOD_MS) {
+      const turnsNow = turns();
+      if (worked > WORK_MS) {
+        // This tick's own turn is one of those counted; the others' mean is at most the longest.
+        if (turnsNow !== undefined && lastTurns !== undefined) sample = Math.max(sample, worked / Math.max(1, turnsNow - lastTurns - 1));
+        next = BUSY_PERIOD_MS;
+        lastWork = now;
+      }
+      lastTurns = turnsNow;
+    } else if (worked > WORK_MS) {
+      lastWork = now;
+    } else if (now - lastWork >= IDLE_AFTER_MS) {
+      next = IDLE_PERIOD_MS;
+      lastTurns = turns();
+    }
+    lastActive = active;
+    record(now, sample * 1000);
+    if (next !== period) {
+      period = next;
+      timer = setTimeout(tick, period);
+      timer.unref();
+    } else {
+      timer.refresh();
+    }
+    due = performance.now() + period;
+  };
+  // unref: the sampler must never keep the app alive.
+  timer = setTimeout(tick, period);
+  timer.unref();
+
+  const merged = new Float64Array(BUCKETS);
+  return {
+    get periodMs() {
+      return period;
+    },
+    stats(now, spanMs) {
+      // One scratch for the merged buckets: a collection reads its percentiles before the next one merges.
+      merged.fill(0);
+      const newest = Math.floor(now / slotMs);
+      const oldest = newest - Math.ceil(spanMs / slotMs);
+      let count = 0;
+      let sum = 0;
+      let sumSquares = 0;
+      let min = Infinity;
+      let max = 0;
+      let lo = BUCKETS;
+      let hi = -1;
+      for (const slot of slots) {
+        if (slot.key < oldest || slot.key > newest || slot.count === 0) continue;
+        count += slot.count;
+        sum += slot.sum;
+        sumSquares += slot.sumSquares;
+        min = Math.min(min, slot.min);
+        max = Math.max(max, slot.max);
+        for (let i = slot.lo; i <= slot.hi; i++) merged[i]! += slot.counts[i]!;
+        lo = Math.min(lo, slot.lo);
+        hi = Math.max(hi, slot.hi);
+      }
+      const mean = count > 0 ? sum / count : 0;
+      return {
+        count,
+        min: count > 0 ? min : 0,
+        max,
+        mean,
+        stddev: count > 0 ? Math.sqrt(Math.max(0, sumSquares / count - mean * mean)) : 0,
+        percentile(q) {
+          if (count === 0) return 0;
+          const rank = Math.max(1, Math.ceil((q / 100) * count));
+          let seen = 0;
+          for (let i = lo; i <= hi; i++) {
+            seen += merged[i]!;
+            if (seen >= rank) return Math.min(max, Math.max(min, valueOf(i)));
+          }
+          return max;
+        },
+      };
+    },
+    stop() {
+      clearTimeout(timer);
+    },
+  };
+}
