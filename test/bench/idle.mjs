@@ -1,7 +1,9 @@
 // What an idle process pays for mon (issue 27 item 4): the hello server with no traffic and no
 // scrapes, bare and under mon in several configurations, its CPU time over --seconds (default 30)
 // read from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms) and /proc/<pid>/schedstat
-// (time on the CPU in ns: the precise figure; the ticks are what `top` and the issue used). Every
+// (time on the CPU in ns: the precise figure; the ticks are what `top` and the issue used), and how
+// often its main thread woke (voluntary context switches: each is a sleep in epoll_wait ended, the
+// figure a loaded machine cannot move; a wake costs ~30 µs of CPU on a quiet machine). Every
 // variant of one Node line runs at the same time, so they share the machine's load; the lines run
 // one after the other.
 //
@@ -53,14 +55,15 @@ async function freePort() {
   return port;
 }
 
-/** [ticks of utime + stime, ns on the CPU] of a process. */
+/** [ticks of utime + stime, ns on the CPU, the main thread's voluntary context switches] of a process. */
 function cpuOf(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces) start at ") ".
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14 and 15 of proc(5)
   const ns = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
-  return [ticks, ns];
+  const wakes = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))[1]);
+  return [ticks, ns, wakes];
 }
 
 async function start(line, variant) {
@@ -87,7 +90,11 @@ async function measure(line) {
     const after = children.map((c) => cpuOf(c.pid));
     const elapsed = (performance.now() - t0) / 1000;
     // ms of CPU per second: ticks are 10 ms (USER_HZ 100).
-    return VARIANTS.map((_, i) => ({ ticks: ((after[i][0] - before[i][0]) * 10) / elapsed, sched: (after[i][1] - before[i][1]) / 1e6 / elapsed }));
+    return VARIANTS.map((_, i) => ({
+      ticks: ((after[i][0] - before[i][0]) * 10) / elapsed,
+      sched: (after[i][1] - before[i][1]) / 1e6 / elapsed,
+      wakes: (after[i][2] - before[i][2]) / elapsed,
+    }));
   } finally {
     for (const c of children) c.kill('SIGKILL');
   }
@@ -99,13 +106,14 @@ const cell = (xs) => (xs.length === 1 ? xs[0].toFixed(2) : `${median(xs).toFixed
 const results = new Map(); // line -> variant index -> { ticks: [], sched: [] }
 const versions = new Map();
 for (const line of lines) {
-  const per = VARIANTS.map(() => ({ ticks: [], sched: [] }));
+  const per = VARIANTS.map(() => ({ ticks: [], sched: [], wakes: [] }));
   for (let r = 0; r < rounds; r++) {
     process.stderr.write(`idle: Node ${line}, round ${r + 1}/${rounds} (${seconds} s)\n`);
     const round = await measure(line);
     round.forEach((x, i) => {
       per[i].ticks.push(x.ticks);
       per[i].sched.push(x.sched);
+      per[i].wakes.push(x.wakes);
     });
   }
   results.set(line, per);
@@ -117,10 +125,10 @@ for (const line of lines) {
   })));
 }
 
-const header = ['variant', ...lines.flatMap((l) => [`Node ${versions.get(l)} schedstat`, `Node ${versions.get(l)} utime+stime`])];
-const rows = VARIANTS.map((v, i) => [v.label, ...lines.flatMap((l) => [cell(results.get(l)[i].sched), cell(results.get(l)[i].ticks)])]);
+const header = ['variant', ...lines.flatMap((l) => [`${versions.get(l)} CPU ms/s (schedstat)`, `utime+stime`, `wakes/s`])];
+const rows = VARIANTS.map((v, i) => [v.label, ...lines.flatMap((l) => [cell(results.get(l)[i].sched), cell(results.get(l)[i].ticks), cell(results.get(l)[i].wakes)])]);
 const out = [
-  `Idle hello server (test/bench/servers/hello.mjs), no traffic, no scrapes; ms of CPU per second over ${seconds} s after ${SETTLE_MS / 1000} s of settling, ${rounds} round(s); preload ${preloadOption}.`,
+  `Idle hello server (test/bench/servers/hello.mjs), no traffic, no scrapes; ms of CPU per second over ${seconds} s after ${SETTLE_MS / 1000} s of settling (schedstat: time on the CPU; utime+stime: in 10 ms ticks), and the main thread's wakes per second; ${rounds} round(s); preload ${preloadOption}; load average ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} CPUs.`,
   '',
   `| ${header.join(' | ')} |`,
   `|${header.map(() => '---').join('|')}|`,

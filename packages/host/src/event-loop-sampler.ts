@@ -4,23 +4,26 @@
 // Node's monitorEventLoopDelay samples every 10 ms whether the loop works or not, and an idle
 // process pays for the 100 wake-ups a second: 3 of the 3.7 ms of CPU per second an idle hello app
 // spent under mon on Node 24 (test/bench/idle.mjs). An idle loop is delayed by nothing, so this
-// sampler fires every BUSY_PERIOD_MS only while the loop works, and every IDLE_PERIOD_MS once it
-// has done no work for IDLE_AFTER_MS. A stall that begins while it is idle still shows: the next
-// tick finds the loop's active time since the previous one (performance.eventLoopUtilization)
-// grown by the stall. Divided by the turns of the loop that ran (uvMetricsInfo.loopCount, not
-// counting the tick's own), it is at most the longest turn, and exactly it when the stall was the
-// only work (an idle app's cron job, a lone request): that is the tick's sample, and the sampler
-// is busy again.
+// sampler fires every BUSY_PERIOD_MS only while the loop works (a tenth of the time or more), and
+// every IDLE_PERIOD_MS once it has worked less for IDLE_AFTER_MS. A stall that begins while it is
+// idle still shows: the next tick finds the loop's active time since the previous one
+// (performance.eventLoopUtilization) grown by the stall. Divided by the turns of the loop that ran
+// (uvMetricsInfo.loopCount, not counting the tick's own), it is at most the longest turn, and
+// exactly it when the stall was the only work (an idle app's cron job, a lone request): that is
+// the tick's sample (a 20 ms stall reads 20 ms), and a stall of a tenth of the period or more
+// makes the sampler busy again.
 import { performance } from 'node:perf_hooks';
 
 /** The sampling period while the loop works, as monitorEventLoopDelay's default resolution. */
 export const BUSY_PERIOD_MS = 10;
 /** The sampling period once the loop has been idle for IDLE_AFTER_MS. */
-export const IDLE_PERIOD_MS = 250;
+export const IDLE_PERIOD_MS = 500;
 export const IDLE_AFTER_MS = 1000;
 const IDLE_WEIGHT = IDLE_PERIOD_MS / BUSY_PERIOD_MS;
-/** Active time between two ticks above this is work (the tick itself takes tens of µs). */
+/** Active time between two idle ticks above this was spent on something: a stall, maybe (the tick itself takes tens of µs). */
 const WORK_MS = 1;
+/** The share of the time since the previous tick that the loop must have worked for the sampler to be busy. */
+const BUSY_SHARE = 0.1;
 
 // Samples are counted in exponential buckets, SUB per power of two of µs (4.4 % wide: a
 // percentile is within 2.2 % of the sample's value), up to 2^36 µs (19 hours).
@@ -106,6 +109,7 @@ export function startDelaySampler(onSample: (seconds: number) => void, windowMs:
   let period = BUSY_PERIOD_MS;
   let due = performance.now() + period;
   let lastActive = performance.eventLoopUtilization().active;
+  let lastTick = performance.now();
   let lastTurns = turns();
   let lastWork = performance.now();
   let timer: NodeJS.Timeout;
@@ -114,18 +118,23 @@ export function startDelaySampler(onSample: (seconds: number) => void, windowMs:
     const now = performance.now();
     const active = performance.eventLoopUtilization().active;
     const worked = active - lastActive;
+    // Busy: the loop worked a tenth of the time since the previous tick. Not any work at all: a
+    // GC, a timer of the app's, a request now and then, or a tick preempted on a loaded machine
+    // (active time is wall-clock time) would each wake the sampler up for a second of 100 ticks.
+    const busy = worked > BUSY_SHARE * (now - lastTick);
+    lastTick = now;
     let sample = Math.max(0, now - due);
     let next = period;
     if (period === IDLE_PERIOD_MS) {
       const turnsNow = turns();
-      if (worked > WORK_MS) {
-        // This tick's own turn is one of those counted; the others' mean is at most the longest.
-        if (turnsNow !== undefined && lastTurns !== undefined) sample = Math.max(sample, worked / Math.max(1, turnsNow - lastTurns - 1));
+      // This tick's own turn is one of those counted; the others' mean is at most the longest.
+      if (worked > WORK_MS && turnsNow !== undefined && lastTurns !== undefined) sample = Math.max(sample, worked / Math.max(1, turnsNow - lastTurns - 1));
+      if (busy) {
         next = BUSY_PERIOD_MS;
         lastWork = now;
       }
       lastTurns = turnsNow;
-    } else if (worked > WORK_MS) {
+    } else if (busy) {
       lastWork = now;
     } else if (now - lastWork >= IDLE_AFTER_MS) {
       next = IDLE_PERIOD_MS;

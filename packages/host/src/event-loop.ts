@@ -45,7 +45,7 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
   // PromQL picks the window and the percentile, summed over processes.
   const histogram = meter.createHistogram('nodejs.eventloop.delay', {
     unit: 's',
-    description: 'Event loop delay: how late a timer fired, sampled every 10 ms (while the loop idles every 250 ms, counted as 25 samples).',
+    description: 'Event loop delay: how late a timer fired, sampled every 10 ms (while the loop idles every 500 ms, counted as 50 samples).',
     advice: { explicitBucketBoundaries: BUCKETS },
   });
   const utilization = meter.createObservableGauge('nodejs.eventloop.utilization', {

@@ -48,7 +48,7 @@ export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string
 /**
  * Registers host, process and Node.js runtime instruments on `meterProvider`. Values are read
  * only when a reader collects. What runs between collections: the event loop delay sampler (every
- * 10 ms while the loop works, every 250 ms while it idles), the windows' readings of cumulative
+ * 10 ms while the loop works, every 500 ms while it idles), the windows' readings of cumulative
  * values every 5 s, and the GC observer; none keeps the process alive.
  *
  * Window figures (CPU and event loop utilization, event loop delay statistics) cover windows fixed

@@ -113,7 +113,7 @@ describe('nodejs.eventloop.delay (the cumulative histogram)', () => {
 });
 
 describe('the sampler', () => {
-  it('slows down once the loop idles, and still sees a 20 ms block then, at once sampling every 10 ms again', async () => {
+  it('slows down once the loop idles, still sees a 20 ms block then, and samples every 10 ms again after a longer one', async () => {
     const samples: number[] = [];
     sampler = startDelaySampler((s) => samples.push(s), 1_000, 250);
     expect(sampler.periodMs).toBe(BUSY_PERIOD_MS);
@@ -121,20 +121,25 @@ describe('the sampler', () => {
     while (sampler.periodMs !== IDLE_PERIOD_MS && performance.now() < end) await sleep(100);
     expect(sampler.periodMs).toBe(IDLE_PERIOD_MS);
     const before = samples.length;
-    await sleep(600);
-    // ~4 ticks a second while idle, not 100; each counts as the 25 samples of 10 ms it stands
-    // for, 24 of them 0 (percentiles weigh time alike in both modes).
+    await sleep(1_200);
+    // 2 ticks a second while idle, not 100; each counts as the 50 samples of 10 ms it stands for,
+    // 49 of them 0 (percentiles weigh time alike in both modes).
+    const weight = IDLE_PERIOD_MS / BUSY_PERIOD_MS;
     const idleSamples = samples.slice(before);
-    expect(idleSamples.length).toBeLessThanOrEqual(3 * 25);
-    expect(idleSamples.length % 25).toBe(0);
-    expect(idleSamples.filter((s) => s === 0).length).toBeGreaterThanOrEqual((idleSamples.length * 24) / 25);
+    expect(idleSamples.length).toBeLessThanOrEqual(3 * weight);
+    expect(idleSamples.length % weight).toBe(0);
+    expect(idleSamples.filter((s) => s === 0).length).toBeGreaterThanOrEqual((idleSamples.length * (weight - 1)) / weight);
     samples.length = 0;
     burn(20);
     // One wait past the next idle tick: a polling timer would add turns of the loop of its own.
     await sleep(IDLE_PERIOD_MS + 200);
     expect(Math.max(...samples)).toBeGreaterThanOrEqual(0.015);
-    expect(sampler.periodMs).toBe(BUSY_PERIOD_MS);
     expect(sampler.stats(performance.now(), 1_000).max).toBeGreaterThanOrEqual(15_000);
+    // A tenth of the period or more: sampling every 10 ms again.
+    while (sampler.periodMs !== IDLE_PERIOD_MS && performance.now() < end + 10_000) await sleep(100);
+    burn(IDLE_PERIOD_MS / 4);
+    await sleep(IDLE_PERIOD_MS + 200);
+    expect(sampler.periodMs).toBe(BUSY_PERIOD_MS);
   });
 });
 
