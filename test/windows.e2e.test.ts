@@ -45,6 +45,7 @@ describe('two scrapers, one every 100 ms and one every 5 s', () => {
           stalled: stalledSamples(text),
         });
       }
+      console.log(`two scrapers: ${fastScrapes} fast scrapes; the slow one read ${JSON.stringify(reads)}`);
       // The fast client really scraped in between (a loaded machine still manages a few a second).
       expect(fastScrapes).toBeGreaterThan(20);
       for (const read of reads) expect(read.max, JSON.stringify(reads)).toBeGreaterThanOrEqual(0.2);
