@@ -10,7 +10,7 @@
 // (performance.eventLoopUtilization) grown by the stall. Divided by the turns of the loop that ran
 // (uvMetricsInfo.loopCount, not counting the tick's own), it is at most the longest turn, and
 // exactly it when the stall was the only work (an idle app's cron job, a lone request): that is
-// the tick's sample (a 20 ms stall reads 20 ms), and a stall of a tenth of the period or more
+// the tick's sample (a 20 ms stall reads 20 ms; beside one other turn, 10), and a stall of a tenth of the period or more
 // makes the sampler busy again.
 import { performance } from 'node:perf_hooks';
 

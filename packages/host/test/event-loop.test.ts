@@ -133,8 +133,10 @@ describe('the sampler', () => {
     burn(20);
     // One wait past the next idle tick: a polling timer would add turns of the loop of its own.
     await sleep(IDLE_PERIOD_MS + 200);
-    expect(Math.max(...samples)).toBeGreaterThanOrEqual(0.015);
-    expect(sampler.stats(performance.now(), 1_000).max).toBeGreaterThanOrEqual(15_000);
+    // 20 ms when the block was the loop's only turn since the previous tick; half of it when the
+    // test runner's own messages took a turn too (the active time is divided by the turns).
+    expect(Math.max(...samples)).toBeGreaterThanOrEqual(0.009);
+    expect(sampler.stats(performance.now(), 1_000).max).toBeGreaterThanOrEqual(9_000);
     // A tenth of the period or more: sampling every 10 ms again.
     while (sampler.periodMs !== IDLE_PERIOD_MS && performance.now() < end + 10_000) await sleep(100);
     burn(IDLE_PERIOD_MS / 4);
