@@ -3,8 +3,8 @@
 //
 //   npx tsc -b packages/host && node packages/host/bench/collect.bench.mjs
 //
-// Collections are spaced SPACING_MS apart, as scrapes are: back to back, the event loop sampler
-// would have no sample and the delay callback would skip its (costliest) reads.
+// Collections are spaced SPACING_MS apart, as scrapes are, so the event loop sampler has samples
+// for the delay callback to merge (its window's slots: windows.ts).
 // Wall time is what a scrape waits; CPU time counts every thread of the process (statfs runs on
 // the libuv pool, systeminformation in child processes is not counted at all).
 import { HostMetrics } from '@opentelemetry/host-metrics';
