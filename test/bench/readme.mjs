@@ -1,10 +1,11 @@
 // The cost tables of docs/costs.md ("What it costs"), generated from test/bench/RESULTS.md so the two
 // never disagree: the summary (every figure with its goal and verdict, the misses included) and the
-// per-line table; and the README's few headline figures, taken from the same rows. run.mjs --save and lines.mjs --save call it; test/readme.test.ts checks the page is
-// current. (They lived in README.md until the README became a door to docs/.)
+// per-line table; and the README's few headline figures, taken from the same rows. run.mjs --save
+// and lines.mjs --save call it; test/readme.test.ts checks both are current. (The tables lived in
+// README.md until the README became a door to docs/.)
 //
-//   node test/bench/readme.mjs            rewrite the page's tables from RESULTS.md
-//   node test/bench/readme.mjs --check    exit 1 if the page differs from what RESULTS.md gives
+//   node test/bench/readme.mjs            rewrite the tables from RESULTS.md
+//   node test/bench/readme.mjs --check    exit 1 if they differ from what RESULTS.md gives
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
