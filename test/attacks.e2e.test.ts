@@ -1,9 +1,10 @@
 // An attacker's probe (issue 18), replayed against real processes: each test sends what the probe
 // sent and checks what the app and its metrics port then do. Timing is always relative: the app's
 // own requests under attack against the same requests just before, on the same machine.
+import dns from 'node:dns';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,6 +110,38 @@ describe('the metrics port against DNS rebinding', () => {
       const local = await request(app.metricsPort, path, { headers: { host: `localhost:${app.metricsPort}` } });
       expect(local.status, path).toBe(200);
       expect(local.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  // Issue 24: the check was decided from the configured name, so any other name for loopback (the
+  // machine's own name in /etc/hosts, `localhost.localdomain`, or `127.1`, which the resolver reads
+  // as 127.0.0.1 whatever /etc/hosts says) turned it off. Names here that resolve to 127.x are tried.
+  it('bound to loopback through any name, it still refuses foreign Hosts, and answers to that name', async () => {
+    const candidates = ['127.1', os.hostname(), 'localhost.localdomain', 'ip6-localhost'];
+    const names: string[] = [];
+    for (const name of candidates) {
+      const address = await dns.promises.lookup(name, { family: 4 }).then((a) => a.address, () => undefined);
+      if (address?.startsWith('127.') === true) names.push(name);
+    }
+    console.log(`names resolving to loopback here: ${names.join(', ')}`);
+    expect(names).toContain('127.1');
+    for (const name of names) {
+      app = await spawnApp(fixture('plain-server.mjs'), { env: { OTEL_EXPORTER_PROMETHEUS_HOST: name } });
+      for (const path of ['/metrics', '/']) {
+        const rebound = await request(app.metricsPort, path, { headers: { host: `attacker.example:${app.metricsPort}` } });
+        expect(rebound.status, `${name} ${path}`).toBe(421);
+        expect(rebound.body).not.toMatch(/http_server|<html/i);
+        expect((await request(app.metricsPort, path, { headers: { host: `${name}:${app.metricsPort}` } })).status, `${name} ${path}`).toBe(200);
+      }
+      await app.stop();
+      app = undefined;
+    }
+  }, 60_000);
+
+  it('a Host with an IPv6 zone id gets 421, not 500', async () => {
+    app = await spawnApp(fixture('plain-server.mjs'), { env: { OTEL_EXPORTER_PROMETHEUS_HOST: undefined } });
+    for (const host of ['[fe80::1%lo]', `[fe80::1%25lo]:${app.metricsPort}`]) {
+      expect((await request(app.metricsPort, '/metrics', { headers: { host } })).status, host).toBe(421);
     }
   });
 
