@@ -139,6 +139,9 @@ describe('HttpClientMetrics', () => {
     expect(metrics.targetOfHost(true, 'UPPER.Example', 'UPPER.Example').attributes['server.address']).toBe('upper.example');
     expect(metrics.targetOfHost(false, 'FE80::A', '[FE80::A]:80').attributes['server.address']).toBe('fe80::a');
     expect(metrics.size.targets).toBe(3);
+    // Longer than 128 characters: _OTHER, as a route is.
+    expect(metrics.targetOfHost(false, `${'a'.repeat(60)}.${'b'.repeat(60)}.example`, 'x').attributes['server.address']).toBe('_OTHER');
+    expect(metrics.targetOfHost(false, `${'a'.repeat(60)}.${'b'.repeat(59)}.example`, 'x').attributes['server.address']).toHaveLength(128);
   });
 
   it('sends only what changed to a delta reader, and no scope at all before the first call', async () => {
