@@ -223,7 +223,7 @@ export class HttpClientMetrics {
    */
   private statusErrorType(status: number): number {
     const at = status - 400;
-    const known = at < this.byStatus.length ? this.byStatus[at]! : 1;
+    const known = at < this.byStatus.length ? (this.byStatus[at] ?? 1) : 1;
     if (known !== 0) return known;
     const index = REGISTERED_ERROR_STATUSES.has(status) ? this.errorIndex(String(status)) : 1;
     this.byStatus[at] = index;
