@@ -1,6 +1,6 @@
 // cgroup v1: a hierarchy per controller (memory; cpu, often co-mounted with cpuacct), each with
-// its own files: memory.limit_in_bytes, memory.usage_in_bytes, memory.stat, memory.failcnt,
-// memory.oom_control; cpu.cfs_quota_us, cpu.cfs_period_us, cpu.stat; cpuacct.stat.
+// its own files: memory.limit_in_bytes, memory.usage_in_bytes, memory.stat, memory.failcnt and
+// memory.memsw.failcnt, memory.oom_control; cpu.cfs_quota_us, cpu.cfs_period_us, cpu.stat; cpuacct.stat.
 import path from 'node:path';
 import type { CgroupDirs, Levels } from './find.js';
 import type { Cgroup, CpuReading, MemoryReading } from './cgroup.js';
@@ -53,13 +53,16 @@ export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
       // total_*: this cgroup and its children, as usage_in_bytes counts them.
       const stat = require(leaf, 'memory.stat');
       const failcnt = read(leaf, 'memory.failcnt');
+      // With swap accounting a charge is tried against memory + swap first (memory.memsw.*), and a
+      // failure there is counted in its own failcnt: a container whose swap limit binds hits that one.
+      const memswFailcnt = read(leaf, 'memory.memsw.failcnt');
       const oomControl = read(leaf, 'memory.oom_control');
       return {
         limit: memoryLimit(levels),
         usage,
         workingSet: Math.max(0, usage - (field(stat, 'total_inactive_file') ?? 0)),
         rss: field(stat, 'total_rss') ?? 0,
-        limitHits: failcnt === undefined ? undefined : Number(failcnt),
+        limitHits: failcnt === undefined ? undefined : Number(failcnt) + Number(memswFailcnt ?? 0),
         // oom_kill in memory.oom_control since Linux 4.13.
         oomKills: oomControl === undefined ? undefined : field(oomControl, 'oom_kill'),
       };

@@ -12,7 +12,7 @@ export interface MemoryReading {
   workingSet: number;
   /** Anonymous memory (v2 anon, v1 total_rss). */
   rss: number;
-  /** Times usage hit the limit (v2 memory.events `max`, v1 memory.failcnt); undefined where the kernel has no count. */
+  /** Times usage hit the limit (v2 memory.events `max`, v1 memory.failcnt + memory.memsw.failcnt); undefined where the kernel has no count. */
   limitHits: number | undefined;
   /** Processes the OOM killer ended in this cgroup (v2 memory.events `oom_kill`, v1 memory.oom_control). */
   oomKills: number | undefined;

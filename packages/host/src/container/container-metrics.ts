@@ -46,7 +46,7 @@ export function startContainerMetrics(meter: Meter, report: Report, cgroup: Cgro
   const memoryLimit = bytes('container.memory.limit', "The container's memory limit: the smallest from its cgroup up.");
   const limitHits = meter.createObservableCounter('container.memory.limit_hits', {
     unit: '{event}',
-    description: 'Times memory usage reached the limit (v2 memory.events max, v1 memory.failcnt).',
+    description: 'Times memory usage reached the limit (v2 memory.events max, v1 memory.failcnt and memory.memsw.failcnt).',
   });
   const oomKills = meter.createObservableCounter('container.memory.oom_kills', {
     unit: '{process}',

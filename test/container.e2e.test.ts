@@ -1,0 +1,202 @@
+// Container metrics in a real cgroup: the app starts inside a child cgroup with 256 MiB and half a
+// CPU (as a container runtime starts it: the process is in the cgroup before node runs), and what
+// /metrics says is compared with the cgroup's own files. cgroup v2 from a directory tree is
+// covered in packages/host/test/container/.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cgroupSupport, createCgroup, type TestCgroup } from './cgroups.js';
+import { example, freePort, request, root, sample, scrape, sumSamples, waitForEndpoint, waitForStderr, type App } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const support = cgroupSupport();
+// CI sets it: there, a machine that cannot run these must fail, not pass by skipping them.
+const required = process.env.MON_REQUIRE_CGROUPS === '1';
+
+/** Runs `args` under node inside `cgroup`: a shell moves itself in, then execs node. */
+function spawnIn(cgroup: TestCgroup, args: string[], env: Record<string, string> = {}, { oomFirst = false } = {}) {
+  const move = 'for f in $MON_TEST_PROCS; do echo $$ > "$f"; done;' + (oomFirst ? ' echo 1000 > /proc/self/oom_score_adj;' : '') + ' exec "$@"';
+  return spawn('/bin/sh', ['-c', move, 'sh', process.execPath, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env, MON_TEST_PROCS: cgroup.procs.join(' ') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function startApp(cgroup: TestCgroup): Promise<App> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const child = spawnIn(cgroup, ['--import', '@mon/register', example('http-esm/server.mjs')], {
+    PORT: String(port),
+    OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+    OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const app: App = {
+    child,
+    port,
+    metricsPort,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+  const deadline = Date.now() + 20_000;
+  while (!/listening \d+/.test(out)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await app.stop();
+      throw new Error(`app did not start in the cgroup\nstdout: ${out}\nstderr: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await waitForEndpoint(metricsPort);
+  return app;
+}
+
+const cpuSeconds = (text: string) => sumSamples(text, 'process_cpu_time_seconds_total');
+const utilization = (text: string) => sumSamples(text, 'process_cpu_utilization_ratio');
+
+if (!support.version && required) {
+  describe('container metrics in a real cgroup', () => {
+    it('can create cgroups here (MON_REQUIRE_CGROUPS=1)', () => {
+      throw new Error(`MON_REQUIRE_CGROUPS=1 but this machine cannot run the cgroup tests: ${support.reason}`);
+    });
+  });
+}
+
+describe.skipIf(!support.version)(`container metrics in a real cgroup ${support.version ? `(v${support.version})` : `(skipped: ${support.reason})`}`, () => {
+  const name = `mon-e2e-${process.pid}-${Date.now()}`;
+
+  describe('256 MiB and half a CPU', () => {
+    let cgroup: TestCgroup | undefined;
+    let app: App | undefined;
+    beforeAll(async () => {
+      cgroup = createCgroup(`${name}-limited`, { memoryBytes: 256 * MiB, cpu: { quota: 50_000, period: 100_000 } });
+      app = await startApp(cgroup);
+    });
+    afterAll(async () => {
+      try {
+        await app?.stop();
+      } finally {
+        await cgroup?.remove();
+      }
+    });
+
+    it('serves the exact limits, and a working set within a few % of the cgroup\'s own files', async () => {
+      const text = (await scrape(app!.metricsPort)).body;
+      const files = cgroup!.workingSet();
+      expect(sample(text, 'container_memory_limit_bytes')).toBe(256 * MiB);
+      expect(cgroup!.memoryLimit()).toBe(256 * MiB);
+      expect(sample(text, 'container_cpu_limit')).toBe(0.5);
+      const workingSet = sample(text, 'container_memory_working_set_bytes')!;
+      expect(Math.abs(workingSet - files) / files).toBeLessThan(0.05);
+      expect(sample(text, 'container_memory_available_bytes')).toBe(256 * MiB - workingSet);
+      expect(sample(text, 'container_memory_usage_bytes')).toBeGreaterThanOrEqual(workingSet);
+      expect(sample(text, 'container_memory_rss_bytes')).toBeGreaterThan(10 * MiB);
+      if (process.env.MON_FIGURES) {
+        console.log(JSON.stringify({
+          system_memory_utilization_ratio_used: sample(text, 'system_memory_utilization_ratio', { system_memory_state: 'used' }),
+          process_memory_usage_bytes: sample(text, 'process_memory_usage_bytes'),
+          container_memory_working_set_bytes: workingSet,
+          container_memory_usage_bytes: sample(text, 'container_memory_usage_bytes'),
+          container_memory_rss_bytes: sample(text, 'container_memory_rss_bytes'),
+          cgroup_files_working_set: files,
+          working_set_over_limit: workingSet / (256 * MiB),
+        }));
+      }
+    });
+
+    it("warns once that V8's heap limit is at or above the memory limit", async () => {
+      await waitForStderr(app!, /MON_HEAP_ABOVE_LIMIT/);
+      const lines = app!.stderr().split('\n').filter((l) => l.includes('MON_HEAP_ABOVE_LIMIT'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^mon: V8's heap limit \(\d+ MiB\) is at or above the container's memory limit \(256 MiB\).*--max-old-space-size=192 \[MON_HEAP_ABOVE_LIMIT\]$/);
+    });
+
+    it('counts throttled time rising under a busy loop, re-reads a changed quota, and divides process CPU utilization by it', async () => {
+      // Half a CPU is throttled only when the process gets more than half a CPU, which a loaded
+      // machine (CI, several test files at once) may not give it: a tenth is throttled on any
+      // machine. Changing it in place is also what a pod resized in place sees.
+      cgroup!.setCpu({ quota: 10_000, period: 100_000 });
+      try {
+        const before = (await scrape(app!.metricsPort)).body;
+        const startedAt = performance.now();
+        for (let i = 0; i < 3; i++) await request(app!.port, '/busy?ms=1000');
+        const elapsedLow = (performance.now() - startedAt) / 1000;
+        const after = (await scrape(app!.metricsPort)).body;
+        const elapsedHigh = (performance.now() - startedAt) / 1000;
+        expect(sample(after, 'container_cpu_limit')).toBe(0.1);
+        const throttled = (t: string) => sample(t, 'container_cpu_throttled_time_seconds_total')!;
+        expect(throttled(after) - throttled(before)).toBeGreaterThan(0.5);
+        expect(throttled(after)).toBeLessThanOrEqual(cgroup!.throttledSeconds() + 1e-6);
+        const periods = (t: string, name: string) => sample(t, name)!;
+        expect(periods(after, 'container_cpu_throttled_periods_total')).toBeGreaterThan(periods(before, 'container_cpu_throttled_periods_total') + 5);
+        expect(periods(after, 'container_cpu_periods_total')).toBeGreaterThan(periods(before, 'container_cpu_periods_total') + 5);
+        // The interval of the second scrape runs from inside the first to inside the second.
+        const spent = cpuSeconds(after) - cpuSeconds(before);
+        expect(utilization(after)).toBeGreaterThan((spent / elapsedHigh / 0.1) * 0.9);
+        expect(utilization(after)).toBeLessThan((spent / elapsedLow / 0.1) * 1.1 + 0.02);
+        if (process.env.MON_FIGURES) {
+          console.log(JSON.stringify({
+            process_cpu_utilization_ratio_new: utilization(after),
+            divided_by_affinity_as_before: (utilization(after) * 0.1) / (await import('node:os')).availableParallelism(),
+            container_cpu_throttled_seconds: throttled(after) - throttled(before),
+            throttled_periods: periods(after, 'container_cpu_throttled_periods_total') - periods(before, 'container_cpu_throttled_periods_total'),
+            periods: periods(after, 'container_cpu_periods_total') - periods(before, 'container_cpu_periods_total'),
+          }));
+        }
+      } finally {
+        cgroup!.setCpu({ quota: 50_000, period: 100_000 });
+      }
+      expect(sample((await scrape(app!.metricsPort)).body, 'container_cpu_limit')).toBe(0.5);
+    });
+
+    it('counts the OOM kill of a sibling process in the same cgroup, and the app carries on', async () => {
+      const before = sample((await scrape(app!.metricsPort)).body, 'container_memory_oom_kills_total')!;
+      // Touches every page (Buffer.alloc fills), so the memory is charged; first in line for the OOM killer.
+      const hog = spawnIn(cgroup!, ['-e', 'const keep = []; for (;;) keep.push(Buffer.alloc(8 << 20, 1));'], {}, { oomFirst: true });
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => hog.once('exit', (c, s) => resolve([c, s])));
+      expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
+      let text = '';
+      const deadline = Date.now() + 15_000;
+      do {
+        text = (await scrape(app!.metricsPort)).body;
+      } while (sample(text, 'container_memory_oom_kills_total')! <= before && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 200)), true));
+      expect(sample(text, 'container_memory_oom_kills_total')).toBe(before + 1);
+      expect(sample(text, 'container_memory_oom_kills_total')).toBe(cgroup!.oomKills());
+      expect(cgroup!.limitHits()).toBeGreaterThan(0);
+      expect(sample(text, 'container_memory_limit_hits_total')).toBeGreaterThan(0);
+      expect((await request(app!.port, '/')).body).toBe('hello\n');
+      expect(app!.child.exitCode).toBeNull();
+    });
+  });
+
+  describe('no limits', () => {
+    let cgroup: TestCgroup | undefined;
+    let app: App | undefined;
+    beforeAll(async () => {
+      cgroup = createCgroup(`${name}-unlimited`, {});
+      app = await startApp(cgroup);
+    });
+    afterAll(async () => {
+      try {
+        await app?.stop();
+      } finally {
+        await cgroup?.remove();
+      }
+    });
+
+    it('serves no container series and says nothing', async () => {
+      const text = (await scrape(app!.metricsPort)).body;
+      expect(sample(text, 'process_memory_usage_bytes')).toBeGreaterThan(0);
+      expect(text.split('\n').filter((l) => l.startsWith('container_') || l.includes(' container_'))).toEqual([]);
+      expect(app!.stderr()).toBe('');
+    });
+  });
+});
