@@ -74,6 +74,13 @@ describe('examples/kubernetes', () => {
     expect('10.1.2.3;9464'.replace(re, '$1:$2')).toBe('10.1.2.3:9464');
   });
 
+  it('are the fragments docs/containers.md shows, verbatim', () => {
+    const doc = readFileSync(path.join(root, 'docs', 'containers.md'), 'utf8');
+    for (const name of ['deployment.yaml', 'podmonitor.yaml', 'prometheus-annotations.yml']) {
+      expect(doc, name).toContain(`\`\`\`yaml\n${readFileSync(path.join(dir, name), 'utf8')}\`\`\``);
+    }
+  });
+
   describe.skipIf(skipWithout('promtool'))('under promtool', () => {
     it('prometheus-annotations.yml passes `promtool check config` (with the rules it loads)', () => {
       const file = path.join(dir, 'prometheus-annotations.yml');
