@@ -29,10 +29,10 @@ function spawnIn(cgroup: TestCgroup, args: string[], env: Record<string, string>
   });
 }
 
-async function startApp(cgroup: TestCgroup): Promise<App> {
+async function startApp(cgroup: TestCgroup, script = example('http-esm/server.mjs')): Promise<App> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawnIn(cgroup, ['--import', '@mon/register', example('http-esm/server.mjs')], {
+  const child = spawnIn(cgroup, ['--import', '@mon/register', script], {
     PORT: String(port),
     OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
     OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
@@ -267,6 +267,43 @@ describe.skipIf(!support.version)(`container metrics in a real cgroup ${support.
         mkdirSync(RESULTS, { recursive: true });
         await page.screenshot({ path: path.join(RESULTS, 'live-page-container.png'), fullPage: true });
       });
+    });
+  });
+
+  describe('a node:cluster app under the limits', () => {
+    let cgroup: TestCgroup | undefined;
+    let app: App | undefined;
+    beforeAll(async () => {
+      cgroup = createCgroup(`${name}-cluster`, { memoryBytes: 256 * MiB, cpu: { quota: 100_000, period: 100_000 } });
+      app = await startApp(cgroup, example('cluster/server.mjs'));
+    });
+    afterAll(async () => {
+      try {
+        await app?.stop();
+      } finally {
+        await cgroup?.remove();
+      }
+    });
+
+    it('reports the container once, from the primary, like the machine', async () => {
+      let text = '';
+      const deadline = Date.now() + 15_000;
+      // Until both workers answer the primary's collection (their RSS has a series each).
+      do {
+        text = (await scrape(app!.metricsPort)).body;
+      } while (text.split('\n').filter((l) => l.startsWith('process_memory_usage_bytes{')).length < 3 && Date.now() < deadline && (await sleep(200), true));
+      expect(text.split('\n').filter((l) => l.startsWith('process_memory_usage_bytes{')).length).toBe(3);
+      const container = text.split('\n').filter((l) => l.startsWith('container_'));
+      expect(container.filter((l) => l.startsWith('container_memory_limit_bytes'))).toEqual([`container_memory_limit_bytes ${256 * MiB}`]);
+      expect(container.filter((l) => l.startsWith('container_cpu_limit'))).toEqual(['container_cpu_limit 1']);
+      expect(container.filter((l) => l.includes('nodejs_cluster_worker'))).toEqual([]);
+      // One series per name (two for the CPU time's modes): nothing summed over processes or labelled per process.
+      const names = container.map((l) => /^\w+/.exec(l)![0]);
+      expect(names.filter((n) => n !== 'container_cpu_time_seconds_total').length).toBe(new Set(names.filter((n) => n !== 'container_cpu_time_seconds_total')).size);
+      // The heap warning comes from the primary alone (the workers' stderr is the same stream).
+      await waitForStderr(app!, /MON_HEAP_ABOVE_LIMIT/);
+      await sleep(1_000);
+      expect(app!.stderr().split('\n').filter((l) => l.includes('MON_HEAP_ABOVE_LIMIT'))).toHaveLength(1);
     });
   });
 
