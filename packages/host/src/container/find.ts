@@ -75,6 +75,17 @@ function levelsOf(cgroupPath: string, mounts: Mount[], root: string): Levels | u
 }
 
 /**
+ * A v1 hierarchy's real root takes no limit (its memory.limit_in_bytes and cpu.cfs_quota_us stay
+ * unlimited), so reading it at every collection would cost two reads for nothing. Only the real root
+ * has cgroup.sane_behavior; a cgroup namespace's root, which may hold limits, does not.
+ */
+function withoutV1Root(levels: Levels | undefined): Levels | undefined {
+  if (!levels || levels.length < 2) return levels;
+  const top = levels[levels.length - 1]!;
+  return fs.existsSync(path.join(top, 'cgroup.sane_behavior')) ? levels.slice(0, -1) : levels;
+}
+
+/**
  * Reads /proc/self/cgroup and /proc/self/mountinfo under `root` ('/' but in tests). cgroup v1
  * wins where both are mounted (a hybrid host mounts an empty v2 beside its v1 controllers).
  * Undefined where neither file exists (not Linux, a sandbox) or no hierarchy is mounted.
@@ -95,8 +106,8 @@ export function findCgroups(root = '/'): CgroupDirs | undefined {
     if (p === undefined) return undefined;
     return levelsOf(p, mounts.filter((m) => m.fsType === 'cgroup' && m.superOptions.includes(controller)), root);
   };
-  const memory = v1('memory');
-  const cpu = v1('cpu');
+  const memory = withoutV1Root(v1('memory'));
+  const cpu = withoutV1Root(v1('cpu'));
   if (memory || cpu) return { version: 1, memory, cpu, cpuacct: v1('cpuacct') };
   const unified = paths.get('');
   if (unified === undefined) return undefined;

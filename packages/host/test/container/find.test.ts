@@ -39,6 +39,16 @@ describe('findCgroups', () => {
     });
   });
 
+  it("cgroup v1 without a namespace: every level up to the hierarchy's real root, which takes no limit and is left out", () => {
+    t = tree({
+      'proc/self/cgroup': '4:memory:/a/b\n',
+      'proc/self/mountinfo': '35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n',
+      'sys/fs/cgroup/memory/cgroup.sane_behavior': '0\n',
+    });
+    const m = `${t.root}/sys/fs/cgroup/memory`;
+    expect(findCgroups(t.root)).toEqual({ version: 1, memory: [`${m}/a/b`, `${m}/a`], cpu: undefined, cpuacct: undefined });
+  });
+
   it('a cgroup outside the namespace root, or an unmounted hierarchy: none', () => {
     t = tree({ 'proc/self/cgroup': '0::/../../other\n', 'proc/self/mountinfo': '600 500 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup rw\n' });
     expect(findCgroups(t.root)).toBeUndefined();
