@@ -57,8 +57,11 @@ export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
       // failure there is counted in its own failcnt: a container whose swap limit binds hits that one.
       const memswFailcnt = read(leaf, 'memory.memsw.failcnt');
       const oomControl = read(leaf, 'memory.oom_control');
+      // The kernel's own smallest limit from this cgroup up (hierarchical_memory_limit): no read
+      // per level, and it sees limits above what a namespace shows. Walked where it is missing.
+      const hierarchical = field(stat, 'hierarchical_memory_limit');
       return {
-        limit: memoryLimit(levels),
+        limit: hierarchical === undefined ? memoryLimit(levels) : hierarchical < UNLIMITED ? hierarchical : undefined,
         usage,
         workingSet: Math.max(0, usage - (field(stat, 'total_inactive_file') ?? 0)),
         rss: field(stat, 'total_rss') ?? 0,

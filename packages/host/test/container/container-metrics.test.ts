@@ -159,6 +159,24 @@ describe('container.* from cgroup v1 (a directory tree)', () => {
   });
 });
 
+describe('container.memory.limit from cgroup v1', () => {
+  it("takes the kernel's hierarchical_memory_limit where memory.stat has it, limits above the visible ones included", async () => {
+    const m = 'sys/fs/cgroup/memory';
+    t = tree({
+      'proc/self/cgroup': '9:memory:/\n',
+      'proc/self/mountinfo': '35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n',
+      [`${m}/memory.limit_in_bytes`]: '9223372036854771712\n',
+      [`${m}/memory.usage_in_bytes`]: '1000\n',
+      [`${m}/memory.stat`]: `total_rss 10\ntotal_inactive_file 0\nhierarchical_memory_limit ${128 * MiB}\n`,
+    });
+    // Delta: the SDK reports only what each collection observed (cumulative keeps the last value).
+    h = start({ groups: ['container'], root: t.root, warn: vi.fn() }, { delta: true });
+    expect(value(await h.collect(), 'container.memory.limit')).toBe(128 * MiB);
+    t.write(`${m}/memory.stat`, 'total_rss 10\ntotal_inactive_file 0\nhierarchical_memory_limit 9223372036854771712\n');
+    expect(points(await h.collect(), 'container.memory.limit')).toEqual([]);
+  });
+});
+
 describe('heapLimitWarning', () => {
   it('names both limits and a --max-old-space-size at three quarters of the limit', () => {
     expect(heapLimitWarning(259 * MiB, 256 * MiB)).toContain('(259 MiB) is at or above the container\'s memory limit (256 MiB)');
