@@ -11,7 +11,6 @@ import { root } from './helpers.js';
 import { promtoolBinary, skipWithout } from './prometheus.js';
 
 const dir = path.join(root, 'examples', 'kubernetes');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const load = (name: string): any => yaml.load(readFileSync(path.join(dir, name), 'utf8'));
 
 describe('examples/kubernetes', () => {
