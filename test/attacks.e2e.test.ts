@@ -262,7 +262,7 @@ async function fillToCaps(port: number): Promise<void> {
   agent.destroy();
 }
 
-/** The most bytes /metrics can reach with the default caps (measured: 19.25 MB; README states it). */
+/** The most bytes /metrics can reach with the default caps (measured: 19.25 MB; docs/security.md states it). */
 const MAX_EXPOSITION_BYTES = 20 * 1024 * 1024;
 
 describe('the exposition at the series caps', () => {
