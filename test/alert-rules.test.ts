@@ -59,6 +59,8 @@ describe('the alerting rules', () => {
       'NodejsEventLoopDelayHigh',
       'NodejsMemoryNearLimit',
       'NodejsFilesystemFillingUp',
+      'NodejsCPUThrottled',
+      'NodejsContainerOOMKill',
     ]);
     const text = readFileSync(rulesPath, 'utf8');
     const blocks = text.split(/\n\s*- alert: /).slice(1);

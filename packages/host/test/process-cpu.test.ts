@@ -1,18 +1,27 @@
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { burn, start, value, type Collected, type Harness } from './support.js';
+import { v2Tree, type Tree } from './container/tree.js';
 
 let h: Harness | undefined;
+let t: Tree | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
+  t?.remove();
+  t = undefined;
 });
 
 const cpuTime = (c: Collected) => value(c, 'process.cpu.time', { 'cpu.mode': 'user' }) + value(c, 'process.cpu.time', { 'cpu.mode': 'system' });
 
 describe('process.cpu.*', () => {
-  it('matches process.cpuUsage() and rises while the test burns CPU', async () => {
-    h = start({ groups: ['cpu'] });
+  // The second case: a container allowed half a CPU (a cgroup v2 tree with cpu.max 50000 100000).
+  it.each([
+    ['the CPUs of its affinity', undefined, () => os.availableParallelism()],
+    ['the CPUs its container quota allows', { cpuMax: '50000 100000' }, () => Math.min(0.5, os.availableParallelism())],
+  ])('matches process.cpuUsage() and rises while the test burns CPU; utilization divides by %s', async (_, container, cpus) => {
+    if (container) t = v2Tree(container);
+    h = start({ groups: ['cpu'], ...(t ? { root: t.root } : {}) });
     const before = process.cpuUsage();
     const outerStart = performance.now();
     const first = await h.collect();
@@ -22,7 +31,14 @@ describe('process.cpu.*', () => {
     expect(user).toBeGreaterThanOrEqual(before.user / 1e6);
     expect(user).toBeLessThanOrEqual(between.user / 1e6);
 
-    burn(400);
+    // 0.3 s of CPU, not of wall time: on a loaded machine 400 ms of wall time got this process 0.07 s.
+    const burning = process.cpuUsage();
+    const burnUntil = performance.now() + 20_000;
+    while (performance.now() < burnUntil) {
+      const used = process.cpuUsage(burning);
+      if ((used.user + used.system) / 1e6 >= 0.3) break;
+      burn(20);
+    }
     const innerEnd = performance.now();
     const second = await h.collect();
     const outerEnd = performance.now();
@@ -35,12 +51,13 @@ describe('process.cpu.*', () => {
 
     const utilization =
       value(second, 'process.cpu.utilization', { 'cpu.mode': 'user' }) + value(second, 'process.cpu.utilization', { 'cpu.mode': 'system' });
-    expect(utilization).toBeLessThanOrEqual(1);
+    // A real quota holds the process to it; the tree's quota is only read, so up to 1 / n here.
+    const n = cpus();
+    expect(utilization).toBeLessThanOrEqual(Math.max(1, os.availableParallelism() / n));
     // mon's interval runs from inside the first collect to inside the second: between the inner
     // and the outer brackets, whatever a loaded machine did between them.
-    const n = os.availableParallelism();
     expect(utilization).toBeGreaterThanOrEqual((spent / ((outerEnd - outerStart) / 1000) / n) * 0.999);
     expect(utilization).toBeLessThanOrEqual((spent / ((innerEnd - innerStart) / 1000) / n) * 1.001);
-    expect(utilization).toBeGreaterThan(0.1 / os.availableParallelism());
+    expect(utilization).toBeGreaterThan(0.1 / n);
   });
 });

@@ -127,6 +127,32 @@ describe('computePoint', () => {
     expect(idle.errorRatio).toBeUndefined();
   });
 
+  it("shares of a container's limits: working set of the memory limit, CPUs of the CPU limit, periods throttled", () => {
+    const container = (time: number, cpu: number, periods: number, throttled: number) =>
+      at(
+        time,
+        [
+          'container_memory_working_set_bytes 201326592',
+          'container_memory_limit_bytes 268435456',
+          'container_cpu_limit 0.5',
+          `container_cpu_time_seconds_total{cpu_mode="user"} ${cpu}`,
+          `container_cpu_periods_total ${periods}`,
+          `container_cpu_throttled_periods_total ${throttled}`,
+          '',
+        ].join('\n'),
+      );
+    // 2 s, 0.98 CPU-seconds used: 0.49 CPU of 0.5; 20 periods, 18 throttled.
+    const point = computePoint(container(2000, 10.98, 120, 58), container(0, 10, 100, 40), undefined);
+    expect(point.containerMemory).toBeCloseTo(0.75);
+    expect(point.containerCpu).toBeCloseTo(0.98);
+    expect(point.containerThrottled).toBeCloseTo(0.9);
+    expect(computeStatus(container(0, 0, 0, 0).samples)).toMatchObject({ containerMemoryLimit: 268435456, containerCpuLimit: 0.5 });
+    // No container series, no container figures.
+    const bare = computePoint(second, first, first);
+    expect([bare.containerMemory, bare.containerCpu, bare.containerThrottled]).toEqual([undefined, undefined, undefined]);
+    expect(computeStatus(second.samples).containerMemoryLimit).toBeUndefined();
+  });
+
   it('falls back to the per-collection gauges when the counters are missing', () => {
     const gauges = at(
       0,

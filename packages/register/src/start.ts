@@ -126,6 +126,7 @@ async function build(): Promise<Pipeline | undefined> {
         host = startHostMetrics(meterProvider, {
           groups: hostGroups,
           ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
+          warn,
           onError: (source, error) =>
             warn(MON_SOURCE_FAILED, `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),
         });

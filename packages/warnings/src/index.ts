@@ -43,6 +43,8 @@ export const MON_EXPORT_FAILED = 'MON_EXPORT_FAILED';
 export const MON_EXPORT_TIMEOUT = 'MON_EXPORT_TIMEOUT';
 /** The last interval could not be sent at exit. */
 export const MON_FLUSH_FAILED = 'MON_FLUSH_FAILED';
+/** V8's heap limit is at or above the container's memory limit: the OOM killer, not a heap error, will end the process. */
+export const MON_HEAP_ABOVE_LIMIT = 'MON_HEAP_ABOVE_LIMIT';
 
 /** The list: a constant left out of it is no `WarningCode`, so no call site can raise it. */
 export const WARNING_CODES = [
@@ -63,6 +65,7 @@ export const WARNING_CODES = [
   MON_EXPORT_FAILED,
   MON_EXPORT_TIMEOUT,
   MON_FLUSH_FAILED,
+  MON_HEAP_ABOVE_LIMIT,
 ] as const;
 
 export type WarningCode = (typeof WARNING_CODES)[number];

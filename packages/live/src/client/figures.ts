@@ -36,6 +36,13 @@ export const SERIES = {
   gcDuration: 'v8js_gc_duration_seconds',
   uptime: 'process_uptime_seconds',
   targetInfo: 'target_info',
+  // Only under a cgroup limit (docs/containers.md); the container card is hidden without them.
+  containerWorkingSet: 'container_memory_working_set_bytes',
+  containerMemoryLimit: 'container_memory_limit_bytes',
+  containerCpuTime: 'container_cpu_time_seconds_total',
+  containerCpuLimit: 'container_cpu_limit',
+  containerPeriods: 'container_cpu_periods_total',
+  containerThrottledPeriods: 'container_cpu_throttled_periods_total',
 } as const;
 
 /**
@@ -78,6 +85,14 @@ export interface Point {
   loopUtilization?: number;
   gcShare?: number;
   /**
+   * In a container with limits, shares of what the kernel allows (0..1): the working set of the
+   * memory limit, the CPUs used of the CPU limit (quota / period), and the quota's periods that
+   * were throttled since the previous scrape.
+   */
+  containerMemory?: number;
+  containerCpu?: number;
+  containerThrottled?: number;
+  /**
    * In a cluster, whose figures the memory and event-loop lines are: the process with the largest
    * RSS, and the one with the highest event-loop p99 (or busiest loop). The PROCESS_LABEL value;
    * undefined outside a cluster.
@@ -111,6 +126,9 @@ export interface Status {
   disks: Disk[];
   systemMemoryUsed?: number;
   systemMemoryTotal?: number;
+  /** The container's limits, where it has them: bytes, and CPUs. */
+  containerMemoryLimit?: number;
+  containerCpuLimit?: number;
 }
 
 /**
@@ -143,6 +161,13 @@ export function computePoint(current: Snapshot, previous: Snapshot | undefined, 
     const loopAll = increase(previous, current, SERIES.loopTime);
     if (loopActive !== undefined && loopAll !== undefined && loopAll > 0) point.loopUtilization = clamp01(loopActive / loopAll);
 
+    // The container's CPU against its limit; its throttled share of the quota's periods.
+    const containerCpu = increase(previous, current, SERIES.containerCpuTime);
+    const cpuLimit = total(s, SERIES.containerCpuLimit);
+    if (containerCpu !== undefined && cpuLimit !== undefined && cpuLimit > 0) point.containerCpu = containerCpu / seconds / cpuLimit;
+    const periods = increase(previous, current, SERIES.containerPeriods);
+    if (periods !== undefined) point.containerThrottled = periods > 0 ? (increase(previous, current, SERIES.containerThrottledPeriods) ?? 0) / periods : 0;
+
     const gc = increase(previous, current, `${SERIES.gcDuration}_sum`);
     // No GC series yet only means no GC has happened since start; the runtime group is on when heap is.
     // In a cluster the counter is summed over processes: per process, it is their average share.
@@ -167,6 +192,10 @@ export function computePoint(current: Snapshot, previous: Snapshot | undefined, 
     const all = increase(windowStart, current, SERIES.requests);
     if (all !== undefined && all > 0) point.errorRatio = (increase(windowStart, current, SERIES.requests, isError) ?? 0) / all;
   }
+
+  const workingSet = total(s, SERIES.containerWorkingSet);
+  const memoryLimit = total(s, SERIES.containerMemoryLimit);
+  if (workingSet !== undefined && memoryLimit !== undefined && memoryLimit > 0) point.containerMemory = workingSet / memoryLimit;
 
   // A level the primary already sums over live processes (unlabelled).
   point.active = total(s, SERIES.active);
@@ -245,6 +274,8 @@ export function computeStatus(samples: Samples): Status {
     systemMemoryUsed: used,
     // used + available: the states the host reports; their sum is the machine's memory.
     systemMemoryTotal: memoryAll,
+    containerMemoryLimit: total(samples, SERIES.containerMemoryLimit),
+    containerCpuLimit: total(samples, SERIES.containerCpuLimit),
   };
 }
 

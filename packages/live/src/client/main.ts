@@ -32,6 +32,8 @@ interface Card {
   http?: boolean;
   /** The series whose absence means this card has nothing to show. */
   needs: string;
+  /** Hidden, rather than "not collected", while `needs` is absent (the container card, outside a limited cgroup). */
+  optional?: boolean;
   /** Per-process figures: in a cluster, which process the lines are (the worst one), for the title. */
   process?: (point: Point) => string | undefined;
   processRole?: string;
@@ -107,6 +109,19 @@ const CARDS: Card[] = [
     needs: SERIES.rss,
     process: (point) => point.memoryProcess,
     processRole: 'largest',
+  },
+  {
+    id: 'container',
+    title: 'Container (share of its limits)',
+    lines: [
+      { key: 'containerMemory', label: 'memory (working set)', className: 's1' },
+      { key: 'containerCpu', label: 'CPU', className: 's2' },
+      { key: 'containerThrottled', label: 'periods throttled', className: 's4' },
+    ],
+    format: formatPercent,
+    minMax: 0.05,
+    needs: SERIES.containerWorkingSet,
+    optional: true,
   },
   {
     id: 'loop-delay',
@@ -271,6 +286,7 @@ function render(): void {
     else if (!card.lines.some((line) => points.some((p) => p[line.key] !== undefined))) message = 'Collecting… (needs two scrapes)';
     view.message.textContent = message;
     view.card.classList.toggle('is-empty', message !== '');
+    view.card.hidden = card.optional === true && samplesNow?.has(card.needs) !== true;
   }
   renderDisks();
   renderRoutes();
@@ -307,6 +323,10 @@ function renderHeader(now: number): void {
   if (status?.systemMemoryUsed !== undefined && status.systemMemoryTotal) {
     facts.push(`system memory ${formatPercent(status.systemMemoryUsed / status.systemMemoryTotal)} of ${formatBytes(status.systemMemoryTotal)}`);
   }
+  const limits: string[] = [];
+  if (status?.containerMemoryLimit !== undefined) limits.push(formatBytes(status.containerMemoryLimit));
+  if (status?.containerCpuLimit !== undefined) limits.push(`${Number(status.containerCpuLimit.toFixed(2))} CPU`);
+  if (limits.length > 0) facts.push(`container limit ${limits.join(', ')}`);
   document.getElementById('facts')!.textContent = facts.join(' · ');
   const live = document.getElementById('live')!;
   const fresh = lastSuccess > 0 && now - lastSuccess < interval * 3;
