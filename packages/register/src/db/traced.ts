@@ -1,0 +1,102 @@
+// A driver's tracing channel (diagnostics_channel.tracingChannel) turned into timed operations.
+// A traced call publishes `start`, then on an answer `asyncStart`/`asyncEnd` (with `error` before
+// them on a failure), or, when it throws synchronously, `error` then `end`. The time runs from
+// `start` to `asyncStart`: that is when the caller gets its answer, by promise or callback alike
+// (with traceCallback, `asyncEnd` comes only after the app's callback has run, which is not the
+// database's time). A synchronous throw ends at `end`.
+//
+// Per-call state is kept in a WeakMap keyed by the driver's context object, never on it: other
+// subscribers (an APM) see that object too.
+import dc from 'node:diagnostics_channel';
+import { OPERATION, REDIS, type DbMetrics, type Kind, type System } from './db-metrics.js';
+
+/** The fields mon reads from the drivers' contexts; each driver names its server the same way. */
+export interface DriverContext {
+  serverAddress?: unknown;
+  serverPort?: unknown;
+  error?: unknown;
+  result?: unknown;
+}
+
+/** One call in flight. A class, so every call has the same shape. */
+class Call {
+  error = 0;
+  constructor(
+    readonly start: number,
+    readonly operation: number,
+  ) {}
+}
+
+/** The clock, taken once (fake timers in an app's tests must not skew its figures). */
+const clock: () => number = performance.now.bind(performance);
+
+/** Which database a channel speaks to: Redis, or the MySQL protocol (mysql or mariadb, by server). */
+export type Family = 'sql' | 'redis';
+
+export interface TracedChannel {
+  /** The tracing channel's name, e.g. `mysql2:query`. */
+  name: string;
+  family: Family;
+  kind: Kind;
+  /** db.operation.name's index, read at `start`; OPERATION only. */
+  operation?: (context: never) => number;
+  /** True for a call that is part of another one (a batch's commands): not counted on its own. */
+  skip?: (context: never) => boolean;
+  /** Looks at a successful answer before it is counted (mysql2's handshake names MariaDB). */
+  answered?: (context: never, metrics: DbMetrics) => void;
+}
+
+type Handlers = {
+  start: (context: object) => void;
+  error: (context: object) => void;
+  asyncStart: (context: object) => void;
+  end: (context: object) => void;
+};
+
+/** Subscribes to one tracing channel; returns the function that unsubscribes. */
+export function subscribeTraced(metrics: DbMetrics, spec: TracedChannel): () => void {
+  const calls = new WeakMap<object, Call>();
+  const { kind, family } = spec;
+  const operation = spec.operation as ((context: object) => number) | undefined;
+  const skip = spec.skip as ((context: object) => boolean) | undefined;
+  const answered = spec.answered as ((context: object, metrics: DbMetrics) => void) | undefined;
+
+  function finish(context: DriverContext, call: Call): void {
+    calls.delete(context);
+    const micros = Math.round((clock() - call.start) * 1000);
+    const address = context.serverAddress;
+    const port = context.serverPort;
+    const system: System = family === 'redis' ? REDIS : metrics.sqlSystem(address, port);
+    metrics.record(kind, metrics.target(system, address, port), call.operation, call.error, micros > 0 ? micros : 0);
+  }
+
+  const handlers: Handlers = {
+    start(context) {
+      if (skip !== undefined && skip(context)) return;
+      calls.set(context, new Call(clock(), kind === OPERATION && operation !== undefined ? operation(context) : 0));
+    },
+    error(context) {
+      const call = calls.get(context);
+      if (call === undefined || call.error !== 0) return;
+      const system: System = family === 'redis' ? REDIS : metrics.sqlSystem((context as DriverContext).serverAddress, (context as DriverContext).serverPort);
+      call.error = metrics.errorTypeOf((context as DriverContext).error, system);
+    },
+    asyncStart(context) {
+      const call = calls.get(context);
+      if (call === undefined) return;
+      if (call.error === 0 && answered !== undefined) answered(context, metrics);
+      finish(context, call);
+    },
+    end(context) {
+      // Only a synchronous throw has its error before `end`; an answer comes after it.
+      const call = calls.get(context);
+      if (call !== undefined && call.error !== 0) finish(context, call);
+    },
+  };
+  // Held here: Node keeps a channel only while something references it (before 22, weakly).
+  const channel = dc.tracingChannel(spec.name);
+  channel.subscribe(handlers as never);
+  return () => {
+    channel.unsubscribe(handlers as never);
+  };
+}
