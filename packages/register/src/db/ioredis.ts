@@ -7,6 +7,13 @@
 // A MULTI batch writes its commands (MULTI, the queued ones, EXEC) synchronously between its own
 // `start` and `end`, each on `ioredis:command` too: the batch is one operation (the conventions'
 // rule for batches), so commands that start inside it are not counted again.
+//
+// On every connect ioredis sends its handshake (HELLO, AUTH, CLIENT SETINFO, CLIENT SETNAME,
+// CLIENT MAINT_NOTIFICATIONS, then INFO as its ready check) on `ioredis:command` like any command,
+// and its context says nothing of the connection. HELLO, AUTH and those CLIENT subcommands only
+// configure a connection (CLIENT SETINFO fails on Redis < 7.2, which ioredis ignores): they are
+// not counted as operations. The ready check's INFO is a real round trip an app may also make
+// itself, so it counts.
 import dc from 'node:diagnostics_channel';
 import { CREATE, OPERATION } from './db-metrics.js';
 import { redisOperation, REDIS_CODES } from './redis-operation.js';
@@ -24,13 +31,27 @@ const batchWindow = {
 
 const MULTI = REDIS_CODES.get('MULTI')!;
 
+interface CommandContext {
+  command?: unknown;
+  args?: unknown;
+}
+
+/** The handshake's commands, as ioredis spells them (event_handler.js). */
+function isConnectionSetup(context: CommandContext): boolean {
+  const command = context.command;
+  if (command === 'hello' || command === 'auth' || command === 'HELLO' || command === 'AUTH') return true;
+  if (command !== 'client' && command !== 'CLIENT') return false;
+  const sub = Array.isArray(context.args) ? (context.args[0] as unknown) : undefined;
+  return sub === 'SETINFO' || sub === 'setinfo' || sub === 'SETNAME' || sub === 'setname' || sub === 'MAINT_NOTIFICATIONS';
+}
+
 export const IOREDIS_CHANNELS: readonly TracedChannel[] = [
   {
     name: 'ioredis:command',
     family: 'redis',
     kind: OPERATION,
-    operation: (context: { command?: unknown }) => redisOperation(context.command),
-    skip: () => batchDepth !== 0,
+    operation: (context: CommandContext) => redisOperation(context.command),
+    skip: (context: CommandContext) => batchDepth !== 0 || isConnectionSetup(context),
   },
   { name: 'ioredis:batch', family: 'redis', kind: OPERATION, operation: () => MULTI },
   { name: 'ioredis:connect', family: 'redis', kind: CREATE },
