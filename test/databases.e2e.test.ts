@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMariaDb, startRedis, skipWithoutDatabases, type DbServer } from './db-servers.js';
 import { fixture, freePort, parseLabels, request, scrape, spawnApp, type App } from './helpers.js';
+import { promtoolCheck, skipWithout } from './prometheus.js';
 
 const skip = skipWithoutDatabases();
 let mariadb: DbServer | undefined;
@@ -92,6 +93,7 @@ describe.skipIf(skip)('database client metrics from the drivers’ tracing chann
     expect(les.map((m) => m[1])).toEqual(expect.arrayContaining(['0.001', '0.005', '0.01', '0.05', '0.1', '0.5', '1.0', '5.0', '10.0', '+Inf']));
     expect(les.at(-1)![2]).toBe('1');
     expectNoSecret(text);
+    if (!skipWithout('promtool')) expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
   });
 
   it('ioredis: GET/SET/INCR, an INCR on a string, a wrong type, a pipeline and a MULTI', async () => {
