@@ -2,9 +2,10 @@
 // node-redis (pinned devDependencies) against a real MariaDB and a real Redis (Debian's packages,
 // started on loopback by test/db-servers.ts), counted exactly per (system, operation, error) from
 // what the scraped endpoint shows.
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMariaDb, startRedis, skipWithoutDatabases, type DbServer } from './db-servers.js';
-import { fixture, freePort, parseLabels, request, scrape, spawnApp, type App } from './helpers.js';
+import { fixture, freePort, parseLabels, request, scrape, sleep, spawnApp, type App } from './helpers.js';
 import { promtoolCheck, skipWithout } from './prometheus.js';
 
 const skip = skipWithoutDatabases();
@@ -29,16 +30,17 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function startApp(env: Record<string, string> = {}): Promise<App> {
-  app = await spawnApp(fixture('db-calls.mjs'), {
+async function startApp(env: Record<string, string> = {}, script = 'db-calls.mjs'): Promise<App> {
+  app = await spawnApp(fixture(script), {
     env: { MYSQL_PORT: String(mariadb!.port), REDIS_PORT: String(redis!.port), CLOSED_PORT: String(closedPort), ...env },
   });
   return app;
 }
 
-async function run(route: string): Promise<Record<string, string>> {
+async function run(route: string, pids?: Set<string>): Promise<Record<string, string>> {
   const reply = await request(app!.port, route);
   expect(reply.status, reply.body).toBe(200);
+  pids?.add(String(reply.headers['x-pid']));
   return JSON.parse(reply.body) as Record<string, string>;
 }
 
@@ -146,6 +148,32 @@ describe.skipIf(skip)('database client metrics from the drivers’ tracing chann
       'create redis - Error': 1,
     });
     expectNoSecret(text);
+  });
+
+  it('adds up the operations of node:cluster workers on the primary', async () => {
+    await startApp({}, 'db-calls-cluster.mjs');
+    const pids = new Set<string>();
+    for (let i = 0; i < 4; i++) await run('/node-redis', pids);
+    // Both workers made calls: the primary had two processes' operations to add.
+    expect(pids.size).toBe(2);
+    const expected = {
+      'operation redis SET -': 4,
+      'operation redis GET -': 4,
+      'operation redis INCR -': 8,
+      'operation redis INCR ERR': 4,
+      'operation redis MULTI -': 4,
+      'operation redis PIPELINE -': 4,
+      'create redis - -': 4,
+    };
+    // Workers push between scrapes: poll until the primary has them all.
+    const deadline = Date.now() + 10_000;
+    let text = '';
+    do {
+      text = (await scrape(app!.metricsPort)).body;
+      if (isDeepStrictEqual(counts(text, redis!.port), expected)) break;
+      await sleep(100);
+    } while (Date.now() < deadline);
+    expect(counts(text, redis!.port)).toEqual(expected);
   });
 
   it('drivers without tracing channels (mysql2 3.11, ioredis 5) give no figure at all; MON_METRICS without db neither', async () => {
