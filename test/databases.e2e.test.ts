@@ -2,7 +2,11 @@
 // node-redis (pinned devDependencies) against a real MariaDB and a real Redis (Debian's packages,
 // started on loopback by test/db-servers.ts), counted exactly per (system, operation, error) from
 // what the scraped endpoint shows.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMariaDb, startRedis, skipWithoutDatabases, type DbServer } from './db-servers.js';
 import { fixture, freePort, parseLabels, request, scrape, sleep, spawnApp, type App } from './helpers.js';
@@ -174,6 +178,43 @@ describe.skipIf(skip)('database client metrics from the drivers’ tracing chann
       await sleep(100);
     } while (Date.now() < deadline);
     expect(counts(text, redis!.port)).toEqual(expected);
+  });
+
+  it('the live page shows the operations by system and name: rate, p95 and error share', async () => {
+    const CHROMIUM = '/usr/bin/chromium';
+    if (!existsSync(CHROMIUM)) {
+      if (process.env.MON_REQUIRE_CHROMIUM === '1') throw new Error(`MON_REQUIRE_CHROMIUM=1 but ${CHROMIUM} is missing`);
+      console.warn(`skipping the live page's database card: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+      return;
+    }
+    await startApp();
+    const userDataDir = mkdtempSync(path.join(tmpdir(), 'mon-chromium-'));
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${app!.metricsPort}/`);
+      // Operations keep coming while the page polls (every 2 s, over a 10 s window) until it shows them.
+      let rows: string[][] = [];
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        await run('/node-redis');
+        rows = await page.$$eval('#db-list tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
+        if (rows.some((r) => r[0] === 'redis INCR') && rows.some((r) => r[0] === 'redis MULTI')) break;
+      }
+      const byName = Object.fromEntries(rows.map(([name, ...rest]) => [name, rest]));
+      expect(byName['redis MULTI']![0]).toMatch(/^[\d.]+\/s$/);
+      expect(byName['redis MULTI']![1]).toMatch(/ (µs|ms)$/);
+      expect(byName['redis MULTI']![2]).toBe('0%');
+      // Every third INCR fails (INCR on a string).
+      expect(byName['redis INCR']![2]).toBe('33.3%');
+    } finally {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    }
   });
 
   it('drivers without tracing channels (mysql2 3.11, ioredis 5) give no figure at all; MON_METRICS without db neither', async () => {
