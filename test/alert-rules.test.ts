@@ -59,6 +59,7 @@ describe('the alerting rules', () => {
       'NodejsEventLoopDelayHigh',
       'NodejsMemoryNearLimit',
       'NodejsFilesystemFillingUp',
+      'NodejsDatabaseErrorsHigh',
     ]);
     const text = readFileSync(rulesPath, 'utf8');
     const blocks = text.split(/\n\s*- alert: /).slice(1);
