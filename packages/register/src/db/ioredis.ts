@@ -1,4 +1,4 @@
-// ioredis (>= 6.1) publishes its work on tracing channels (built/tracing.js): `ioredis:command`
+// ioredis (since 5.11; tested with 6.1.0) publishes its work on tracing channels (built/tracing.js): `ioredis:command`
 // per command written (context: command, args, database, serverAddress, serverPort),
 // `ioredis:batch` per MULTI transaction (batchMode 'MULTI') and `ioredis:connect` per connect.
 // A plain pipeline has no batch of its own: its commands count one by one. Older versions publish
