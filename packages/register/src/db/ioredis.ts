@@ -1,8 +1,8 @@
-// ioredis (since 5.11; tested with 6.1.0) publishes its work on tracing channels (built/tracing.js): `ioredis:command`
-// per command written (context: command, args, database, serverAddress, serverPort),
-// `ioredis:batch` per MULTI transaction (batchMode 'MULTI') and `ioredis:connect` per connect.
-// A plain pipeline has no batch of its own: its commands count one by one. Older versions publish
-// nothing, so nothing is counted.
+// ioredis (since 5.11; tested with 6.1.0) publishes its work on tracing channels
+// (built/tracing.js): `ioredis:command` per command written (context: command, args, database,
+// serverAddress, serverPort), `ioredis:batch` per MULTI transaction (batchMode 'MULTI') and
+// `ioredis:connect` per connect. A plain pipeline has no batch of its own: its commands count one
+// by one. Older versions publish nothing, so nothing is counted.
 //
 // A MULTI batch writes its commands (MULTI, the queued ones, EXEC) synchronously between its own
 // `start` and `end`, each on `ioredis:command` too: the batch is one operation (the conventions'

@@ -1,8 +1,9 @@
-// mysql2 (since a release between 3.15 and 3.20; tested with 3.26.1) publishes its work on tracing channels (lib/tracing.js): `mysql2:query` and
-// `mysql2:execute` per statement (context: query, values, database, serverAddress, serverPort),
-// `mysql2:connect` per connection handshake (its answer is the server's handshake packet), and
-// `mysql2:pool:connect` per pool.getConnection(), which pool.query() and pool.execute() call too.
-// Older versions publish nothing, so nothing is counted.
+// mysql2 (since a release between 3.15 and 3.20; tested with 3.26.1) publishes its work on
+// tracing channels (lib/tracing.js): `mysql2:query` and `mysql2:execute` per statement (context:
+// query, values, database, serverAddress, serverPort), `mysql2:connect` per connection handshake
+// (its answer is the server's handshake packet), and `mysql2:pool:connect` per
+// pool.getConnection(), which pool.query() and pool.execute() call too. Older versions publish
+// nothing, so nothing is counted.
 import { CREATE, OPERATION, WAIT, type DbMetrics } from './db-metrics.js';
 import { SQL_CODES, SQL_OPERATIONS, sqlOperation } from './sql-operation.js';
 import type { TracedChannel } from './traced.js';
