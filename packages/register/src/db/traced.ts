@@ -72,7 +72,8 @@ export function subscribeTraced(metrics: DbMetrics, spec: TracedChannel): () => 
 
   const handlers: Handlers = {
     start(context) {
-      if (skip !== undefined && skip(context)) return;
+      // A WeakMap key must be an object; a subscriber that throws would take the app down.
+      if (typeof context !== 'object' || context === null || (skip !== undefined && skip(context))) return;
       calls.set(context, new Call(clock(), kind === OPERATION && operation !== undefined ? operation(context) : 0));
     },
     error(context) {

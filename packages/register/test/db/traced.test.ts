@@ -89,6 +89,13 @@ describe('subscribeTraced', () => {
     expect(answers).toEqual(['counted']);
   });
 
+  it('ignores a context that is not an object rather than throwing into the app', async () => {
+    const { metrics, channel } = traced();
+    expect(() => channel.start.publish('not an object' as never)).not.toThrow();
+    expect(() => channel.asyncStart.publish(undefined as never)).not.toThrow();
+    expect(await points(metrics)).toEqual([]);
+  });
+
   it('stops counting once unsubscribed', async () => {
     const { metrics, channel } = traced();
     stop!();
