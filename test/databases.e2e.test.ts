@@ -209,8 +209,11 @@ describe.skipIf(skip)('database client metrics from the drivers’ tracing chann
       expect(byName['redis MULTI']![0]).toMatch(/^[\d.]+\/s$/);
       expect(byName['redis MULTI']![1]).toMatch(/ (µs|ms)$/);
       expect(byName['redis MULTI']![2]).toBe('0%');
-      // Every third INCR fails (INCR on a string).
-      expect(byName['redis INCR']![2]).toBe('33.3%');
+      // Every third INCR fails (INCR on a string); the page's 10 s window may cut a run between
+      // its INCRs, so about a third.
+      const share = Number(/^([\d.]+)%$/.exec(byName['redis INCR']![2]!)?.[1]);
+      expect(share).toBeGreaterThan(20);
+      expect(share).toBeLessThan(50);
     } finally {
       await context.close();
       rmSync(userDataDir, { recursive: true, force: true });
