@@ -5,8 +5,10 @@
 // (with traceCallback, `asyncEnd` comes only after the app's callback has run, which is not the
 // database's time). A synchronous throw ends at `end`.
 //
-// Per-call state is kept in a WeakMap keyed by the driver's context object, never on it: other
-// subscribers (an APM) see that object too.
+// The only per-call state is the start time, in a WeakMap keyed by the driver's context object,
+// never on it (other subscribers, an APM, see that object too). The rest is read from the context
+// at the end: its operation (the statement or command is still there) and its error (Node's
+// tracePromise and traceCallback set context.error before publishing `error`).
 import dc from 'node:diagnostics_channel';
 import { OPERATION, REDIS, type DbMetrics, type Kind, type System } from './db-metrics.js';
 
@@ -16,15 +18,6 @@ export interface DriverContext {
   serverPort?: unknown;
   error?: unknown;
   result?: unknown;
-}
-
-/** One call in flight. A class, so every call has the same shape. */
-class Call {
-  error = 0;
-  constructor(
-    readonly start: number,
-    readonly operation: number,
-  ) {}
 }
 
 /** The clock, taken once (fake timers in an app's tests must not skew its figures). */
@@ -38,9 +31,9 @@ export interface TracedChannel {
   name: string;
   family: Family;
   kind: Kind;
-  /** db.operation.name's index, read at `start`; OPERATION only. */
+  /** db.operation.name's index, read at the end; OPERATION only. */
   operation?: (context: never) => number;
-  /** True for a call that is part of another one (a batch's commands): not counted on its own. */
+  /** True for a call that is part of another one (a batch's commands): not counted on its own. Read at `start`. */
   skip?: (context: never) => boolean;
   /** Looks at a successful answer before it is counted (mysql2's handshake names MariaDB). */
   answered?: (context: never, metrics: DbMetrics) => void;
@@ -48,50 +41,48 @@ export interface TracedChannel {
 
 type Handlers = {
   start: (context: object) => void;
-  error: (context: object) => void;
   asyncStart: (context: object) => void;
   end: (context: object) => void;
 };
 
 /** Subscribes to one tracing channel; returns the function that unsubscribes. */
 export function subscribeTraced(metrics: DbMetrics, spec: TracedChannel): () => void {
-  const calls = new WeakMap<object, Call>();
+  /** context -> when the call started (performance.now()). */
+  const calls = new WeakMap<object, number>();
   const { kind, family } = spec;
   const operation = spec.operation as ((context: object) => number) | undefined;
   const skip = spec.skip as ((context: object) => boolean) | undefined;
   const answered = spec.answered as ((context: object, metrics: DbMetrics) => void) | undefined;
 
-  function finish(context: DriverContext, call: Call): void {
+  function finish(context: DriverContext, start: number): void {
     calls.delete(context);
-    const micros = Math.round((clock() - call.start) * 1000);
+    const micros = Math.round((clock() - start) * 1000);
     const address = context.serverAddress;
     const port = context.serverPort;
+    const failed = context.error !== undefined;
+    // Before the system is read: a successful mysql2 handshake is what says MariaDB.
+    if (!failed && answered !== undefined) answered(context, metrics);
     const system: System = family === 'redis' ? REDIS : metrics.sqlSystem(address, port);
-    metrics.record(kind, metrics.target(system, address, port), call.operation, call.error, micros > 0 ? micros : 0);
+    const error = failed ? metrics.errorTypeOf(context.error, system) : 0;
+    const name = kind === OPERATION && operation !== undefined ? operation(context) : 0;
+    metrics.record(kind, metrics.target(system, address, port), name, error, micros > 0 ? micros : 0);
   }
 
   const handlers: Handlers = {
     start(context) {
       // A WeakMap key must be an object; a subscriber that throws would take the app down.
       if (typeof context !== 'object' || context === null || (skip !== undefined && skip(context))) return;
-      calls.set(context, new Call(clock(), kind === OPERATION && operation !== undefined ? operation(context) : 0));
-    },
-    error(context) {
-      const call = calls.get(context);
-      if (call === undefined || call.error !== 0) return;
-      const system: System = family === 'redis' ? REDIS : metrics.sqlSystem((context as DriverContext).serverAddress, (context as DriverContext).serverPort);
-      call.error = metrics.errorTypeOf((context as DriverContext).error, system);
+      calls.set(context, clock());
     },
     asyncStart(context) {
-      const call = calls.get(context);
-      if (call === undefined) return;
-      if (call.error === 0 && answered !== undefined) answered(context, metrics);
-      finish(context, call);
+      const start = calls.get(context);
+      if (start !== undefined) finish(context, start);
     },
     end(context) {
       // Only a synchronous throw has its error before `end`; an answer comes after it.
-      const call = calls.get(context);
-      if (call !== undefined && call.error !== 0) finish(context, call);
+      if ((context as DriverContext).error === undefined) return;
+      const start = calls.get(context);
+      if (start !== undefined) finish(context, start);
     },
   };
   // Held here: Node keeps a channel only while something references it (before 22, weakly).
