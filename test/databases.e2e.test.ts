@@ -140,6 +140,20 @@ describe.skipIf(skip)('database client metrics from the drivers’ tracing chann
     expectNoSecret(text);
   });
 
+  it('node-redis: a client pool’s waits for a client, one per command, and the connections it opens', async () => {
+    await startApp();
+    expect(await run('/node-redis-pool')).toEqual({});
+    const text = (await scrape(app!.metricsPort)).body;
+    expect(counts(text, redis!.port)).toEqual({
+      'operation redis GET -': 3,
+      'operation redis SET -': 1,
+      // Its first client at connect, a second for the commands that had to wait.
+      'create redis - -': 2,
+      'wait redis - -': 4,
+    });
+    expectNoSecret(text);
+  });
+
   it('connections refused: one failed connection each, by error code, and no operation', async () => {
     await startApp();
     // ioredis rejects connect() with its own "Connection is closed." (no code); the refusal is only on its 'error' event.

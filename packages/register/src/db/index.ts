@@ -4,7 +4,7 @@
 import type { DbMetrics } from './db-metrics.js';
 import { IOREDIS_CHANNELS, trackIoredisBatches } from './ioredis.js';
 import { MYSQL2_CHANNELS } from './mysql2.js';
-import { NODE_REDIS_CHANNELS } from './node-redis.js';
+import { instrumentNodeRedisPools, NODE_REDIS_CHANNELS } from './node-redis.js';
 import { subscribeTraced } from './traced.js';
 
 export { DbMetrics, DB_INSTRUMENTS } from './db-metrics.js';
@@ -12,7 +12,7 @@ export type { DbMetricsOptions } from './db-metrics.js';
 
 /** Subscribes once; returns the function that unsubscribes. */
 export function instrumentDatabases(metrics: DbMetrics): () => void {
-  const stops = [trackIoredisBatches()];
+  const stops = [trackIoredisBatches(), instrumentNodeRedisPools(metrics)];
   for (const spec of [...MYSQL2_CHANNELS, ...IOREDIS_CHANNELS, ...NODE_REDIS_CHANNELS]) stops.push(subscribeTraced(metrics, spec));
   return () => {
     for (const stop of stops) stop();

@@ -10,9 +10,15 @@
 //
 // The connection's handshake (HELLO, AUTH, CLIENT SETINFO…) goes to the command queue directly,
 // unpublished: it is part of the connect's time only.
-import { CREATE, OPERATION } from './db-metrics.js';
+//
+// A client pool (createClientPool) publishes each wait for a client as a point event,
+// `node-redis:pool:connection-wait` (clientId, waitStartTimestamp from performance.now()), when
+// the wait ends; the client's server comes from `node-redis:connection:ready` (clientId,
+// serverAddress, serverPort), published whenever a client gets ready.
+import dc from 'node:diagnostics_channel';
+import { CREATE, OPERATION, REDIS, WAIT, type DbMetrics, type Target } from './db-metrics.js';
 import { redisOperation } from './redis-operation.js';
-import type { TracedChannel } from './traced.js';
+import { clock, type TracedChannel } from './traced.js';
 
 interface CommandContext {
   command?: unknown;
@@ -35,3 +41,52 @@ export const NODE_REDIS_CHANNELS: readonly TracedChannel[] = [
   },
   { name: 'node-redis:connect', family: 'redis', kind: CREATE },
 ];
+
+/** Clients whose server is remembered for their pools' waits; past it the oldest are forgotten. */
+const MAX_CLIENTS = 1000;
+
+interface ClientEvent {
+  clientId?: unknown;
+  serverAddress?: unknown;
+  serverPort?: unknown;
+  waitStartTimestamp?: unknown;
+}
+
+/** Times node-redis pools' waits for a client (db.client.connection.wait_time); returns the function that stops. */
+export function instrumentNodeRedisPools(metrics: DbMetrics): () => void {
+  // clientId -> its server: set when it gets ready, dropped when it closes, at most MAX_CLIENTS.
+  const clients = new Map<unknown, Target>();
+  const subscriptions: Array<[string, (message: unknown) => void]> = [
+    [
+      'node-redis:connection:ready',
+      (message) => {
+        if (typeof message !== 'object' || message === null) return;
+        const { clientId, serverAddress, serverPort } = message as ClientEvent;
+        if (clients.size >= MAX_CLIENTS && !clients.has(clientId)) clients.delete(clients.keys().next().value);
+        clients.set(clientId, metrics.target(REDIS, serverAddress, serverPort));
+      },
+    ],
+    [
+      'node-redis:connection:closed',
+      (message) => {
+        if (typeof message === 'object' && message !== null) clients.delete((message as ClientEvent).clientId);
+      },
+    ],
+    [
+      'node-redis:pool:connection-wait',
+      (message) => {
+        if (typeof message !== 'object' || message === null) return;
+        const { clientId, waitStartTimestamp } = message as ClientEvent;
+        const target = clients.get(clientId);
+        // A client never seen ready has no known server: no figure rather than a wrong one.
+        if (target === undefined || typeof waitStartTimestamp !== 'number') return;
+        const micros = Math.round((clock() - waitStartTimestamp) * 1000);
+        metrics.record(WAIT, target, 0, 0, micros > 0 ? micros : 0);
+      },
+    ],
+  ];
+  for (const [name, handler] of subscriptions) dc.subscribe(name, handler);
+  return () => {
+    for (const [name, handler] of subscriptions) dc.unsubscribe(name, handler);
+  };
+}

@@ -21,7 +21,7 @@ export interface DriverContext {
 }
 
 /** The clock, taken once (fake timers in an app's tests must not skew its figures). */
-const clock: () => number = performance.now.bind(performance);
+export const clock: () => number = performance.now.bind(performance);
 
 /** Which database a channel speaks to: Redis, or the MySQL protocol (mysql or mariadb, by server). */
 export type Family = 'sql' | 'redis';
