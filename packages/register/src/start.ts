@@ -103,7 +103,7 @@ async function build(): Promise<Pipeline | undefined> {
         onOverflow: () =>
           warn(
             MON_TOO_MANY_SERIES,
-            'database client metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true". Check for odd error types or servers.',
+            `database client metrics reached ${MAX_CLIENT_SERIES} series; further combinations are counted under otel_metric_overflow="true". Check for odd error types or servers.`,
           ),
       })
     : undefined;

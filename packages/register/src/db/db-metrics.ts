@@ -16,7 +16,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
-import { MAX_ERROR_TYPES, OTHER, errorTypeName } from '../http-client-metrics.js';
+import { MAX_ADDRESS_LENGTH, MAX_CLIENT_SERIES, MAX_ERROR_TYPES, OTHER, errorTypeName } from '../http-client-metrics.js';
 import { DURATION_BOUNDARIES, Durations } from '../http-server-metrics.js';
 import { redisReplyPrefix, REDIS_OPERATIONS } from './redis-operation.js';
 import { SQL_OPERATIONS } from './sql-operation.js';
@@ -45,8 +45,6 @@ const OPERATION_NAMES: ReadonlyArray<readonly string[]> = [SQL_OPERATIONS, SQL_O
 const OPERATIONS = 1024;
 const ERROR_TYPES = MAX_ERROR_TYPES + 2;
 
-/** Longest server.address kept as it is: a DNS name has at most 253 characters, a socket path 108. */
-const MAX_ADDRESS_LENGTH = 253;
 
 class Series extends Durations {
   constructor(
@@ -77,7 +75,7 @@ interface Snapshot {
 export interface DbMetricsOptions {
   /** The most distinct targets (system, address, port); operations on others count under `_OTHER`. */
   maxHosts?: number;
-  /** The most series over all targets; the rest count in one otel.metric.overflow=true series per instrument. */
+  /** The most series over all targets (default MAX_CLIENT_SERIES, as outgoing HTTP); the rest count in one otel.metric.overflow=true series per instrument. */
   maxSeries?: number;
   /** Called once, the first time an operation goes to `_OTHER` because of maxHosts. */
   onTooManyHosts?: () => void;
@@ -108,7 +106,7 @@ export class DbMetrics {
 
   constructor(options: DbMetricsOptions = {}) {
     this.maxHosts = options.maxHosts ?? 100;
-    this.maxSeries = options.maxSeries ?? 2000;
+    this.maxSeries = options.maxSeries ?? MAX_CLIENT_SERIES;
     this.onTooManyHosts = options.onTooManyHosts ?? (() => {});
     this.onOverflow = options.onOverflow ?? (() => {});
   }
@@ -150,6 +148,7 @@ export class DbMetrics {
       return (this.others[system] ??= new Target(system, Object.freeze({ 'db.system.name': SYSTEM_NAMES[system], 'server.address': OTHER })));
     }
     // A Unix socket has no port: server.address is its path, as the conventions' examples show.
+    // Addresses are capped at outgoing HTTP's length (MAX_ADDRESS_LENGTH), for the same ceiling.
     const attributes: Attributes = { 'db.system.name': SYSTEM_NAMES[system], 'server.address': address };
     if (portNumber !== undefined) attributes['server.port'] = portNumber;
     const target = new Target(system, Object.freeze(attributes));

@@ -1,4 +1,5 @@
 import { AggregationTemporality, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics';
+import { serialize } from '@mon/prometheus';
 import { describe, expect, it } from 'vitest';
 import { CREATE, DbMetrics, MARIADB, MYSQL, OPERATION, REDIS, WAIT } from '../../src/db/db-metrics.js';
 import { MAX_ERROR_TYPES } from '../../src/http-client-metrics.js';
@@ -58,13 +59,15 @@ describe('DbMetrics', () => {
   });
 
   it('counts invalid addresses and ports under _OTHER without using up the cap', () => {
-    const metrics = new DbMetrics({ maxHosts: 1 });
+    const metrics = new DbMetrics({ maxHosts: 2 });
     const other = metrics.target(REDIS, '', 6379);
     expect(other.attributes['server.address']).toBe('_OTHER');
-    expect(metrics.target(REDIS, 'x'.repeat(300), 6379)).toBe(other);
+    // Longer than outgoing HTTP's 128 characters.
+    expect(metrics.target(REDIS, 'x'.repeat(129), 6379)).toBe(other);
     expect(metrics.target(REDIS, 'ok', 70_000)).toBe(other);
     expect(metrics.target(REDIS, 42, 6379)).toBe(other);
     expect(metrics.size.targets).toBe(0);
+    expect(metrics.target(REDIS, 'x'.repeat(128), 6379)).not.toBe(other);
     // A port given as a string of digits (mysql2 keeps what the app configured) is a number.
     expect(metrics.target(MYSQL, 'db', '3306').attributes['server.port']).toBe(3306);
   });
@@ -138,5 +141,25 @@ describe('DbMetrics', () => {
     expect(point.value.min).toBeUndefined();
     // The cumulative reader is not affected.
     expect((await collect(metrics.producer()))['db.client.operation.duration']!.dataPoints[0]!.value.count).toBe(3);
+  });
+
+  it('at its caps adds at most 10.5 MB to /metrics (docs/security.md), even with addresses that all need escaping', async () => {
+    const metrics = new DbMetrics();
+    // 100 servers (MON_MAX_CLIENT_HOSTS) of 128 characters, each a `"` written as two; error types of 64 characters.
+    for (let host = 0; host < 100; host++) {
+      const target = metrics.target(MYSQL, `${'"'.repeat(124)}${String(host).padStart(4, '0')}`, 65535);
+      for (let e = 0; e < 12; e++) {
+        metrics.record(OPERATION, target, 7, metrics.errorTypeOf({ code: `E${'X'.repeat(59)}${String(e).padStart(4, '0')}` }, MYSQL), 1);
+      }
+    }
+    const { resourceMetrics } = await metrics.producer().collect();
+    const points = resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints.length;
+    // 1000 series, then the overflow one.
+    expect(points).toBe(1001);
+    for (const format of ['text', 'openmetrics'] as const) {
+      const text = serialize({ resource: { attributes: {} } as never, scopeMetrics: resourceMetrics.scopeMetrics }, { format });
+      expect(Buffer.byteLength(text), format).toBeLessThan(10.5e6);
+      expect(Buffer.byteLength(text), format).toBeGreaterThan(10e6);
+    }
   });
 });
