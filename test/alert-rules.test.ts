@@ -61,6 +61,7 @@ describe('the alerting rules', () => {
       'NodejsFilesystemFillingUp',
       'NodejsCPUThrottled',
       'NodejsContainerOOMKill',
+      'NodejsDatabaseErrorsHigh',
     ]);
     const text = readFileSync(rulesPath, 'utf8');
     const blocks = text.split(/\n\s*- alert: /).slice(1);

@@ -74,12 +74,13 @@ console.log(summarySection);
 progress(`bench: done in ${Math.round((Date.now() - started) / 1000)} s`);
 if (options.save) {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
-  // The per-line section (lines.mjs) and the cluster pushes' (cluster-push.mjs) survive a full run:
-  // they are measured separately.
+  // The per-line section (lines.mjs), the cluster pushes' (cluster-push.mjs) and the database
+  // calls' (db.mjs) survive a full run: they are measured separately.
   const current = readFileSync(file, 'utf8');
   const perLine = /\n(## Per Node line\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
   const clusterPush = /\n(## Cluster pushes\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
-  writeFileSync(file, [header, summarySection, ...(perLine ? [perLine] : []), ...sections, ...(clusterPush ? [clusterPush] : [])].join('\n'));
+  const databases = /\n(## Database calls\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
+  writeFileSync(file, [header, summarySection, ...(perLine ? [perLine] : []), ...sections, ...(clusterPush ? [clusterPush] : []), ...(databases ? [databases] : [])].join('\n'));
   progress(`bench: wrote ${path.relative(process.cwd(), file)}`);
   updateCostsPage();
   progress('bench: docs/costs.md "What it costs" regenerated from it');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExposition } from '../src/client/exposition.js';
-import { bucketIncreases, computePoint, computeStatus, histogramQuantile, hostStats, increase, routeStats, type Snapshot } from '../src/client/figures.js';
+import { bucketIncreases, computePoint, computeStatus, dbStats, histogramQuantile, hostStats, increase, routeStats, type Snapshot } from '../src/client/figures.js';
 
 const at = (time: number, text: string): Snapshot => ({ time, samples: parseExposition(text) });
 
@@ -338,5 +338,37 @@ describe('hostStats', () => {
 
   it('is empty for an app that makes no calls', () => {
     expect(hostStats(at(0, ''), at(10_000, 'http_server_requests_total 5'))).toEqual([]);
+  });
+});
+
+describe('dbStats', () => {
+  const db = (labels: string, counts: number[]): string =>
+    histogram(labels, counts, 0.1).replaceAll('http_server_request_duration_seconds', 'db_client_operation_duration_seconds');
+
+  it('gives each (system, operation) its rate, failure ratio and p95 over servers, busiest first', () => {
+    const redis = 'db_system_name="redis",server_address="127.0.0.1",server_port="6379"';
+    const before = at(0, db(`${redis},db_operation_name="GET"`, [10, 10, 10, 10, 10]));
+    const after = at(
+      10_000,
+      [
+        db(`${redis},db_operation_name="GET"`, [90, 100, 100, 100, 100]),
+        db('db_system_name="redis",server_address="cache2",server_port="6379",db_operation_name="GET"', [10, 10, 10, 10, 10]),
+        db(`${redis},db_operation_name="INCR",error_type="ERR"`, [2, 2, 2, 2, 2]),
+        db('db_system_name="mariadb",server_address="db",server_port="3306",db_operation_name="SELECT"', [0, 0, 4, 5, 5]),
+        db('db_system_name="mariadb",server_address="db",server_port="3306",db_operation_name="SELECT",error_type="ER_NO_SUCH_TABLE"', [0, 5, 5, 5, 5]),
+      ].join('\n'),
+    );
+    const stats = dbStats(before, after);
+    expect(stats.map((d) => [d.operation, d.rate, d.errorRatio])).toEqual([
+      ['redis GET', 10, 0],
+      ['mariadb SELECT', 1, 0.5],
+      ['redis INCR', 0.2, 1],
+    ]);
+    // 90 of the 100 GETs within 1 ms, all within 5 ms: the 95th lies halfway into the second bucket.
+    expect(stats[0]!.p95).toBeCloseTo(0.003);
+  });
+
+  it('is empty for an app that makes no database calls', () => {
+    expect(dbStats(at(0, ''), at(10_000, 'http_server_requests_total 5'))).toEqual([]);
   });
 });

@@ -8,11 +8,11 @@ import { globProblem, routeTemplateProblem } from './path-pattern.js';
 import { warn } from './warn.js';
 
 export type ExporterName = 'prometheus' | 'otlp' | 'console';
-export type MetricGroup = 'http' | 'http-client' | 'cpu' | 'memory' | 'disk' | 'process' | 'runtime' | 'container';
+export type MetricGroup = 'http' | 'http-client' | 'db' | 'cpu' | 'memory' | 'disk' | 'process' | 'runtime' | 'container';
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
 
-export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'http-client', 'cpu', 'memory', 'disk', 'process', 'runtime', 'container'];
+export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'http-client', 'db', 'cpu', 'memory', 'disk', 'process', 'runtime', 'container'];
 const EXPORTERS: readonly string[] = ['prometheus', 'otlp', 'console', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
 const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];

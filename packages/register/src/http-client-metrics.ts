@@ -49,7 +49,7 @@ const REGISTERED_ERROR_STATUSES = new Set([
  * client side adds to /metrics: 100 hosts of 253 characters in 2000 series made 19.6 MB (README,
  * Security).
  */
-const MAX_ADDRESS_LENGTH = 128;
+export const MAX_ADDRESS_LENGTH = 128;
 /** Series of outgoing calls kept over all targets (half the server side's 2000: see MAX_ADDRESS_LENGTH). */
 export const MAX_CLIENT_SERIES = 1000;
 

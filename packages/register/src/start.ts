@@ -9,6 +9,7 @@ import { loadConfig, type Config } from './config.js';
 import { registerGlobalMeterProvider } from './app-api.js';
 import { afterStartUp, cancelAfterStartUp } from './after-start-up.js';
 import { createReaders } from './exporters.js';
+import { DbMetrics, instrumentDatabases } from './db/index.js';
 import { HttpClientMetrics, MAX_CLIENT_SERIES } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics, type HistogramAggregation } from './http-server-metrics.js';
@@ -90,6 +91,22 @@ async function build(): Promise<Pipeline | undefined> {
           ),
       })
     : undefined;
+  // Database servers share the HTTP client's target cap (MON_MAX_CLIENT_HOSTS), counted on their own.
+  const db = config.groups.has('db')
+    ? new DbMetrics({
+        maxHosts: config.httpClient.maxHosts,
+        onTooManyHosts: () =>
+          warn(
+            MON_TOO_MANY_HOSTS,
+            `the app used more than ${config.httpClient.maxHosts} distinct database servers; operations on further ones are counted under server_address="_OTHER". Raise MON_MAX_CLIENT_HOSTS if the set is bounded.`,
+          ),
+        onOverflow: () =>
+          warn(
+            MON_TOO_MANY_SERIES,
+            `database client metrics reached ${MAX_CLIENT_SERIES} series; further combinations are counted under otel_metric_overflow="true". Check for odd error types or servers.`,
+          ),
+      })
+    : undefined;
   const resource = buildResource(config, config.pm2?.script ?? process.argv[1]);
   const worker = clusterRole(config.pm2) === 'worker';
   // Host metrics start after the MeterProvider that needs the readers: bound late.
@@ -100,6 +117,7 @@ async function build(): Promise<Pipeline | undefined> {
   const producersFor = (temporality: AggregationTemporality, histograms?: HistogramAggregation): MetricProducer[] => [
     ...(http ? [http.producer(temporality, histograms)] : []),
     ...(httpClient ? [httpClient.producer(temporality)] : []),
+    ...(db ? [db.producer(temporality)] : []),
   ];
   const readers = await createReaders(config, producersFor, resource, peek);
   const meterProvider = new MeterProvider({
@@ -113,7 +131,8 @@ async function build(): Promise<Pipeline | undefined> {
   const stops: Array<() => void> = [];
   if (http) stops.push(instrumentHttpServers(http, config.http));
   if (httpClient) stops.push(instrumentHttpClients(httpClient));
-  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client');
+  if (db) stops.push(instrumentDatabases(db));
+  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client' && g !== 'db');
   if (worker) hostGroups = workerHostGroups(hostGroups);
   if (hostGroups.length > 0) {
     let stopped = false;

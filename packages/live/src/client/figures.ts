@@ -18,6 +18,7 @@ export const SERIES = {
   duration: 'http_server_request_duration_seconds',
   active: 'http_server_active_requests',
   clientDuration: 'http_client_request_duration_seconds',
+  dbDuration: 'db_client_operation_duration_seconds',
   systemCpuTime: 'system_cpu_time_seconds_total',
   systemCpuUtilization: 'system_cpu_utilization_ratio',
   processCpuTime: 'process_cpu_time_seconds_total',
@@ -314,6 +315,23 @@ export function hostStats(from: Snapshot, to: Snapshot): HostStats[] {
     return labels.server_port === undefined ? host : `${host}:${labels.server_port}`;
   };
   return statsBy(from, to, `${SERIES.clientDuration}_count`, SERIES.clientDuration, hostOf).map(({ key, ...stats }) => ({ host: key, ...stats }));
+}
+
+export interface DbStats {
+  /** `db_system_name` and `db_operation_name`, e.g. `redis GET`, `mariadb SELECT`. */
+  operation: string;
+  /** Operations per second over the window. */
+  rate: number;
+  /** Share that failed (error_type set). */
+  errorRatio: number;
+  /** Seconds, until the caller got its answer. */
+  p95?: number;
+}
+
+/** The app's database and cache operations per system and operation over the window, busiest first. */
+export function dbStats(from: Snapshot, to: Snapshot): DbStats[] {
+  const operationOf = (labels: Labels): string => `${labels.db_system_name ?? '?'} ${labels.db_operation_name ?? '?'}`;
+  return statsBy(from, to, `${SERIES.dbDuration}_count`, SERIES.dbDuration, operationOf).map(({ key, ...stats }) => ({ operation: key, ...stats }));
 }
 
 /** Rate, error ratio and p95 per key over a window, from a counter and a histogram with the same labels. */

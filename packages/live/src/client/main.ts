@@ -7,10 +7,12 @@ import {
   computePoint,
   computeStatus,
   hostStats,
+  dbStats,
   PRIMARY_PROCESS,
   routeStats,
   SERIES,
   type HostStats,
+  type DbStats,
   type Point,
   type RouteStats,
   type Snapshot,
@@ -166,6 +168,7 @@ const snapshots: Snapshot[] = [];
 let status: Status | undefined;
 let routes: RouteStats[] = [];
 let hosts: HostStats[] = [];
+let databases: DbStats[] = [];
 let failure: string | undefined;
 let lastSuccess = 0;
 const views = new Map<string, { card: HTMLElement; title: HTMLElement; svg: SVGSVGElement; legend: HTMLElement; message: HTMLElement }>();
@@ -205,6 +208,7 @@ function build(): void {
   grid.append(
     tableCard('card-routes', 'route-list', `Routes (last ${LATENCY_WINDOW_MS / 1000} s, busiest first)`),
     tableCard('card-hosts', 'host-list', `Outgoing calls by host (last ${LATENCY_WINDOW_MS / 1000} s, busiest first)`),
+    tableCard('card-databases', 'db-list', `Database calls by system and operation (last ${LATENCY_WINDOW_MS / 1000} s, busiest first)`),
   );
   document.getElementById('metrics-link')!.setAttribute('href', shownPath);
   document.getElementById('metrics-link')!.textContent = shownPath;
@@ -239,6 +243,7 @@ async function poll(): Promise<void> {
     points.push(computePoint(snapshot, previous, windowStart));
     routes = windowStart === undefined ? [] : routeStats(windowStart, snapshot);
     hosts = windowStart === undefined ? [] : hostStats(windowStart, snapshot);
+    databases = windowStart === undefined ? [] : dbStats(windowStart, snapshot);
     while (points.length > 0 && points[0]!.time < snapshot.time - HISTORY_MS) points.shift();
     status = computeStatus(snapshot.samples);
     failure = undefined;
@@ -291,6 +296,7 @@ function render(): void {
   renderDisks();
   renderRoutes();
   renderHosts();
+  renderDatabases();
 }
 
 function renderHeader(now: number): void {
@@ -403,6 +409,22 @@ function renderHosts(): void {
     'host-list',
     ['host', 'calls'],
     hosts.map((h) => ({ name: h.host === '_OTHER' ? '(other hosts, past MON_MAX_CLIENT_HOSTS)' : h.host, none: h.host === '_OTHER', ...h })),
+    empty,
+  );
+}
+
+function renderDatabases(): void {
+  const samplesNow = snapshots[snapshots.length - 1]?.samples;
+  const empty =
+    status === undefined
+      ? 'Connecting…'
+      : samplesNow?.has(`${SERIES.dbDuration}_count`) !== true
+        ? 'No database calls yet (mysql2, ioredis, node-redis): they show here, per system and operation, once the app makes one.'
+        : `No database calls in the last ${LATENCY_WINDOW_MS / 1000} s.`;
+  renderTable(
+    'db-list',
+    ['operation', 'calls'],
+    databases.map((d) => ({ name: d.operation, none: d.operation.endsWith(' _OTHER'), ...d })),
     empty,
   );
 }
