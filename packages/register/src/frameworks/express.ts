@@ -34,6 +34,7 @@ const incomingMessagePrototype = (): object =>
 interface ExpressRequest extends IncomingMessage {
   route?: unknown;
   baseUrl?: unknown;
+  app?: { parent?: unknown };
 }
 
 const LISTEN_CHANNEL = 'tracing:net.server.listen:asyncStart';
@@ -41,6 +42,8 @@ const LISTEN_CHANNEL = 'tracing:net.server.listen:asyncStart';
 export interface ExpressMountPaths {
   /** The mount path when `request.route` matched, if that moment was seen. */
   matchedBaseUrl: (request: IncomingMessage) => string | undefined;
+  /** The mounted sub-app (`req.app`) the route matched in, if not the root app. */
+  matchedSubApp: (request: IncomingMessage) => unknown;
   /** Looks for Express's request prototype from a request that matched a route (fallback). */
   learnFrom: (request: IncomingMessage) => void;
   stop: () => void;
@@ -49,6 +52,10 @@ export interface ExpressMountPaths {
 export function captureExpressMountPaths(): ExpressMountPaths {
   const routes = new WeakMap<object, unknown>();
   const baseUrls = new WeakMap<object, string>();
+  // Express restores `req.app` too when a request leaves a sub-app: a route of the sub-app
+  // answered by the parent's middleware would otherwise lead the walk (express-mount.ts) to the
+  // parent only. Kept for sub-apps alone (a root app has no `parent`).
+  const subApps = new WeakMap<object, object>();
   /** Express request prototypes looked at (accessor installed or refused), so each is tried once. */
   const tried = new WeakSet<object>();
   const installed: object[] = [];
@@ -62,6 +69,8 @@ export function captureExpressMountPaths(): ExpressMountPaths {
       routes.set(this, value);
       const baseUrl = this.baseUrl;
       baseUrls.set(this, typeof baseUrl === 'string' ? baseUrl : '');
+      const app = this.app;
+      if (app?.parent !== undefined) subApps.set(this, app);
       if (!Object.hasOwn(this, 'route')) Object.defineProperty(this, 'route', ownRoute);
     } catch {
       // `this` was not an object WeakMaps take (never for a request): nothing to remember.
@@ -103,6 +112,7 @@ export function captureExpressMountPaths(): ExpressMountPaths {
 
   return {
     matchedBaseUrl: (request) => baseUrls.get(request),
+    matchedSubApp: (request) => subApps.get(request),
     learnFrom: (request) => {
       const proto = Object.getPrototypeOf(request) as object | null;
       if (proto !== null && proto !== incomingMessagePrototype()) install(proto);
