@@ -34,6 +34,7 @@ const incomingMessagePrototype = (): object =>
 interface ExpressRequest extends IncomingMessage {
   route?: unknown;
   baseUrl?: unknown;
+  originalUrl?: unknown;
   app?: { parent?: unknown };
 }
 
@@ -68,7 +69,12 @@ export function captureExpressMountPaths(): ExpressMountPaths {
     try {
       routes.set(this, value);
       const baseUrl = this.baseUrl;
-      baseUrls.set(this, typeof baseUrl === 'string' ? baseUrl : '');
+      // A route matches `req.url`, which Express keeps as the path below the mount (`baseUrl`). An
+      // app that puts the whole URL back inside a mount (verdaccio 6's log middleware sets
+      // `req.url = req.originalUrl` while a request waits, so its web API routes are written with
+      // their full path, `/-/verdaccio/data/packages`) had its route matched against the whole
+      // path: the mount is not part of it, or the label names a path that does not exist.
+      baseUrls.set(this, typeof baseUrl !== 'string' || this.url === this.originalUrl ? '' : baseUrl);
       const app = this.app;
       if (app?.parent !== undefined) subApps.set(this, app);
       if (!Object.hasOwn(this, 'route')) Object.defineProperty(this, 'route', ownRoute);
