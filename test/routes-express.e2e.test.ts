@@ -119,7 +119,7 @@ describe('verdaccio 6.8 (Express 4, run unmodified under NODE_OPTIONS)', () => {
         "  '**':",
         '    access: $all',
         '    publish: $authenticated',
-        // JSON logs on stdout: the pretty format logs through a worker thread (process.e2e.test.ts).
+        // JSON logs on stdout: the pretty format logs through a worker thread (worker-threads.e2e.test.ts).
         'log: { type: stdout, format: json, level: warn }',
         '',
       ].join('\n'),

@@ -14,6 +14,7 @@ import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics, type HistogramAggregation } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
 import { buildResource } from './resource.js';
+import { receiveWorkerThreads } from './worker-http.js';
 import { flushOnExit } from './shutdown.js';
 import { debug, describe, warn } from './warn.js';
 
@@ -111,7 +112,7 @@ async function build(): Promise<Pipeline | undefined> {
   debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(meterProvider, config.pm2?.script ?? process.argv[1])) === 'app' ? "the app's" : "mon's own");
 
   const stops: Array<() => void> = [];
-  if (http) stops.push(instrumentHttpServers(http, config.http));
+  if (http) stops.push(instrumentHttpServers(http, config.http), receiveWorkerThreads(http));
   if (httpClient) stops.push(instrumentHttpClients(httpClient));
   let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client');
   if (worker) hostGroups = workerHostGroups(hostGroups);

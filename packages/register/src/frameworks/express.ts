@@ -74,7 +74,8 @@ export function captureExpressMountPaths(): ExpressMountPaths {
       // `req.url = req.originalUrl` while a request waits, so its web API routes are written with
       // their full path, `/-/verdaccio/data/packages`) had its route matched against the whole
       // path: the mount is not part of it, or the label names a path that does not exist.
-      baseUrls.set(this, typeof baseUrl !== 'string' || this.url === this.originalUrl ? '' : baseUrl);
+      const url = this.url;
+      baseUrls.set(this, typeof baseUrl !== 'string' || (typeof url === 'string' && url === this.originalUrl) ? '' : baseUrl);
       const app = this.app;
       if (app?.parent !== undefined) subApps.set(this, app);
       if (!Object.hasOwn(this, 'route')) Object.defineProperty(this, 'route', ownRoute);
