@@ -1,7 +1,7 @@
 // Worker threads. Node hands `--import` (and NODE_OPTIONS) to every worker thread, so the preload
 // runs again in each one: a second pipeline there found the port taken by the main thread (one
-// `MON_METRICS_PORT` warning per thread at every start of an app using pino transports, which log
-// from a worker thread) and paid for a MeterProvider, host sources and timers per thread.
+// "cannot serve /metrics" warning per thread at every start of an app using pino transports, which
+// log from a worker thread) and paid for a MeterProvider, host sources and timers per thread.
 //
 // So a worker thread gets nothing of its own: no pipeline, no port, no host or runtime metrics,
 // no timers, no warnings (the main thread said each once), and never loads the OpenTelemetry SDK.
