@@ -15,12 +15,12 @@ afterEach(async () => {
   dir = undefined;
 });
 
-describe('worker threads', () => {
+describe.each(['--import', '-r'])('worker threads under %s @mon/register', (flag) => {
   it("a pino transport's thread and an app's own worker: no second endpoint, no warning; the worker's requests counted", async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'mon-workers-'));
     const logFile = path.join(dir, 'log.ndjson');
     const workerPort = await freePort();
-    app = await spawnApp(fixture('worker-threads.mjs'), { env: { LOG_FILE: logFile, WORKER_PORT: String(workerPort) } });
+    app = await spawnApp(fixture('worker-threads.mjs'), { nodeArgs: [flag, '@mon/register'], env: { LOG_FILE: logFile, WORKER_PORT: String(workerPort) } });
     for (let i = 0; i < 3; i++) expect((await request(workerPort, `/items/${i}`)).body).toBe(`item ${i}`);
     expect((await request(app.port, '/')).body).toBe('main');
     // Forwarded from the worker thread: poll, the message may trail the response.

@@ -203,6 +203,7 @@ function compilesBack(layer: Layer, template: string): boolean {
   const sensitive = !regexp.flags.includes('i');
   const same = (source: string): boolean => (sensitive ? source === regexp.source : source.toLowerCase() === regexp.source.toLowerCase());
   let ok = false;
+  // A throwaway Layer: nothing of the app's changes (with DEBUG=express:*, Express logs it once).
   try {
     const Compile = (layer as { constructor?: unknown }).constructor as new (path: string, options: object, fn: () => void) => Layer;
     // `strict` is the router's option, not on the layer: the two compile differently, try both.
