@@ -5,7 +5,8 @@
 //   instance, so what the app sees of itself (`hasHook`, `printRoutes`, `printPlugins`, its hook
 //   lists and plugin queue) is as without mon (Fastify's own hooks and pretty-print tests failed
 //   under mon's hook: issue 24). A request answered before its handler runs (an onRequest or
-//   preHandler hook replying, a schema validation error) has no route.
+//   preHandler hook replying, a schema validation error) never reaches that channel: at its end,
+//   its route is looked up through Fastify's public router API (reconstructRoute, below).
 // - Fastify 4 publishes nothing per request: an onRequest hook on each instance reads
 //   `request.routeOptions.url` (a public field). The app can see that hook: `hasHook('onRequest')`
 //   is true, `printRoutes({ includeHooks: true })` lists it, `printPlugins()` shows one more
@@ -26,7 +27,10 @@ interface FastifyRequest {
 
 interface FastifyLike {
   version?: unknown;
+  server?: unknown;
   addHook: (name: 'onRequest', hook: (request: FastifyRequest, reply: unknown, done: () => void) => void) => void;
+  findRoute?: (options: { method: string; url: string }) => { params?: Record<string, unknown> } | null;
+  hasRoute?: (options: { method: string; url: string }) => boolean;
 }
 
 interface HandlerStart {
@@ -44,6 +48,14 @@ export function watchFastify(routes: FrameworkRoutes): () => void {
     if (typeof url === 'string' && typeof raw === 'object' && raw !== null) routes.record(raw as IncomingMessage, url);
   };
   let handlerWatched = false;
+  // Fastify 5 instances by the server they answer on, for requests the channel never saw.
+  const instances = new WeakMap<object, FastifyLike>();
+  const answeredEarly = (request: IncomingMessage, status: number): string | undefined => {
+    if (status === 404 || status === 0) return undefined;
+    const server = (request.socket as { server?: unknown } | null)?.server;
+    const fastify = typeof server === 'object' && server !== null ? instances.get(server) : undefined;
+    return fastify === undefined ? undefined : reconstructRoute(fastify, request);
+  };
 
   const onRequest = (request: FastifyRequest, _reply: unknown, done: () => void): void => {
     // Runs inside Fastify's request lifecycle: whatever the request holds, no throw may reach it.
@@ -66,7 +78,9 @@ export function watchFastify(routes: FrameworkRoutes): () => void {
         if (!handlerWatched) {
           handlerWatched = true;
           dc.subscribe(HANDLER_START, onHandlerStart);
+          routes.addLookup(answeredEarly);
         }
+        if (typeof fastify.server === 'object' && fastify.server !== null) instances.set(fastify.server, fastify);
         return;
       }
       if (typeof fastify.addHook !== 'function') return;
@@ -83,4 +97,52 @@ export function watchFastify(routes: FrameworkRoutes): () => void {
     dc.unsubscribe(INITIALIZATION, onInstance);
     if (handlerWatched) dc.unsubscribe(HANDLER_START, onHandlerStart);
   };
+}
+
+/**
+ * The route of a request Fastify 5 answered before its handler ran, or undefined. Fastify's own
+ * router finds the route and its parameters (`findRoute`); the template is the path with each
+ * parameter's value put back as `:name` (the wildcard's as `*`), and is kept only if Fastify 5's
+ * `hasRoute` knows it as a registered pattern, so no text of the client's survives: a route it
+ * cannot be rebuilt from (two parameters in one segment, a regex parameter) gives no route.
+ * Not on Fastify 4, whose hasRoute matches a URL rather than a pattern. Runs only at the end of
+ * requests the channel did not name (hooks replying, validation errors), two router lookups each.
+ */
+function reconstructRoute(fastify: FastifyLike, request: IncomingMessage): string | undefined {
+  const method = request.method;
+  const url = request.url;
+  if (typeof method !== 'string' || typeof url !== 'string' || typeof fastify.findRoute !== 'function' || typeof fastify.hasRoute !== 'function') return undefined;
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const found = fastify.findRoute({ method, url: path });
+  if (found === null || typeof found !== 'object') return undefined;
+  const params = found.params ?? {};
+  const parts = path.split('/');
+  let end = parts.length;
+  let tail = '';
+  const wildcard = params['*'];
+  if (typeof wildcard === 'string') {
+    let k = parts.length;
+    while (k > 1 && decoded(parts.slice(k).join('/')) !== wildcard) k--;
+    if (decoded(parts.slice(k).join('/')) !== wildcard) return undefined;
+    end = k;
+    tail = '/*';
+  }
+  const names = Object.keys(params).filter((name) => name !== '*');
+  let template = '';
+  for (let i = 0; i < end; i++) {
+    const segment = decoded(parts[i]!);
+    const name = segment === '' ? undefined : names.find((n) => params[n] === segment);
+    template += (i === 0 ? '' : '/') + (name === undefined ? parts[i] : `:${name}`);
+  }
+  template += tail;
+  return fastify.hasRoute({ method, url: template }) === true ? template : undefined;
+}
+
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
