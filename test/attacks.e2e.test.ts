@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, request, scrape, spawnApp, sumSamples, waitForEndpoint, type App } from './helpers.js';
+import { fixture, request, routeCounts, scrape, spawnApp, sumSamples, waitForEndpoint, type App } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -249,6 +249,37 @@ describe('label values are bounded in length', () => {
       expect(routeValues(text)).toEqual(new Set(['/orgs/:org/items', '/orgs/:org/items/:id', '/orgs/:org/teams/:team', '/accounts/:account/invoices/:n']));
       expect(text).not.toContain('acme');
       expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024);
+    }, 60_000);
+
+    it('a mount the walk cannot explain gives no route, never the path the client sent', async () => {
+      app = await spawnApp(fixture('express-mount-params.cjs'), { env: { EXPRESS: express } });
+      // The probe: a router called from a function of the app's (`(req, res, next) => router(req, res,
+      // next)`) gave http_route="/wrapped/client-text-1/items"; a regex mount on Express 4, `/v1001/items`.
+      for (let i = 0; i < 3; i++) {
+        expect((await request(app.port, `/wrapped/client-text-${i}/items`)).body).toBe('wrapped items');
+        expect((await request(app.port, `/deep/client-text-${i}/teams/t${i}/items`)).body).toBe('deep items');
+        expect((await request(app.port, `/v100${i}/items`)).body).toBe('versioned items');
+      }
+      const text = (await scrape(app.metricsPort)).body;
+      expect(text).not.toContain('client-text');
+      expect(text).not.toMatch(/v100\d/);
+      expect(routeCounts(text)).toEqual({
+        // The mount layer's own pattern explains the whole mount path.
+        '/wrapped/:org/items': 3,
+        // A regex mount keeps its pattern, as Express shows it (String(regexp)).
+        '/^\\/v\\d+//items': 3,
+        // A router nested inside the function is out of the walk's reach: no route at all.
+        '(none)': 3,
+      });
+      if (express !== 'express4') return;
+      for (let i = 1; i <= 3; i++) expect((await request(app.port, `/re${'g'.repeat(i)}ion/${i}/items`)).status).toBe(200);
+      expect((await request(app.port, '/opt/x')).body).toBe('optional');
+      expect((await request(app.port, '/opt/x/y')).body).toBe('optional');
+      const counts = routeCounts((await scrape(app.metricsPort)).body);
+      // `/reg+ion/:id` cannot be told from the text it matched: no route rather than `/reggion/:id`.
+      expect(counts['(none)']).toBe(6);
+      expect(counts['/opt/:a/:b?']).toBe(2);
+      expect(Object.keys(counts).filter((route) => route.includes('ion'))).toEqual([]);
     }, 60_000);
   });
 

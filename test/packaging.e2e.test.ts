@@ -92,7 +92,7 @@ describe('every package', () => {
     mkdirSync(unpacked);
     execFileSync('tar', ['xzf', tarballs[name]!, '-C', unpacked]);
     const named: string[] = [];
-    for (const file of files.filter((f) => /\.(m?js|d\.ts)$/.test(f))) {
+    for (const file of files.filter((f) => /\.([cm]?js|d\.ts)$/.test(f))) {
       const text = readFileSync(path.join(unpacked, file), 'utf8');
       expect(text, file).not.toMatch(/from ['"]esbuild['"]/);
       const map = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
@@ -145,9 +145,10 @@ describe('a fresh app outside the repo', () => {
   });
 
   it.each([
-    ['ESM', 'server.mjs', "import http from 'node:http';"],
-    ['CommonJS', 'server.cjs', "const http = require('node:http');"],
-  ])('runs a %s app under node --import @mon/register', async (_kind, file, importLine) => {
+    ['ESM', '--import', 'server.mjs', "import http from 'node:http';"],
+    ['CommonJS', '--import', 'server.cjs', "const http = require('node:http');"],
+    ['CommonJS', '-r', 'server.cjs', "const http = require('node:http');"],
+  ])('runs a %s app under node %s @mon/register', async (_kind, flag, file, importLine) => {
     writeFileSync(
       path.join(appDir, file),
       `${importLine}
@@ -155,7 +156,7 @@ const server = http.createServer((req, res) => res.end('ok'));
 server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening ' + server.address().port));
 `,
     );
-    app = await spawnApp(path.join(appDir, file), { cwd: appDir });
+    app = await spawnApp(path.join(appDir, file), { cwd: appDir, nodeArgs: [flag, '@mon/register'] });
     for (let i = 0; i < 3; i++) await request(app.port, '/');
     await sleep(50);
     const text = (await scrape(app.metricsPort)).body;

@@ -96,7 +96,10 @@ function watchQueued(socket: Socket, response: ServerResponse): void {
   queuedCount++;
 }
 
-let metrics: HttpServerMetrics;
+/** Where requests are recorded: the metrics, or (in a worker thread) a forwarder (worker-thread.ts). */
+export type HttpRecorder = Pick<HttpServerMetrics, 'requestStarted' | 'requestEnded'>;
+
+let metrics: HttpRecorder;
 let routeOf: RouteOf = () => undefined;
 let ignored: ((url: string | undefined) => boolean) | undefined;
 
@@ -142,7 +145,7 @@ function onResponseClose(this: ServerResponse): void {
 }
 
 /** Subscribes once; returns the function that unsubscribes. */
-export function instrumentHttpServers(target: HttpServerMetrics, options: Config['http']): () => void {
+export function instrumentHttpServers(target: HttpRecorder, options: Config['http']): () => void {
   metrics = target;
   const routes = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes });
   routeOf = routes.routeOf;

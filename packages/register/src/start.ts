@@ -15,6 +15,7 @@ import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics, type HistogramAggregation } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
 import { buildResource } from './resource.js';
+import { receiveWorkerThreads } from './worker-http.js';
 import { flushOnExit } from './shutdown.js';
 import { debug, describe, warn } from './warn.js';
 
@@ -107,6 +108,28 @@ async function build(): Promise<Pipeline | undefined> {
           ),
       })
     : undefined;
+  // HTTP servers and clients are watched before the first await: under `-r @mon/register`
+  // (require.ts) Node does not wait for the rest of start-up before it runs the app, and the
+  // first request must still be counted. Under --import the order changes nothing.
+  const stops: Array<() => void> = [];
+  if (http) stops.push(instrumentHttpServers(http, config.http), receiveWorkerThreads(http));
+  if (httpClient) stops.push(instrumentHttpClients(httpClient));
+  if (db) stops.push(instrumentDatabases(db));
+  try {
+    return await buildPipeline(config, http, httpClient, db, stops);
+  } catch (error) {
+    for (const stop of stops) stop();
+    throw error;
+  }
+}
+
+async function buildPipeline(
+  config: Readonly<Config>,
+  http: HttpServerMetrics | undefined,
+  httpClient: HttpClientMetrics | undefined,
+  db: DbMetrics | undefined,
+  stops: Array<() => void>,
+): Promise<Pipeline> {
   const resource = buildResource(config, config.pm2?.script ?? process.argv[1]);
   const worker = clusterRole(config.pm2) === 'worker';
   // Host metrics start after the MeterProvider that needs the readers: bound late.
@@ -128,10 +151,6 @@ async function build(): Promise<Pipeline | undefined> {
   });
   debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(meterProvider, config.pm2?.script ?? process.argv[1])) === 'app' ? "the app's" : "mon's own");
 
-  const stops: Array<() => void> = [];
-  if (http) stops.push(instrumentHttpServers(http, config.http));
-  if (httpClient) stops.push(instrumentHttpClients(httpClient));
-  if (db) stops.push(instrumentDatabases(db));
   let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client' && g !== 'db');
   if (worker) hostGroups = workerHostGroups(hostGroups);
   if (hostGroups.length > 0) {
