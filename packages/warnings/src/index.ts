@@ -43,6 +43,8 @@ export const MON_EXPORT_FAILED = 'MON_EXPORT_FAILED';
 export const MON_EXPORT_TIMEOUT = 'MON_EXPORT_TIMEOUT';
 /** The last interval could not be sent at exit. */
 export const MON_FLUSH_FAILED = 'MON_FLUSH_FAILED';
+/** An HTTP/2 server listens on Node 20, which has no http2 channels: its requests and gRPC calls are not counted. */
+export const MON_HTTP2_NOT_COUNTED = 'MON_HTTP2_NOT_COUNTED';
 
 /** The list: a constant left out of it is no `WarningCode`, so no call site can raise it. */
 export const WARNING_CODES = [
@@ -63,6 +65,7 @@ export const WARNING_CODES = [
   MON_EXPORT_FAILED,
   MON_EXPORT_TIMEOUT,
   MON_FLUSH_FAILED,
+  MON_HTTP2_NOT_COUNTED,
 ] as const;
 
 export type WarningCode = (typeof WARNING_CODES)[number];
