@@ -90,8 +90,10 @@ function httpEnded(stream: ServerHttp2Stream, packed: number): void {
   const raw = sent === undefined ? 0 : sent[':status'];
   const code = typeof raw === 'number' ? raw : Number(raw);
   const status = code >= 100 && code <= 999 ? code | 0 : 0;
-  // As for HTTP/1: a response that did not finish writing (reset by either side, session gone).
-  const aborted = !stream.writableFinished;
+  // As for HTTP/1, a response the server had not ended: Node sets `aborted` when a stream closes
+  // (reset by either side, session gone) before its writable side was ending. Not
+  // writableFinished: the close channel fires before the stream's own 'finish'.
+  const aborted = stream.aborted;
   let route: string | undefined;
   if (routes !== undefined) {
     try {
