@@ -12,7 +12,7 @@ import dc from 'node:diagnostics_channel';
 import type { ClientHttp2Stream, Http2Session, IncomingHttpHeaders } from 'node:http2';
 import type { HttpClientMetrics, Target } from '../http-client-metrics.js';
 import { methodIndex } from '../http-server-metrics.js';
-import { UNAVAILABLE, UNKNOWN, isGrpc, statusOf, statusOfReset } from './grpc-status.js';
+import { UNAVAILABLE, UNKNOWN, isGrpc, statusOf, statusOfUnanswered, timeoutMillis } from './grpc-status.js';
 import type { RpcMetrics } from './rpc-metrics.js';
 
 interface StreamMessage {
@@ -27,6 +27,8 @@ class Call {
   /** gRPC: the grpc-status received, -1 until then. */
   grpcStatus = -1;
   error: unknown = undefined;
+  /** gRPC: the call's deadline (grpc-timeout) in milliseconds, -1 for none. */
+  deadline = -1;
   constructor(
     readonly target: Target,
     /** HTTP: the method index; gRPC: the rpc.method index, -1 while not known yet. */
@@ -83,7 +85,9 @@ function onCreated(message: unknown): void {
     if (rpc === undefined) return;
     const path = headers[':path'];
     const method = rpc.knownMethod(path);
-    calls.set(stream, new Call(target, method, true, method === -1 ? (path as string) : undefined, clock()));
+    const call = new Call(target, method, true, method === -1 ? (path as string) : undefined, clock());
+    if (headers['grpc-timeout'] !== undefined) call.deadline = timeoutMillis(headers['grpc-timeout']);
+    calls.set(stream, call);
     // The status comes in the trailers; no channel carries them. One listener, no closure.
     stream.once('trailers', onTrailers);
     return;
@@ -125,8 +129,8 @@ function onClose(message: unknown): void {
   const rstCode = stream.rstCode ?? 0;
   if (call.grpc) {
     let status = call.grpcStatus;
-    // No status received: reset (the app or the library cancelled), or the connection failed.
-    if (status === -1) status = rstCode !== 0 ? statusOfReset(rstCode) : call.error !== undefined ? UNAVAILABLE : UNKNOWN;
+    // No status received: reset (the deadline passed, or the app cancelled), or the connection failed.
+    if (status === -1) status = rstCode !== 0 ? statusOfUnanswered(rstCode, call.deadline, micros) : call.error !== undefined ? UNAVAILABLE : UNKNOWN;
     const method = call.method !== -1 ? call.method : rpc!.methodOf(call.path, status);
     rpc!.record(call.target, method, status, micros);
     return;

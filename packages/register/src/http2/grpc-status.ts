@@ -75,3 +75,55 @@ export function isGrpc(contentType: unknown): boolean {
   const next = contentType.charCodeAt(16);
   return Number.isNaN(next) || next === 43 /* + */ || next === 59 /* ; */;
 }
+
+/**
+ * A `grpc-timeout` header (`300m`, `2S`: at most 8 digits and a unit) in whole milliseconds, or
+ * -1. Read because a deadline that passes shows on the wire only as a reset: the side whose timer
+ * fires first cancels the stream, and no status is sent. Parsed by hand: no string is created.
+ */
+export function timeoutMillis(value: unknown): number {
+  if (typeof value !== 'string' || value.length < 2 || value.length > 9) return -1;
+  let n = 0;
+  for (let i = 0; i < value.length - 1; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    n = n * 10 + digit;
+  }
+  let ms: number;
+  switch (value.charCodeAt(value.length - 1)) {
+    case 72 /* H */:
+      ms = n * 3_600_000;
+      break;
+    case 77 /* M */:
+      ms = n * 60_000;
+      break;
+    case 83 /* S */:
+      ms = n * 1000;
+      break;
+    case 109 /* m */:
+      ms = n;
+      break;
+    case 117 /* u */:
+      ms = Math.floor(n / 1000);
+      break;
+    case 110 /* n */:
+      ms = Math.floor(n / 1_000_000);
+      break;
+    default:
+      return -1;
+  }
+  // Kept a small integer (a V8 Smi): no deadline that long is ever reached anyway.
+  return ms < 0x3fffffff ? ms : 0x3fffffff;
+}
+
+/** Timer slack: a deadline's reset can come a little before the full timeout has passed here. */
+const DEADLINE_SLACK_MICROS = 5000;
+
+/**
+ * The status of a call reset before any grpc-status: DEADLINE_EXCEEDED when it carried a
+ * deadline and ran that long (what both gRPC peers report), else what the reset code says.
+ */
+export function statusOfUnanswered(rstCode: number, deadlineMillis: number, micros: number): number {
+  if (deadlineMillis >= 0 && micros + DEADLINE_SLACK_MICROS >= deadlineMillis * 1000) return DEADLINE_EXCEEDED;
+  return statusOfReset(rstCode);
+}

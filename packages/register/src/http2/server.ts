@@ -19,7 +19,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { HTTP2_SLOT, SLOTS, methodIndex, slotOf, type HttpServerMetrics } from '../http-server-metrics.js';
 import { startTiming, stopTiming } from '../http-server.js';
 import type { RouteResolver } from '../routes.js';
-import { UNKNOWN, isGrpc, statusOf, statusOfReset } from './grpc-status.js';
+import { UNKNOWN, isGrpc, statusOf, statusOfUnanswered, timeoutMillis } from './grpc-status.js';
 import type { RpcMetrics } from './rpc-metrics.js';
 
 interface StreamMessage {
@@ -51,6 +51,8 @@ const inFlight = new WeakMap<ServerHttp2Stream, number>();
 const paths = new WeakMap<ServerHttp2Stream, string>();
 /** The :path of gRPC calls to a method not named yet (the first calls to each, or unknown ones). */
 const pendingPaths = new WeakMap<ServerHttp2Stream, string>();
+/** The deadline of gRPC calls that carry one (grpc-timeout), in milliseconds: a small integer. */
+const deadlines = new WeakMap<ServerHttp2Stream, number>();
 
 function onStreamStart(message: unknown): void {
   const { stream, headers } = message as StreamMessage;
@@ -63,6 +65,8 @@ function onStreamStart(message: unknown): void {
       method = pending;
       pendingPaths.set(stream, path as string);
     }
+    const timeout = headers['grpc-timeout'];
+    if (timeout !== undefined) deadlines.set(stream, timeoutMillis(timeout));
     inFlight.set(stream, -1 - (startTiming() * rpcSpan + method));
     return;
   }
@@ -117,8 +121,10 @@ function callEnded(stream: ServerHttp2Stream, unpacked: number): void {
     const sent = stream.sentHeaders as Record<string, unknown> | undefined;
     if (sent !== undefined) value = sent['grpc-status'];
   }
-  // No status sent: the stream was reset (a cancelled call: CANCELLED), or ended without one.
-  const status = value !== undefined ? statusOf(value) : stream.rstCode ? statusOfReset(stream.rstCode) : UNKNOWN;
+  // No status sent: the stream was reset (the deadline passed, or the client cancelled), or it
+  // ended without one.
+  const status =
+    value !== undefined ? statusOf(value) : stream.rstCode ? statusOfUnanswered(stream.rstCode, deadlines.get(stream) ?? -1, micros) : UNKNOWN;
   rpc!.record(undefined, method === pending ? rpc!.methodOf(pendingPaths.get(stream), status) : method, status, micros);
 }
 
