@@ -7,6 +7,8 @@ describe('prometheusMetricName', () => {
     ['http.server.request.duration', 's', 'histogram', 'http_server_request_duration_seconds'],
     ['http.server.requests', '{request}', 'monotonic-sum', 'http_server_requests_total'],
     ['http.server.active_requests', '{request}', 'non-monotonic-sum', 'http_server_active_requests'],
+    ['rpc.server.call.duration', 's', 'histogram', 'rpc_server_call_duration_seconds'],
+    ['rpc.client.call.duration', 's', 'histogram', 'rpc_client_call_duration_seconds'],
     ['system.memory.usage', 'By', 'non-monotonic-sum', 'system_memory_usage_bytes'],
     ['system.memory.usage', 'By', 'gauge', 'system_memory_usage_bytes'],
     ['system.cpu.utilization', '1', 'gauge', 'system_cpu_utilization_ratio'],

@@ -43,9 +43,16 @@ export const isServerFault = (status: number): boolean => SERVER_FAULTS.has(stat
  * app passed one) -> the code; anything else is UNKNOWN, as gRPC clients read it.
  */
 export function statusOf(value: unknown): number {
-  // Number('') is 0: an empty value must not read as OK.
-  const code = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : -1;
-  return Number.isInteger(code) && code >= 0 && code < STATUSES ? code : UNKNOWN;
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value < STATUSES ? value : UNKNOWN;
+  // One or two ASCII digits, read without parsing (Number() would take '', ' 0' or '0x1').
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2) return UNKNOWN;
+  let code = 0;
+  for (let i = 0; i < value.length; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return UNKNOWN;
+    code = code * 10 + digit;
+  }
+  return code < STATUSES ? code : UNKNOWN;
 }
 
 /**
