@@ -1,0 +1,120 @@
+// What mon costs per HTTP/2 request and per gRPC call: server CPU and JS heap bytes allocated,
+// bare vs a floor (subscribers on the two http2 channels mon uses, servers/http2-dc-floor.mjs) vs
+// mon. Node 22+ (Node 20 has no http2 channels: mon counts nothing there and costs nothing).
+//
+// Per round and variant: a fresh server (servers/http2-hello.mjs) with servers/gc-window.mjs
+// preloaded first, a warm-up of --warm requests from a separate load process (lib/http2-load.mjs,
+// one session or channel, --concurrency in flight), then a window (SIGUSR2 ... SIGUSR2) around
+// exactly --requests more: bytes = what gc-window.mjs counts allocated in the window, CPU = the
+// server's utime+stime from /proc over the window (10 ms ticks: hence thousands of requests).
+// The mon variant's endpoint is scraped afterwards: every request must have been counted.
+//
+//   node test/bench/http2.mjs [--rounds 3] [--requests 20000] [--grpc-requests 10000] [--concurrency 50]
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuSeconds } from './lib/cpu.mjs';
+import { cleanEnv, freePort, get, spawnNode, stop, waitForLine, waitListening } from './lib/process.mjs';
+import { load, machine, median, progress, table } from './lib/report.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const server = (name) => pathToFileURL(path.join(here, 'servers', name)).href;
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    requests: { type: 'string', default: '20000' },
+    'grpc-requests': { type: 'string', default: '10000' },
+    warm: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '50' },
+  },
+});
+const rounds = Number(values.rounds);
+const concurrency = values.concurrency;
+
+const VARIANTS = [
+  { id: 'bare', args: [] },
+  { id: 'floor', args: ['--import', server('http2-dc-floor.mjs')] },
+  { id: 'mon', args: ['--import', '@mon/register'] },
+];
+const KINDS = [
+  { id: 'http2', name: 'HTTP/2 request (h2c, stream API)', requests: Number(values.requests), counted: /^http_server_requests_total\{[^}]*network_protocol_version="2"[^}]*\} (\d+)/gm },
+  { id: 'grpc', name: 'gRPC unary call (@grpc/grpc-js)', requests: Number(values['grpc-requests']), counted: /^rpc_server_call_duration_seconds_count\{[^}]*\} (\d+)/gm },
+];
+
+async function runLoad(kind, port, count) {
+  const proc = spawnNode([path.join(here, 'lib', 'http2-load.mjs'), kind, String(port), String(count), concurrency], { env: cleanEnv({}), cwd: root });
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`load exited ${code}: ${proc.stderr()}`);
+}
+
+async function measure(kind, variant) {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const env = cleanEnv({ PORT: String(port), BENCH_KIND: kind.id, OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort), OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1' });
+  const proc = spawnNode(['--import', server('gc-window.mjs'), ...variant.args, path.join(here, 'servers', 'http2-hello.mjs')], { env, cwd: root });
+  try {
+    await waitListening(proc);
+    await runLoad(kind.id, port, Number(values.warm));
+    let from = proc.stdout().length;
+    proc.child.kill('SIGUSR2');
+    await waitForLine(proc, /^gc-window started$/m, from);
+    const cpuBefore = cpuSeconds(proc.child.pid);
+    await runLoad(kind.id, port, kind.requests);
+    const cpu = cpuSeconds(proc.child.pid) - cpuBefore;
+    from = proc.stdout().length;
+    proc.child.kill('SIGUSR2');
+    const stats = JSON.parse((await waitForLine(proc, /^gc-window (\{.*\})$/m, from))[1]);
+    const bytes = Object.values(stats.allocated).reduce((s, b) => s + Math.max(0, b), 0);
+    if (variant.id === 'mon') {
+      const text = (await get(`http://127.0.0.1:${metricsPort}/metrics`)).body;
+      const counted = [...text.matchAll(kind.counted)].reduce((s, m) => s + Number(m[1]), 0);
+      const expected = Number(values.warm) + kind.requests;
+      if (counted !== expected) throw new Error(`mon counted ${counted} ${kind.id} requests of ${expected}`);
+    }
+    return { cpuMicros: (cpu * 1e6) / kind.requests, bytes: bytes / kind.requests };
+  } finally {
+    await stop(proc);
+  }
+}
+
+const loadBefore = load();
+const rows = [];
+for (const kind of KINDS) {
+  const results = Object.fromEntries(VARIANTS.map((v) => [v.id, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Order rotated per round: no variant always runs first on a warming machine.
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
+    for (const variant of order) {
+      progress(`${kind.id} round ${round + 1}/${rounds}: ${variant.id}`);
+      results[variant.id].push(await measure(kind, variant));
+    }
+  }
+  const med = (id, key) => median(results[id].map((r) => r[key]));
+  const range = (id, key, digits) => {
+    const v = results[id].map((r) => r[key]);
+    return `${med(id, key).toFixed(digits)} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})`;
+  };
+  for (const variant of VARIANTS) {
+    rows.push([
+      kind.name,
+      variant.id,
+      range(variant.id, 'cpuMicros', 1),
+      variant.id === 'bare' ? '–' : `${(med(variant.id, 'cpuMicros') - med('bare', 'cpuMicros')).toFixed(1)}`,
+      range(variant.id, 'bytes', 0),
+      variant.id === 'bare' ? '–' : `${(med(variant.id, 'bytes') - med('bare', 'bytes')).toFixed(0)}`,
+      variant.id === 'mon' ? `${(med('mon', 'bytes') - med('floor', 'bytes')).toFixed(0)}` : '–',
+    ]);
+  }
+}
+
+console.log(`### HTTP/2 and gRPC: server CPU and bytes per request\n`);
+console.log(`${machine()}, ${rounds} rounds, ${values.requests} HTTP/2 requests and ${values['grpc-requests']} gRPC calls per window, ${concurrency} in flight (load average ${loadBefore} before, ${load()} after). Median (min–max):\n`);
+console.log(
+  table(
+    ['per', 'variant', 'server CPU µs', 'CPU µs vs bare', 'JS heap bytes', 'bytes vs bare', 'bytes vs floor'],
+    rows,
+    ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
+  ),
+);
