@@ -84,3 +84,32 @@ describe('RpcMetrics', () => {
     expect(overflowed).toBe(1);
   });
 });
+
+describe('RpcMetrics in a cluster', () => {
+  it("adds up over workers by kind, as the HTTP histograms do (cluster/merge-rule.ts), a retired worker's calls kept", async () => {
+    const { ClusterMerge } = await import('../../src/cluster/merge.js');
+    const { mergeRule } = await import('../../src/cluster/merge-rule.js');
+    const worker = (calls: number) => {
+      const rpc = new RpcMetrics('server', { maxMethods: 10 });
+      const say = rpc.methodOf('/p.Echo/Say', 0);
+      for (let i = 0; i < calls; i++) rpc.record(undefined, say, 0, 1000);
+      return rpc.producer().collect().then((r) => r.resourceMetrics.scopeMetrics);
+    };
+    const [one, two, gone] = await Promise.all([worker(2), worker(3), worker(4)]);
+    expect(mergeRule(one[0]!.scope, one[0]!.metrics[0]!)).toBe('total');
+    const merge = new ClusterMerge();
+    merge.retire(gone);
+    const merged = merge.merge(
+      [
+        { label: '1', scopes: one },
+        { label: '2', scopes: two },
+      ],
+      [0, 0],
+    );
+    const metric = merged[0]!.metrics.find((m) => m.descriptor.name === 'rpc.server.call.duration') as HistogramMetricData;
+    expect(metric.dataPoints).toHaveLength(1);
+    expect(metric.dataPoints[0]!.attributes).toEqual({ 'rpc.system.name': 'grpc', 'rpc.method': 'p.Echo/Say', 'rpc.response.status_code': 'OK' });
+    expect(metric.dataPoints[0]!.value.count).toBe(9);
+    expect(metric.dataPoints[0]!.value.sum).toBeCloseTo(0.009);
+  });
+});
