@@ -22,7 +22,7 @@ interface H2Reply {
 }
 
 /** One HTTP/2 request on its own session; `cancelAfterMs` resets it from the client side. */
-function h2request(origin: string, path: string, options: { method?: string; cancelAfterMs?: number } = {}): Promise<H2Reply> {
+function h2request(origin: string, path: string, options: { method?: string; cancelAfterMs?: number; dropAfterMs?: number } = {}): Promise<H2Reply> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(origin, { ca });
     session.on('error', reject);
@@ -34,6 +34,10 @@ function h2request(origin: string, path: string, options: { method?: string; can
     if (options.cancelAfterMs !== undefined) {
       // Counted from when the server has the stream: the request's headers are sent once it is ready.
       req.on('ready', () => setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), options.cancelAfterMs));
+    }
+    if (options.dropAfterMs !== undefined) {
+      // The whole connection goes away (the client's process died, a proxy dropped it).
+      req.on('ready', () => setTimeout(() => session.destroy(), options.dropAfterMs));
     }
     req.on('close', () => {
       session.close();
@@ -85,7 +89,7 @@ describe.runIf(HTTP2_CHANNELS)('HTTP/2 servers (Node 22+)', () => {
     return { h2c: `http://127.0.0.1:${app.port}`, tls: `https://localhost:${tlsPort}`, tlsPort };
   }
 
-  it('counts stream-API requests once each, by method and the status sent, resets ended and never left active', async () => {
+  it('counts stream-API requests once each, by method and the status sent, resets and dropped connections ended and never left active', async () => {
     const { h2c } = await start({ MON_ROUTE_PATTERNS: '/users/:id' });
     for (let i = 0; i < 3; i++) expect((await h2request(h2c, '/')).status).toBe(200);
     for (let i = 0; i < 2; i++) expect((await h2request(h2c, `/missing/${i}`)).status).toBe(404);
@@ -95,10 +99,11 @@ describe.runIf(HTTP2_CHANNELS)('HTTP/2 servers (Node 22+)', () => {
     // Reset by the server before any answer, and by the client while the server waits.
     expect((await h2request(h2c, '/reset')).reset).toBe(true);
     expect((await h2request(h2c, '/slow?ms=3000', { cancelAfterMs: 100 })).reset).toBe(true);
+    await h2request(h2c, '/slow?ms=3000', { dropAfterMs: 100 });
 
     const text = await waitFor(
       () => scrape(app!.metricsPort).then((r) => r.body),
-      (t) => sumSamples(t, 'http_server_requests_total', { ...V2, error_type: 'aborted' }) === 2,
+      (t) => sumSamples(t, 'http_server_requests_total', { ...V2, error_type: 'aborted' }) === 3,
     );
     const get = { ...V2, http_request_method: 'GET', url_scheme: 'http' };
     expect(sumWithout(text, 'http_server_requests_total', { ...get, http_response_status_code: '200' }, ['error_type'])).toBe(3);
@@ -107,11 +112,11 @@ describe.runIf(HTTP2_CHANNELS)('HTTP/2 servers (Node 22+)', () => {
     expect(sumWithout(text, 'http_server_requests_total', { ...V2, http_request_method: 'POST', http_response_status_code: '201' }, ['error_type'])).toBe(1);
     // MON_ROUTE_PATTERNS applies to HTTP/2 paths too.
     expect(sample(text, 'http_server_requests_total', { ...get, http_route: '/users/:id', http_response_status_code: '404' })).toBe(1);
-    // Aborted streams: counted once each, with no status.
-    expect(sumSamples(text, 'http_server_requests_total', { ...get, error_type: 'aborted' })).toBe(2);
+    // Aborted streams (reset by the server, by the client, with their connection): counted once each, with no status.
+    expect(sumSamples(text, 'http_server_requests_total', { ...get, error_type: 'aborted' })).toBe(3);
     expect(text).not.toMatch(/http_server_requests_total\{[^}]*http_response_status_code="[^"]*"[^}]*error_type="aborted"/);
-    expect(sumSamples(text, 'http_server_requests_total')).toBe(10);
-    expect(sumSamples(text, 'http_server_request_duration_seconds_count', V2)).toBe(10);
+    expect(sumSamples(text, 'http_server_requests_total')).toBe(11);
+    expect(sumSamples(text, 'http_server_request_duration_seconds_count', V2)).toBe(11);
     expect(sumSamples(text, 'http_server_active_requests')).toBe(0);
     expect(sample(text, 'http_server_active_requests', get)).toBe(0);
     // Raw paths never become label values.
