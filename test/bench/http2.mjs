@@ -9,7 +9,7 @@
 // server's utime+stime from /proc over the window (10 ms ticks: hence thousands of requests).
 // The mon variant's endpoint is scraped afterwards: every request must have been counted.
 //
-//   node test/bench/http2.mjs [--rounds 3] [--requests 50000] [--grpc-requests 20000] [--concurrency 50]
+//   node test/bench/http2.mjs [--rounds 3] [--requests 30000] [--grpc-requests 10000] [--concurrency 50]
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,8 +25,8 @@ const server = (name) => pathToFileURL(path.join(here, 'servers', name)).href;
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
-    requests: { type: 'string', default: '50000' },
-    'grpc-requests': { type: 'string', default: '20000' },
+    requests: { type: 'string', default: '30000' },
+    'grpc-requests': { type: 'string', default: '10000' },
     warm: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '50' },
   },
@@ -34,12 +34,18 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const concurrency = values.concurrency;
 
+// mon-quiet: mon with only its request recorders, no live page and no host metrics, so that
+// nothing but the requests runs in the window: the per-request figure. mon as a user runs it
+// also peeks every 10 s for the live page and collects host metrics; over a long window that
+// background work shows as bytes "per request" in proportion to the window's length.
 const VARIANTS = [
   { id: 'bare', args: [] },
-  { id: 'floor', args: ['--import', server('http2-dc-floor.mjs')] },
+  { id: 'floor', args: (kind) => ['--import', server(kind === 'http1' ? 'dc-floor.mjs' : 'http2-dc-floor.mjs')] },
+  { id: 'mon-quiet', args: ['--import', '@mon/register'], env: { MON_UI: 'off', MON_METRICS: 'http,http-client' } },
   { id: 'mon', args: ['--import', '@mon/register'] },
 ];
 const KINDS = [
+  { id: 'http1', name: 'HTTP/1.1 request (node:http, for comparison)', requests: Number(values.requests), counted: /^http_server_requests_total\{[^}]*\} (\d+)/gm },
   { id: 'http2', name: 'HTTP/2 request (h2c, stream API)', requests: Number(values.requests), counted: /^http_server_requests_total\{[^}]*network_protocol_version="2"[^}]*\} (\d+)/gm },
   { id: 'grpc', name: 'gRPC unary call (@grpc/grpc-js)', requests: Number(values['grpc-requests']), counted: /^rpc_server_call_duration_seconds_count\{[^}]*\} (\d+)/gm },
 ];
@@ -53,14 +59,15 @@ async function runLoad(kind, port, count) {
 async function measure(kind, variant) {
   const port = await freePort();
   const metricsPort = await freePort();
-  const env = cleanEnv({ PORT: String(port), BENCH_KIND: kind.id, OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort), OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1' });
-  const proc = spawnNode(['--import', server('gc-window.mjs'), ...variant.args, path.join(here, 'servers', 'http2-hello.mjs')], { env, cwd: root });
+  const env = cleanEnv({ PORT: String(port), BENCH_KIND: kind.id, OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort), OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', ...variant.env });
+  const args = typeof variant.args === 'function' ? variant.args(kind.id) : variant.args;
+  const proc = spawnNode(['--import', server('gc-window.mjs'), ...args, path.join(here, 'servers', 'http2-hello.mjs')], { env, cwd: root });
   try {
     await waitListening(proc);
     // mon starts its endpoint and host metrics a second after the app (after-start-up.ts): that
     // start-up must not land in the window. Every variant waits as long; mon's until it serves.
     const ready = Date.now() + 2000;
-    if (variant.id === 'mon') {
+    if (variant.id.startsWith('mon')) {
       for (;;) {
         const up = await get(`http://127.0.0.1:${metricsPort}/metrics`).then(() => true, () => false);
         if (up || Date.now() > ready + 10_000) break;
@@ -79,7 +86,7 @@ async function measure(kind, variant) {
     proc.child.kill('SIGUSR2');
     const stats = JSON.parse((await waitForLine(proc, /^gc-window (\{.*\})$/m, from))[1]);
     const bytes = Object.values(stats.allocated).reduce((s, b) => s + Math.max(0, b), 0);
-    if (variant.id === 'mon') {
+    if (variant.id.startsWith('mon')) {
       const text = (await get(`http://127.0.0.1:${metricsPort}/metrics`)).body;
       const counted = [...text.matchAll(kind.counted)].reduce((s, m) => s + Number(m[1]), 0);
       const expected = Number(values.warm) + kind.requests;
@@ -116,12 +123,13 @@ for (const kind of KINDS) {
       variant.id === 'bare' ? '–' : `${(med(variant.id, 'cpuMicros') - med('bare', 'cpuMicros')).toFixed(1)}`,
       range(variant.id, 'bytes', 0),
       variant.id === 'bare' ? '–' : `${(med(variant.id, 'bytes') - med('bare', 'bytes')).toFixed(0)}`,
-      variant.id === 'mon' ? `${(med('mon', 'bytes') - med('floor', 'bytes')).toFixed(0)}` : '–',
+      variant.id.startsWith('mon') ? `${(med(variant.id, 'bytes') - med('floor', 'bytes')).toFixed(0)}` : '–',
     ]);
   }
 }
 
 console.log(`### HTTP/2 and gRPC: server CPU and bytes per request\n`);
+console.log('`node test/bench/http2.mjs` (test/bench/http2.mjs says how). floor: bare plus subscribers on the channels mon uses (Node builds their messages); mon-quiet: mon with MON_UI=off MON_METRICS=http,http-client, nothing but the request recorders in the window; mon: as a user runs it (its live page peeks every 10 s and host metrics show in a long window).\n');
 console.log(`${machine()}, ${rounds} rounds, ${values.requests} HTTP/2 requests and ${values['grpc-requests']} gRPC calls per window, ${concurrency} in flight (load average ${loadBefore} before, ${load()} after). Median (min–max):\n`);
 console.log(
   table(

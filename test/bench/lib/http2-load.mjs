@@ -1,6 +1,8 @@
-// The load of http2.mjs, run as its own process: `node http2-load.mjs <http2|grpc> <port> <count>
-// <concurrency>` sends exactly <count> requests (HTTP/2 GETs on one session, or gRPC unary calls on
-// one channel), <concurrency> in flight, and prints `done <count> <ms>`.
+// The load of http2.mjs, run as its own process: `node http2-load.mjs <http2|grpc|http1> <port>
+// <count> <concurrency>` sends exactly <count> requests (HTTP/2 GETs on one session, gRPC unary
+// calls on one channel, or HTTP/1.1 GETs on <concurrency> keep-alive sockets), <concurrency> in
+// flight, and prints `done <count> <ms>`.
+import http from 'node:http';
 import http2 from 'node:http2';
 
 const [kind, port, count, concurrency] = process.argv.slice(2);
@@ -22,6 +24,14 @@ if (kind === 'grpc') {
       next();
     });
   close = () => client.close();
+} else if (kind === 'http1') {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Number(concurrency) });
+  one = (next) =>
+    http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+      res.resume();
+      res.on('end', next);
+    });
+  close = () => agent.destroy();
 } else {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   one = (next) => {
