@@ -27,7 +27,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     requests: { type: 'string', default: '30000' },
     'grpc-requests': { type: 'string', default: '10000' },
-    warm: { type: 'string', default: '5000' },
+    // Long enough for V8 to optimize mon's listeners: with 5 000, JIT work showed as 100+ B/req.
+    warm: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
   },
 });
@@ -41,6 +42,8 @@ const concurrency = values.concurrency;
 const VARIANTS = [
   { id: 'bare', args: [] },
   { id: 'floor', args: (kind) => ['--import', server(kind === 'http1' ? 'dc-floor.mjs' : 'http2-dc-floor.mjs')] },
+  // HTTP/2 only: the floor plus one WeakMap entry per stream (see servers/http2-dc-floor.mjs).
+  { id: 'floor+WeakMap', args: ['--import', server('http2-dc-floor.mjs')], env: { BENCH_FLOOR_WEAKMAP: '1' }, kinds: ['http2', 'grpc'] },
   { id: 'mon-quiet', args: ['--import', '@mon/register'], env: { MON_UI: 'off', MON_METRICS: 'http,http-client' } },
   { id: 'mon', args: ['--import', '@mon/register'] },
 ];
@@ -104,7 +107,7 @@ for (const kind of KINDS) {
   const results = Object.fromEntries(VARIANTS.map((v) => [v.id, []]));
   for (let round = 0; round < rounds; round++) {
     // Order rotated per round: no variant always runs first on a warming machine.
-    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]).filter((v) => v.kinds === undefined || v.kinds.includes(kind.id));
     for (const variant of order) {
       progress(`${kind.id} round ${round + 1}/${rounds}: ${variant.id}`);
       results[variant.id].push(await measure(kind, variant));
@@ -115,7 +118,7 @@ for (const kind of KINDS) {
     const v = results[id].map((r) => r[key]);
     return `${med(id, key).toFixed(digits)} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})`;
   };
-  for (const variant of VARIANTS) {
+  for (const variant of VARIANTS.filter((v) => v.kinds === undefined || v.kinds.includes(kind.id))) {
     rows.push([
       kind.name,
       variant.id,

@@ -8,6 +8,10 @@ let last;
 const keep = (message) => {
   last = message;
 };
-dc.subscribe('http2.server.stream.start', keep);
-dc.subscribe('http2.server.stream.close', keep);
+// BENCH_FLOOR_WEAKMAP=1: also one WeakMap entry per stream, set at start and deleted at close,
+// holding a small integer: what any recorder keyed on the stream pays (mon's server.ts does just this).
+const inFlight = process.env.BENCH_FLOOR_WEAKMAP === '1' ? new WeakMap() : undefined;
+let n = 0;
+dc.subscribe('http2.server.stream.start', inFlight ? (message) => (keep(message), inFlight.set(message.stream, n++ & 0xffff)) : keep);
+dc.subscribe('http2.server.stream.close', inFlight ? (message) => (keep(message), inFlight.delete(message.stream)) : keep);
 process.once('exit', () => last);
