@@ -162,6 +162,19 @@ describe.runIf(HTTP2_CHANNELS)('HTTP/2 servers (Node 22+)', () => {
     expect(sum).toBeLessThan(5);
   });
 
+  it('counts fetch over HTTP/2 (undici with allowH2) once, from undici, not again from node:http2', async () => {
+    app = await spawnApp(fixture('undici-h2.mjs'));
+    expect(app.stdout()).toContain('fetched ["over 2.0","over 2.0","over 2.0"]');
+    const text = await waitFor(
+      () => scrape(app!.metricsPort).then((r) => r.body),
+      (t) => sumSamples(t, 'http_client_request_duration_seconds_count') >= 3,
+    );
+    expect(sumSamples(text, 'http_client_request_duration_seconds_count')).toBe(3);
+    expect(sumSamples(text, 'http_client_request_duration_seconds_count', { server_address: 'localhost', http_response_status_code: '200' })).toBe(2);
+    expect(sumSamples(text, 'http_client_request_duration_seconds_count', { http_response_status_code: '404' })).toBe(1);
+    expect(sumSamples(text, 'http_server_requests_total', { ...V2, url_scheme: 'https' })).toBe(3);
+  });
+
   it('takes Fastify 5 routes with http2: true', async () => {
     app = await spawnApp(fixture('fastify-http2.mjs'));
     const origin = `http://127.0.0.1:${app.port}`;
