@@ -16,7 +16,7 @@ import { run as memory } from './memory.mjs';
 import { parseOptions } from './lib/options.mjs';
 import { machine, progress, summaryTable } from './lib/report.mjs';
 import { root } from './lib/variants.mjs';
-import { updateReadme } from './readme.mjs';
+import { updateCostsPage } from './readme.mjs';
 import { run as scrapeImpact } from './scrape-impact.mjs';
 import { run as scrape } from './scrape.mjs';
 import { run as soak } from './soak.mjs';
@@ -81,6 +81,6 @@ if (options.save) {
   const clusterPush = /\n(## Cluster pushes\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
   writeFileSync(file, [header, summarySection, ...(perLine ? [perLine] : []), ...sections, ...(clusterPush ? [clusterPush] : [])].join('\n'));
   progress(`bench: wrote ${path.relative(process.cwd(), file)}`);
-  updateReadme();
-  progress('bench: README.md "What it costs" regenerated from it');
+  updateCostsPage();
+  progress('bench: docs/costs.md "What it costs" regenerated from it');
 }

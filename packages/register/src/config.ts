@@ -160,7 +160,7 @@ function pm2Instance(env: Env): Pm2Instance | undefined {
 
 /**
  * Under pm2 every instance serves its own metrics, on the base port plus its instance number
- * (README, "pm2"), unless pm2 already increments the port variable itself (`increment_var`).
+ * (docs/cluster.md, "pm2"), unless pm2 already increments the port variable itself (`increment_var`).
  */
 function instancePort(env: Env, pm2: Pm2Instance | undefined, base: number): number {
   if (pm2 === undefined || pm2.instance === 0 || env.increment_var === 'OTEL_EXPORTER_PROMETHEUS_PORT') return base;

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from './config.js';
 import { registerGlobalMeterProvider } from './app-api.js';
 import { afterStartUp, cancelAfterStartUp } from './after-start-up.js';
 import { createReaders } from './exporters.js';
-import { HttpClientMetrics } from './http-client-metrics.js';
+import { HttpClientMetrics, MAX_CLIENT_SERIES } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics, type HistogramAggregation } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
@@ -88,7 +88,7 @@ async function build(): Promise<Pipeline | undefined> {
         onOverflow: () =>
           warn(
             MON_TOO_MANY_SERIES,
-            'HTTP client metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true". Check for odd status codes or hosts.',
+            `HTTP client metrics reached ${MAX_CLIENT_SERIES} series; further combinations are counted under otel_metric_overflow="true". Check for odd status codes or hosts.`,
           ),
       })
     : undefined;

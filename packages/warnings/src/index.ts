@@ -1,6 +1,6 @@
 // Every warning code mon raises, declared once (undici's lib/core/errors.js, Node's internal
 // errors.js): a code is a stable name users filter and search for, so it is never spelled anywhere
-// else. README's "### Warnings" table says what to do about each; test/warnings.test.ts keeps the
+// else. docs/troubleshooting.md's "## Warnings" table says what to do about each; test/warnings.test.ts keeps the
 // two in step and fails on a `'MON_…'` literal in any other source file.
 //
 // Why a package of its own: @mon/host and @mon/prometheus each work alone and neither depends on

@@ -10,7 +10,7 @@ export interface Snapshot {
 }
 
 /**
- * Every series the page reads, in one table: the names mon's /metrics serves (README "Metrics";
+ * Every series the page reads, in one table: the names mon's /metrics serves (docs/metrics.md;
  * examples/grafana/dashboard.json uses the same). A missing one leaves its chart empty, saying so.
  */
 export const SERIES = {
@@ -42,7 +42,7 @@ export const SERIES = {
 /**
  * In a cluster, mon's /metrics (served by the primary) gives per-process series (uptime, memory,
  * event loop) one series per process, told apart by this label: `primary` or a worker slot
- * (README "Cluster"). Summing those would add up uptimes and delays; the page shows one process.
+ * (docs/cluster.md). Summing those would add up uptimes and delays; the page shows one process.
  */
 export const PROCESS_LABEL = 'nodejs_cluster_worker';
 export const PRIMARY_PROCESS = 'primary';
@@ -443,7 +443,7 @@ function byKey(list: readonly Sample[] | undefined): ReadonlyMap<string, number>
   return map;
 }
 
-// error_type is set for 5xx and for aborted requests (README "Metrics").
+// error_type is set for 5xx and for aborted requests (docs/metrics.md).
 const isError: Filter = (labels) => (labels.error_type ?? '') !== '';
 const statusClass =
   (digit: string): Filter =>
