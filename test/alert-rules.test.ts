@@ -54,6 +54,7 @@ describe('the alerting rules', () => {
       'NodejsHTTPErrorBudgetSlowBurn',
       'NodejsHTTPLatencyBudgetFastBurn',
       'NodejsHTTPLatencyBudgetSlowBurn',
+      'NodejsGRPCServerErrors',
       'NodejsAppDown',
       'NodejsAppServingNothing',
       'NodejsEventLoopDelayHigh',

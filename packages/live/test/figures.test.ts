@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExposition } from '../src/client/exposition.js';
-import { bucketIncreases, computePoint, computeStatus, dbStats, histogramQuantile, hostStats, increase, routeStats, type Snapshot } from '../src/client/figures.js';
+import { bucketIncreases, computePoint, computeStatus, dbStats, histogramQuantile, hostStats, increase, methodStats, routeStats, type Snapshot } from '../src/client/figures.js';
 
 const at = (time: number, text: string): Snapshot => ({ time, samples: parseExposition(text) });
 
@@ -307,6 +307,27 @@ describe('routeStats', () => {
     expect(stats[0]!.p95).toBeGreaterThan(0.01);
     expect(stats[1]).toMatchObject({ route: '', rate: 2, errorRatio: 0 });
     expect(stats[1]!.p95).toBeLessThanOrEqual(0.001);
+  });
+});
+
+describe('methodStats', () => {
+  it('gives each gRPC method served its rate, server-fault ratio and p95 over the window', () => {
+    const rpc = (labels: string, counts: number[]) =>
+      [
+        ...BUCKETS.map((le, i) => `rpc_server_call_duration_seconds_bucket{${labels},le="${le}"} ${counts[i]}`),
+        `rpc_server_call_duration_seconds_count{${labels}} ${counts[counts.length - 1]}`,
+      ].join('\n');
+    const ok = 'rpc_system_name="grpc",rpc_method="shop.Cart/Add",rpc_response_status_code="OK"';
+    const failed = 'rpc_system_name="grpc",rpc_method="shop.Cart/Add",rpc_response_status_code="INTERNAL",error_type="INTERNAL"';
+    const notFound = 'rpc_system_name="grpc",rpc_method="shop.Cart/Get",rpc_response_status_code="NOT_FOUND"';
+    const before = at(0, [rpc(ok, [10, 10, 10, 10, 10]), rpc(notFound, [1, 1, 1, 1, 1])].join('\n'));
+    const after = at(10_000, [rpc(ok, [40, 40, 40, 40, 40]), rpc(failed, [0, 0, 0, 10, 10]), rpc(notFound, [11, 11, 11, 11, 11])].join('\n'));
+    const stats = methodStats(before, after);
+    expect(stats.map((m) => [m.method, m.rate, m.errorRatio])).toEqual([
+      ['shop.Cart/Add', 4, 0.25],
+      // NOT_FOUND is the caller's outcome, not a server fault.
+      ['shop.Cart/Get', 1, 0],
+    ]);
   });
 });
 

@@ -10,6 +10,8 @@ describe('prometheusMetricName', () => {
     ['db.client.operation.duration', 's', 'histogram', 'db_client_operation_duration_seconds'],
     ['db.client.connection.create_time', 's', 'histogram', 'db_client_connection_create_time_seconds'],
     ['db.client.connection.wait_time', 's', 'histogram', 'db_client_connection_wait_time_seconds'],
+    ['rpc.server.call.duration', 's', 'histogram', 'rpc_server_call_duration_seconds'],
+    ['rpc.client.call.duration', 's', 'histogram', 'rpc_client_call_duration_seconds'],
     ['system.memory.usage', 'By', 'non-monotonic-sum', 'system_memory_usage_bytes'],
     ['system.memory.usage', 'By', 'gauge', 'system_memory_usage_bytes'],
     ['system.cpu.utilization', '1', 'gauge', 'system_cpu_utilization_ratio'],

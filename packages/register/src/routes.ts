@@ -47,10 +47,15 @@ export function normalizePath(path: string): string {
 }
 
 export interface RouteResolver {
-  /** The route of a finished request; `status` keeps 404s from minting routes out of raw paths. */
-  routeOf: (request: IncomingMessage, status: number) => string | undefined;
+  /**
+   * The route of a finished request; `status` keeps 404s from minting routes out of raw paths.
+   * `url`: the path when `request` has none of its own (an HTTP/2 stream: its `:path`).
+   */
+  routeOf: (request: IncomingMessage, status: number, url?: string) => string | undefined;
   /** Stops listening for new framework instances. */
   stop: () => void;
+  /** Whether routes may come from the raw path (MON_ROUTE_PATTERNS, MON_NORMALIZE_PATHS). */
+  readonly usesPath: boolean;
 }
 
 /** Resolves http.route for http-server.ts, and subscribes to what frameworks publish. */
@@ -117,8 +122,7 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
 
   // Templates were checked by config.ts (routeTemplateProblem); path-pattern.ts says why no regex.
   const patterns = options.patterns?.map((template) => ({ template, pattern: compileRouteTemplate(template) }));
-  const fromPath = (request: IncomingMessage, status: number): string | undefined => {
-    const url = request.url ?? '/';
+  const fromPath = (url: string, status: number): string | undefined => {
     const q = url.indexOf('?');
     const end = q === -1 ? url.length : q;
     if (patterns) for (const { template, pattern } of patterns) if (pattern.matches(url, end)) return bound(template);
@@ -130,7 +134,7 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   const optedIn = patterns !== undefined || options.normalize === true;
 
   return {
-    routeOf: (request, status) => {
+    routeOf: (request, status, url) => {
       const route = (request as ExpressRequest).route;
       // Only Express's Route objects: an app may put anything in req.route.
       if (typeof route === 'object' && route !== null) {
@@ -138,12 +142,13 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       }
       const template = frameworks.routeOf(request, status);
       if (template !== undefined) return bound(template);
-      return optedIn ? fromPath(request, status) : undefined;
+      return optedIn ? fromPath(url ?? request.url ?? '/', status) : undefined;
     },
     stop: () => {
       stopFrameworks();
       express.stop();
     },
+    usesPath: optedIn,
   };
 }
 

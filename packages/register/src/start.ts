@@ -3,7 +3,7 @@
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type AggregationTemporality, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { HostMetricGroup, HostMetrics, Peek } from '@mon/host';
-import { MON_START_FAILED, MON_SOURCE_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_EXPORT_TIMEOUT } from '@mon/warnings';
+import { MON_START_FAILED, MON_SOURCE_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_EXPORT_TIMEOUT, MON_TOO_MANY_ROUTES } from '@mon/warnings';
 import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups } from './cluster/index.js';
 import { loadConfig, type Config } from './config.js';
 import { registerGlobalMeterProvider } from './app-api.js';
@@ -14,6 +14,8 @@ import { HttpClientMetrics, MAX_CLIENT_SERIES } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics, type HistogramAggregation } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
+import { HTTP2_CHANNELS, RpcMetrics, instrumentHttp2Clients, instrumentHttp2Servers, warnUncountedHttp2 } from './http2/index.js';
+import { createPathFilter, createRouteResolver } from './routes.js';
 import { buildResource } from './resource.js';
 import { receiveWorkerThreads } from './worker-http.js';
 import { flushOnExit } from './shutdown.js';
@@ -108,26 +110,58 @@ async function build(): Promise<Pipeline | undefined> {
           ),
       })
     : undefined;
+  // gRPC calls (Node 22+): served ones with the HTTP server group, made ones with the client group.
+  const rpcOptions = (side: string) => ({
+    maxMethods: config.http.maxRoutes,
+    onTooManyMethods: () =>
+      warn(
+        MON_TOO_MANY_ROUTES,
+        `more than ${config.http.maxRoutes} distinct gRPC methods ${side}; further ones are counted as rpc_method="_OTHER". Raise MON_MAX_ROUTES if the app really has that many.`,
+      ),
+    onOverflow: () => warn(MON_TOO_MANY_SERIES, `gRPC ${side === 'served' ? 'server' : 'client'} metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true".`),
+  });
+  const rpcServer = http && HTTP2_CHANNELS ? new RpcMetrics('server', rpcOptions('served')) : undefined;
+  const rpcClient = httpClient && HTTP2_CHANNELS ? new RpcMetrics('client', rpcOptions('called')) : undefined;
   // HTTP servers and clients are watched before the first await: under `-r @mon/register`
   // (require.ts) Node does not wait for the rest of start-up before it runs the app, and the
   // first request must still be counted. Under --import the order changes nothing.
   const stops: Array<() => void> = [];
-  if (http) stops.push(instrumentHttpServers(http, config.http), receiveWorkerThreads(http));
-  if (httpClient) stops.push(instrumentHttpClients(httpClient));
+  if (http) {
+    // One route resolver for HTTP/1 and HTTP/2: one route budget, one set of framework hooks.
+    const options = config.http;
+    const routes = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes });
+    stops.push(instrumentHttpServers(http, options, routes), receiveWorkerThreads(http));
+    if (HTTP2_CHANNELS) {
+      const ignored = options.ignorePaths ? createPathFilter(options.ignorePaths) : undefined;
+      stops.push(instrumentHttp2Servers({ http, rpc: rpcServer, routes, ignored }));
+    }
+  }
+  if (httpClient) {
+    stops.push(instrumentHttpClients(httpClient));
+    if (HTTP2_CHANNELS) stops.push(instrumentHttp2Clients(httpClient, rpcClient));
+  }
+  if (http || httpClient) stops.push(warnUncountedHttp2());
   if (db) stops.push(instrumentDatabases(db));
   try {
-    return await buildPipeline(config, http, httpClient, db, stops);
+    return await buildPipeline(config, { http, httpClient, db, rpcServer, rpcClient }, stops);
   } catch (error) {
     for (const stop of stops) stop();
     throw error;
   }
 }
 
+/** The pre-aggregating recorders of the groups that are on, watching since before the first await. */
+interface Recorders {
+  http: HttpServerMetrics | undefined;
+  httpClient: HttpClientMetrics | undefined;
+  db: DbMetrics | undefined;
+  rpcServer: RpcMetrics | undefined;
+  rpcClient: RpcMetrics | undefined;
+}
+
 async function buildPipeline(
   config: Readonly<Config>,
-  http: HttpServerMetrics | undefined,
-  httpClient: HttpClientMetrics | undefined,
-  db: DbMetrics | undefined,
+  { http, httpClient, db, rpcServer, rpcClient }: Recorders,
   stops: Array<() => void>,
 ): Promise<Pipeline> {
   const resource = buildResource(config, config.pm2?.script ?? process.argv[1]);
@@ -141,6 +175,8 @@ async function buildPipeline(
     ...(http ? [http.producer(temporality, histograms)] : []),
     ...(httpClient ? [httpClient.producer(temporality)] : []),
     ...(db ? [db.producer(temporality)] : []),
+    ...(rpcServer ? [rpcServer.producer(temporality)] : []),
+    ...(rpcClient ? [rpcClient.producer(temporality)] : []),
   ];
   const readers = await createReaders(config, producersFor, resource, peek);
   const meterProvider = new MeterProvider({

@@ -45,6 +45,8 @@ export const MON_EXPORT_TIMEOUT = 'MON_EXPORT_TIMEOUT';
 export const MON_FLUSH_FAILED = 'MON_FLUSH_FAILED';
 /** V8's heap limit is at or above the container's memory limit: the OOM killer, not a heap error, will end the process. */
 export const MON_HEAP_ABOVE_LIMIT = 'MON_HEAP_ABOVE_LIMIT';
+/** An HTTP/2 server listens on Node 20, which has no http2 channels: its requests and gRPC calls are not counted. */
+export const MON_HTTP2_NOT_COUNTED = 'MON_HTTP2_NOT_COUNTED';
 
 /** The list: a constant left out of it is no `WarningCode`, so no call site can raise it. */
 export const WARNING_CODES = [
@@ -66,6 +68,7 @@ export const WARNING_CODES = [
   MON_EXPORT_TIMEOUT,
   MON_FLUSH_FAILED,
   MON_HEAP_ABOVE_LIMIT,
+  MON_HTTP2_NOT_COUNTED,
 ] as const;
 
 export type WarningCode = (typeof WARNING_CODES)[number];

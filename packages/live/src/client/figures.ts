@@ -19,6 +19,7 @@ export const SERIES = {
   active: 'http_server_active_requests',
   clientDuration: 'http_client_request_duration_seconds',
   dbDuration: 'db_client_operation_duration_seconds',
+  rpcServerDuration: 'rpc_server_call_duration_seconds',
   systemCpuTime: 'system_cpu_time_seconds_total',
   systemCpuUtilization: 'system_cpu_utilization_ratio',
   processCpuTime: 'process_cpu_time_seconds_total',
@@ -294,6 +295,25 @@ export interface RouteStats {
 /** Per route over the window from `from` to `to`: the routes that had requests, busiest first. */
 export function routeStats(from: Snapshot, to: Snapshot): RouteStats[] {
   return statsBy(from, to, SERIES.requests, SERIES.duration, (labels) => labels.http_route ?? '').map(({ key, ...stats }) => ({ route: key, ...stats }));
+}
+
+export interface MethodStats {
+  /** `rpc_method` of gRPC calls served: `package.Service/Method`, or `_OTHER` past mon's cap. */
+  method: string;
+  /** Calls per second over the window. */
+  rate: number;
+  /** Share that ended with a server-fault status (error_type set: UNKNOWN, INTERNAL, UNAVAILABLE...). */
+  errorRatio: number;
+  /** Seconds, until the call's stream closed. */
+  p95?: number;
+}
+
+/** gRPC calls served per method over the window (docs/http2-grpc.md): the methods that had calls, busiest first. */
+export function methodStats(from: Snapshot, to: Snapshot): MethodStats[] {
+  return statsBy(from, to, `${SERIES.rpcServerDuration}_count`, SERIES.rpcServerDuration, (labels) => labels.rpc_method ?? '_OTHER').map(({ key, ...stats }) => ({
+    method: key,
+    ...stats,
+  }));
 }
 
 export interface HostStats {

@@ -10,6 +10,8 @@ import {
   dbStats,
   PRIMARY_PROCESS,
   routeStats,
+  methodStats,
+  type MethodStats,
   SERIES,
   type HostStats,
   type DbStats,
@@ -167,6 +169,7 @@ const points: Point[] = [];
 const snapshots: Snapshot[] = [];
 let status: Status | undefined;
 let routes: RouteStats[] = [];
+let methods: MethodStats[] = [];
 let hosts: HostStats[] = [];
 let databases: DbStats[] = [];
 let failure: string | undefined;
@@ -242,6 +245,7 @@ async function poll(): Promise<void> {
     const windowStart = snapshots.length > 1 ? snapshots[0] : undefined;
     points.push(computePoint(snapshot, previous, windowStart));
     routes = windowStart === undefined ? [] : routeStats(windowStart, snapshot);
+    methods = windowStart === undefined ? [] : methodStats(windowStart, snapshot);
     hosts = windowStart === undefined ? [] : hostStats(windowStart, snapshot);
     databases = windowStart === undefined ? [] : dbStats(windowStart, snapshot);
     while (points.length > 0 && points[0]!.time < snapshot.time - HISTORY_MS) points.shift();
@@ -392,7 +396,11 @@ function renderRoutes(): void {
   renderTable(
     'route-list',
     ['route', 'requests'],
-    routes.map((r) => ({ name: r.route === '' ? '(no route: plain node:http, or not matched)' : r.route, none: r.route === '', ...r })),
+    // gRPC methods served sit beside the routes (they are not HTTP requests: docs/http2-grpc.md).
+    [
+      ...routes.map((r) => ({ name: r.route === '' ? '(no route: plain node:http, or not matched)' : r.route, none: r.route === '', ...r })),
+      ...methods.map((m) => ({ name: `gRPC ${m.method}`, none: false, ...m })),
+    ].sort((a, b) => b.rate - a.rate),
     empty,
   );
 }
