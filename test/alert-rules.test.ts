@@ -54,11 +54,15 @@ describe('the alerting rules', () => {
       'NodejsHTTPErrorBudgetSlowBurn',
       'NodejsHTTPLatencyBudgetFastBurn',
       'NodejsHTTPLatencyBudgetSlowBurn',
+      'NodejsGRPCServerErrors',
       'NodejsAppDown',
       'NodejsAppServingNothing',
       'NodejsEventLoopDelayHigh',
       'NodejsMemoryNearLimit',
       'NodejsFilesystemFillingUp',
+      'NodejsCPUThrottled',
+      'NodejsContainerOOMKill',
+      'NodejsDatabaseErrorsHigh',
     ]);
     const text = readFileSync(rulesPath, 'utf8');
     const blocks = text.split(/\n\s*- alert: /).slice(1);

@@ -1,13 +1,16 @@
 // An attacker's probe (issue 18), replayed against real processes: each test sends what the probe
 // sent and checks what the app and its metrics port then do. Timing is always relative: the app's
 // own requests under attack against the same requests just before, on the same machine.
+import dns from 'node:dns';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, request, scrape, spawnApp, sumSamples, waitForEndpoint, type App } from './helpers.js';
+import { fixture, request, routeCounts, scrape, spawnApp, sumSamples, waitForEndpoint, type App } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -109,6 +112,38 @@ describe('the metrics port against DNS rebinding', () => {
       const local = await request(app.metricsPort, path, { headers: { host: `localhost:${app.metricsPort}` } });
       expect(local.status, path).toBe(200);
       expect(local.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  // Issue 24: the check was decided from the configured name, so any other name for loopback (the
+  // machine's own name in /etc/hosts, `localhost.localdomain`, or `127.1`, which the resolver reads
+  // as 127.0.0.1 whatever /etc/hosts says) turned it off. Names here that resolve to 127.x are tried.
+  it('bound to loopback through any name, it still refuses foreign Hosts, and answers to that name', async () => {
+    const candidates = ['127.1', os.hostname(), 'localhost.localdomain', 'ip6-localhost'];
+    const names: string[] = [];
+    for (const name of candidates) {
+      const address = await dns.promises.lookup(name, { family: 4 }).then((a) => a.address, () => undefined);
+      if (address?.startsWith('127.') === true) names.push(name);
+    }
+    console.log(`names resolving to loopback here: ${names.join(', ')}`);
+    expect(names).toContain('127.1');
+    for (const name of names) {
+      app = await spawnApp(fixture('plain-server.mjs'), { env: { OTEL_EXPORTER_PROMETHEUS_HOST: name } });
+      for (const path of ['/metrics', '/']) {
+        const rebound = await request(app.metricsPort, path, { headers: { host: `attacker.example:${app.metricsPort}` } });
+        expect(rebound.status, `${name} ${path}`).toBe(421);
+        expect(rebound.body).not.toMatch(/http_server|<html/i);
+        expect((await request(app.metricsPort, path, { headers: { host: `${name}:${app.metricsPort}` } })).status, `${name} ${path}`).toBe(200);
+      }
+      await app.stop();
+      app = undefined;
+    }
+  }, 60_000);
+
+  it('a Host with an IPv6 zone id gets 421, not 500', async () => {
+    app = await spawnApp(fixture('plain-server.mjs'), { env: { OTEL_EXPORTER_PROMETHEUS_HOST: undefined } });
+    for (const host of ['[fe80::1%lo]', `[fe80::1%25lo]:${app.metricsPort}`]) {
+      expect((await request(app.metricsPort, '/metrics', { headers: { host } })).status, host).toBe(421);
     }
   });
 
@@ -215,6 +250,37 @@ describe('label values are bounded in length', () => {
       expect(text).not.toContain('acme');
       expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024);
     }, 60_000);
+
+    it('a mount the walk cannot explain gives no route, never the path the client sent', async () => {
+      app = await spawnApp(fixture('express-mount-params.cjs'), { env: { EXPRESS: express } });
+      // The probe: a router called from a function of the app's (`(req, res, next) => router(req, res,
+      // next)`) gave http_route="/wrapped/client-text-1/items"; a regex mount on Express 4, `/v1001/items`.
+      for (let i = 0; i < 3; i++) {
+        expect((await request(app.port, `/wrapped/client-text-${i}/items`)).body).toBe('wrapped items');
+        expect((await request(app.port, `/deep/client-text-${i}/teams/t${i}/items`)).body).toBe('deep items');
+        expect((await request(app.port, `/v100${i}/items`)).body).toBe('versioned items');
+      }
+      const text = (await scrape(app.metricsPort)).body;
+      expect(text).not.toContain('client-text');
+      expect(text).not.toMatch(/v100\d/);
+      expect(routeCounts(text)).toEqual({
+        // The mount layer's own pattern explains the whole mount path.
+        '/wrapped/:org/items': 3,
+        // A regex mount keeps its pattern, as Express shows it (String(regexp)).
+        '/^\\/v\\d+//items': 3,
+        // A router nested inside the function is out of the walk's reach: no route at all.
+        '(none)': 3,
+      });
+      if (express !== 'express4') return;
+      for (let i = 1; i <= 3; i++) expect((await request(app.port, `/re${'g'.repeat(i)}ion/${i}/items`)).status).toBe(200);
+      expect((await request(app.port, '/opt/x')).body).toBe('optional');
+      expect((await request(app.port, '/opt/x/y')).body).toBe('optional');
+      const counts = routeCounts((await scrape(app.metricsPort)).body);
+      // `/reg+ion/:id` cannot be told from the text it matched: no route rather than `/reggion/:id`.
+      expect(counts['(none)']).toBe(6);
+      expect(counts['/opt/:a/:b?']).toBe(2);
+      expect(Object.keys(counts).filter((route) => route.includes('ion'))).toEqual([]);
+    }, 60_000);
   });
 
   it('MON_NORMALIZE_PATHS: a route longer than 128 characters is _OTHER, not cut short', async () => {
@@ -262,8 +328,12 @@ async function fillToCaps(port: number): Promise<void> {
   agent.destroy();
 }
 
-/** The most bytes /metrics can reach with the default caps (measured: 19.25 MB; README states it). */
+/** The most bytes /metrics can reach with the default caps (measured: 19.25 MB; docs/security.md states it). */
 const MAX_EXPOSITION_BYTES = 20 * 1024 * 1024;
+/** Series of outgoing calls kept (then one overflow series). */
+const MAX_CLIENT_SERIES = 1000;
+/** The most bytes /metrics can reach with both the server and the client side at their caps (README states it). */
+const MAX_TOTAL_EXPOSITION_BYTES = 27 * 1024 * 1024;
 
 describe('the exposition at the series caps', () => {
   it('stays under 20 MB: 500 routes of 128 characters that all need escaping, 2000 series and the overflow', async () => {
@@ -280,6 +350,43 @@ describe('the exposition at the series caps', () => {
     expect(Buffer.byteLength(text)).toBeLessThan(MAX_EXPOSITION_BYTES);
     expect(Buffer.byteLength(openMetrics)).toBeLessThan(MAX_EXPOSITION_BYTES);
   }, 120_000);
+
+  // Issue 24: the client side at its caps then (100 hosts of 253-character names in 2000 series)
+  // made 19.6 MB more, unstated; server_address is now at most 128 characters and the client side
+  // 1000 series. Both sides filled: what the README's ceiling states.
+  it('stays under the stated ceiling with the outgoing-call series at their caps too', async () => {
+    const upstream = http.createServer((req, res) => {
+      res.statusCode = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('code')) || 200;
+      res.end();
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    try {
+      app = await spawnApp(fixture('http-client.mjs'), { env: { MON_NORMALIZE_PATHS: '1' } });
+      await fillToCaps(app.port);
+      // The most hosts (MON_MAX_CLIENT_HOSTS) with the longest names kept, each answering 11
+      // registered 4xx statuses (which name an error_type too): past the series cap.
+      const statuses = Array.from({ length: 11 }, (_, i) => 400 + i);
+      const port = (upstream.address() as AddressInfo).port;
+      const reply = JSON.parse((await request(app.port, `/fanout?n=100&length=128&port=${port}&statuses=${statuses.join(',')}&method=OPTIONS`)).body);
+      expect(reply).toEqual({ ok: 1100 });
+      const text = (await scrape(app.metricsPort)).body;
+      const openMetrics = (await scrape(app.metricsPort, 'application/openmetrics-text;version=1.0.0')).body;
+      const serverSeries = text.split('\n').filter((l) => l.startsWith('http_server_requests_total{')).length;
+      const clientSeries = text.split('\n').filter((l) => l.startsWith('http_client_request_duration_seconds_count{')).length;
+      const clientBytes = text.split('\n').filter((l) => l.startsWith('http_client_')).reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+      console.log(
+        `both sides at the caps: ${serverSeries} server and ${clientSeries} client series, text ${Buffer.byteLength(text)} B (client lines ${clientBytes} B), OpenMetrics ${Buffer.byteLength(openMetrics)} B`,
+      );
+      expect(serverSeries).toBe(2001);
+      expect(clientSeries).toBe(MAX_CLIENT_SERIES + 1); // the cap, and the overflow series
+      expect(Buffer.byteLength(text)).toBeLessThan(MAX_TOTAL_EXPOSITION_BYTES);
+      expect(Buffer.byteLength(openMetrics)).toBeLessThan(MAX_TOTAL_EXPOSITION_BYTES);
+    } finally {
+      upstream.closeAllConnections();
+      upstream.close();
+    }
+  }, 180_000);
 
   it.skipIf(!existsSync(CHROMIUM))('the live page keeps up with it in a real browser, within a bounded heap', async () => {
     app = await spawnApp(fixture('plain-server.mjs'), { env: { MON_NORMALIZE_PATHS: '1' } });

@@ -66,6 +66,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Wait for the `listening <port>` line; default true. */
   waitForListening?: boolean;
+  /** Called as soon as the process exists, before it has run any code (a test that must know its pid first). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /**
@@ -89,6 +91,7 @@ export async function spawnApp(script: string, options: SpawnOptions = {}): Prom
     [...(options.nodeArgs ?? ['--import', '@mon/register']), script, ...(options.args ?? [])],
     { cwd: options.cwd ?? root, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  options.onSpawn?.(child);
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -219,6 +219,39 @@ describe('HTTP client metrics', () => {
     expect(warnings[0]).toContain('MON_MAX_CLIENT_HOSTS');
   }, 60_000);
 
+  // Issue 24: error types taken from the status skipped the cap (one upstream answering 896
+  // statuses made 896 values).
+  it('error_type from a status counts against the 64 cap; a status outside the registered ones is _OTHER', async () => {
+    app = await spawnApp(fixture('http-client.mjs'));
+    const statuses = Array.from({ length: 600 }, (_, i) => 400 + i);
+    const reply = JSON.parse((await request(app.port, `/fanout?names=one.test&port=${plainPort}&statuses=${statuses.join(',')}`)).body);
+    expect(reply).toEqual({ ok: 600 });
+    const text = await scrapeUntil(allIdle);
+    const series = [...seriesOf(text, 'http_client_request_duration_seconds_count').keys()].map((k) => Object.fromEntries(k.split(' ').map((kv) => kv.split('='))));
+    const errorTypes = new Set(series.map((labels) => labels.error_type));
+    console.log(`${series.length} series, ${errorTypes.size} error_type values`);
+    expect(errorTypes.size).toBeLessThanOrEqual(64);
+    const errorTypeOf = (status: number) => series.find((labels) => labels.http_response_status_code === String(status))?.error_type;
+    expect(errorTypeOf(404)).toBe('404');
+    expect(errorTypeOf(503)).toBe('503');
+    for (const unregistered of [418, 499, 599, 600, 999]) expect(errorTypeOf(unregistered), String(unregistered)).toBe('_OTHER');
+  }, 60_000);
+
+  it('names a node:http host as fetch does (lower case, punycode): one host, one target', async () => {
+    app = await spawnApp(fixture('http-client.mjs'));
+    const names = ['bücher.example', 'BÜCHER.Example', 'UPPER.Example', 'upper.example'];
+    const reply = JSON.parse((await request(app.port, `/fanout?names=${encodeURIComponent(names.join(','))}&port=${plainPort}`)).body);
+    expect(reply).toEqual({ ok: 4 });
+    const text = await scrapeUntil(allIdle);
+    const counts = seriesOf(text, 'http_client_request_duration_seconds_count');
+    // What fetch would label them: the URL parser's host.
+    const asFetch = (name: string) => new URL(`http://${name}/`).hostname;
+    expect(asFetch('BÜCHER.Example')).toBe('xn--bcher-kva.example');
+    expect(counts.get(calls('GET', asFetch('bücher.example'), plainPort, 'http', 200))).toBe(2);
+    expect(counts.get(calls('GET', asFetch('UPPER.Example'), plainPort, 'http', 200))).toBe(2);
+    expect(counts.size).toBe(2);
+  }, 60_000);
+
   it("never counts mon's own OTLP exports or the scrapes of its endpoint as the app's calls", async () => {
     receiver = await startReceiver();
     app = await spawnApp(fixture('http-client.mjs'), {

@@ -184,6 +184,11 @@ describe('the exposition', () => {
     expect(om.body).toContain('# TYPE http_server_requests counter');
     expect(om.body).toMatch(/^http_server_requests_total\{/m);
     expect(om.body.endsWith('# EOF\n')).toBe(true);
+    // Only RFC 9110 qvalues weigh (issue 24): `Infinity` and `0x1` were read as weights above text's.
+    for (const q of ['Infinity', '0x1']) {
+      const odd = await scrape(app.metricsPort, `application/openmetrics-text;version=1.0.0;q=${q},text/plain;version=0.0.4;q=0.5`);
+      expect(odd.headers['content-type'], q).toBe('text/plain; version=0.0.4; charset=utf-8');
+    }
 
     const head = await request(app.metricsPort, '/metrics', { method: 'HEAD' });
     expect(head.status).toBe(200);

@@ -80,6 +80,7 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
       expect(await page.textContent(`#card-${chart} .empty`)).toBe('Waiting for the first request to the app…');
     }
     expect(await page.textContent('#host-list')).toContain('No outgoing HTTP calls yet');
+    expect(await page.textContent('#db-list')).toContain('No database calls yet');
     await page.screenshot({ path: path.join(RESULTS, 'live-page-empty.png') });
 
     // Traffic: fast, slow, not found and failing requests; /checkout makes an outgoing call.

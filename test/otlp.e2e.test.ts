@@ -305,7 +305,7 @@ describe('OTLP backend trouble', () => {
     const last = requestsMetric(metricsOf(receiver.received)).at(-1)!;
     // The 2 served before the signal, flushed at the signal. The one served while the handler let
     // it run on is lost: this app ends with process.exit(), after which nothing can be sent
-    // (README; the drain test below ends by emptying its loop and loses nothing).
+    // (docs/otlp.md; the drain test below ends by emptying its loop and loses nothing).
     expect(last.sum!.dataPoints.reduce((n, p) => n + pointValue(p), 0)).toBe(2);
   });
 

@@ -15,6 +15,37 @@ let app: App | undefined;
 const npm = (args: string[], cwd: string): string =>
   execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8' });
 
+/**
+ * An install line from the docs, run as a user runs it (npm's own log level: warnings show), with each
+ * `@mon/<name>` swapped for its packed tarball; @mon/warnings, which is not on the registry here,
+ * comes from its tarball too where a package depends on it. Returns what npm printed and how it exited.
+ */
+function runInstallLine(line: string, cwd: string): { status: number | null; output: string } {
+  const [command, verb, ...specs] = line.trim().split(/\s+/);
+  expect([command, verb], line).toEqual(['npm', 'install']);
+  const args = specs.map((spec) => (/^@mon\/[a-z]+$/.test(spec) ? tarballs[spec.slice('@mon/'.length)]! : spec));
+  // @mon/prometheus and @mon/host depend on it; @mon/register bundles it.
+  if (specs.some((s) => s === '@mon/prometheus' || s === '@mon/host') && !specs.includes('@mon/warnings')) args.push(tarballs.warnings!);
+  const result = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...args], { cwd, encoding: 'utf8' });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+/** What a newcomer must never see from an install line. */
+const NPM_COMPLAINT = /npm (warn|error|ERR)|ERESOLVE|EBADENGINE|allowScripts/i;
+
+/** The `npm install` lines of the first shell block after `heading` in a markdown file. */
+function installLines(file: string, heading: string): string[] {
+  const text = readFileSync(path.join(root, file), 'utf8');
+  const at = text.indexOf(`\n${heading}\n`);
+  expect(at, `${file} has "${heading}"`).toBeGreaterThan(-1);
+  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at))?.[1] ?? '';
+  return block.split('\n').filter((l) => l.startsWith('npm install '));
+}
+
+/** sdk-metrics 3 (api 1.10) declares Node 22.15 or later; on older lines the docs give sdk-metrics 2 with api 1.9. */
+const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+const NEWEST_SDK_RUNS_HERE = major > 22 || (major === 22 && minor >= 15);
+
 function sizeOf(target: string): number {
   const stat = statSync(target);
   if (!stat.isDirectory()) return stat.size;
@@ -61,7 +92,7 @@ describe('every package', () => {
     mkdirSync(unpacked);
     execFileSync('tar', ['xzf', tarballs[name]!, '-C', unpacked]);
     const named: string[] = [];
-    for (const file of files.filter((f) => /\.(m?js|d\.ts)$/.test(f))) {
+    for (const file of files.filter((f) => /\.([cm]?js|d\.ts)$/.test(f))) {
       const text = readFileSync(path.join(unpacked, file), 'utf8');
       expect(text, file).not.toMatch(/from ['"]esbuild['"]/);
       const map = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
@@ -86,13 +117,23 @@ describe('every package', () => {
 
 describe('a fresh app outside the repo', () => {
   let appDir: string;
+  let installed: { status: number | null; output: string };
 
   beforeAll(() => {
     appDir = path.join(dir, 'app');
     mkdirSync(appDir);
     writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'fresh-app', version: '1.0.0', private: true }));
-    npm(['install', '--prefer-offline', tarballs.register!], appDir);
+    // The README's line, as it is written there.
+    const [line, ...others] = installLines('README.md', '## In your own app');
+    expect(others).toEqual([]);
+    expect(line).toBe('npm install @mon/register');
+    installed = runInstallLine(line!, appDir);
   }, 120_000);
+
+  it("installs with the README's line, printing no warning", () => {
+    expect(installed.output).not.toMatch(NPM_COMPLAINT);
+    expect(installed.status).toBe(0);
+  });
 
   it('installs @mon/register with nothing else, within 15 MB', () => {
     const installed = readdirSync(path.join(appDir, 'node_modules')).filter((e) => !e.startsWith('.'));
@@ -104,9 +145,10 @@ describe('a fresh app outside the repo', () => {
   });
 
   it.each([
-    ['ESM', 'server.mjs', "import http from 'node:http';"],
-    ['CommonJS', 'server.cjs', "const http = require('node:http');"],
-  ])('runs a %s app under node --import @mon/register', async (_kind, file, importLine) => {
+    ['ESM', '--import', 'server.mjs', "import http from 'node:http';"],
+    ['CommonJS', '--import', 'server.cjs', "const http = require('node:http');"],
+    ['CommonJS', '-r', 'server.cjs', "const http = require('node:http');"],
+  ])('runs a %s app under node %s @mon/register', async (_kind, flag, file, importLine) => {
     writeFileSync(
       path.join(appDir, file),
       `${importLine}
@@ -114,7 +156,7 @@ const server = http.createServer((req, res) => res.end('ok'));
 server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening ' + server.address().port));
 `,
     );
-    app = await spawnApp(path.join(appDir, file), { cwd: appDir });
+    app = await spawnApp(path.join(appDir, file), { cwd: appDir, nodeArgs: [flag, '@mon/register'] });
     for (let i = 0; i < 3; i++) await request(app.port, '/');
     await sleep(50);
     const text = (await scrape(app.metricsPort)).body;
@@ -125,10 +167,70 @@ server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listenin
     await app.stop();
     app = undefined;
   });
+});
+
+// The app brings the SDK: @mon/prometheus and @mon/host take the app's @opentelemetry/api and
+// sdk-metrics as peers (2.x with api 1.9, 3.x with api 1.10), installed from the registry as a user would.
+const APP_OWN_PROVIDER = `import http from 'node:http';
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { PrometheusReader } from '@mon/prometheus';
+import { startHostMetrics } from '@mon/host';
+const provider = new MeterProvider({ readers: [new PrometheusReader({ host: '127.0.0.1', port: Number(process.env.APP_METRICS_PORT) })] });
+console.log('registered ' + metrics.setGlobalMeterProvider(provider));
+startHostMetrics(provider, { groups: ['memory'] });
+const orders = metrics.getMeter('shop').createCounter('shop.orders');
+const server = http.createServer((req, res) => { orders.add(1); res.end('ok'); });
+server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening ' + server.address().port));
+`;
+
+// The issue a user met: an app on @opentelemetry/api 1.10 without an SDK yet. On Node 20 npm can pick
+// no sdk-metrics that takes api 1.10 (3.x needs Node 22.15, 2.x caps the api below 1.10), so a required
+// peer failed `npm install @mon/prometheus` with ERESOLVE. The peer is optional: the SDK is the app's.
+describe('an app with @opentelemetry/api 1.10.0 and no SDK yet', () => {
+  let appDir: string;
+
+  beforeAll(() => {
+    appDir = path.join(dir, 'api-1-10-app');
+    mkdirSync(appDir);
+    writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'api-app', version: '1.0.0', private: true }));
+    writeFileSync(path.join(appDir, 'server.mjs'), APP_OWN_PROVIDER);
+    npm(['install', '--prefer-offline', '@opentelemetry/api@1.10.0'], appDir);
+  }, 120_000);
+
+  it('`npm install @mon/prometheus` installs, printing no warning, and leaves the choice of SDK to the app', () => {
+    const { status, output } = runInstallLine('npm install @mon/prometheus', appDir);
+    expect(output).not.toMatch(NPM_COMPLAINT);
+    expect(status).toBe(0);
+    const api = JSON.parse(readFileSync(path.join(appDir, 'node_modules/@opentelemetry/api/package.json'), 'utf8'));
+    expect(api.version).toBe('1.10.0');
+    expect(readdirSync(path.join(appDir, 'node_modules/@opentelemetry'))).toEqual(['api']);
+  }, 120_000);
+
+  it(`the line docs/packages.md gives for Node ${major} installs the SDK, printing no warning, and the app serves its metrics`, async () => {
+    const lines = installLines('docs/packages.md', '## Installing');
+    expect(lines.length).toBe(2);
+    // The first line is for Node 22.15 and later, the second for Node 20 (the comments above them say so).
+    const line = NEWEST_SDK_RUNS_HERE ? lines[0]! : lines[1]!;
+    const { status, output } = runInstallLine(line, appDir);
+    expect(output).not.toMatch(NPM_COMPLAINT);
+    expect(status).toBe(0);
+    const sdk = JSON.parse(readFileSync(path.join(appDir, 'node_modules/@opentelemetry/sdk-metrics/package.json'), 'utf8'));
+    expect(sdk.version).toMatch(NEWEST_SDK_RUNS_HERE ? /^3\./ : /^2\./);
+
+    const appMetricsPort = await freePort();
+    app = await spawnApp(path.join(appDir, 'server.mjs'), { cwd: appDir, nodeArgs: [], env: { APP_METRICS_PORT: String(appMetricsPort) } });
+    for (let i = 0; i < 3; i++) await request(app.port, '/');
+    const text = (await scrape(appMetricsPort)).body;
+    expect(sample(text, 'shop_orders_total')).toBe(3);
+    expect(sample(text, 'process_memory_usage_bytes')).toBeGreaterThan(0);
+    expect(app.stderr()).toBe('');
+    await app.stop();
+    app = undefined;
+  }, 180_000);
 
   it('resolves the TypeScript types of @mon/prometheus and @mon/host', () => {
-    // @mon/warnings is their one dependency (the codes they raise); not on the registry here, so from its tarball.
-    npm(['install', '--prefer-offline', tarballs.prometheus!, tarballs.host!, tarballs.warnings!, '@types/node@20'], appDir);
+    npm(['install', '--prefer-offline', '@types/node@20'], appDir);
     writeFileSync(
       path.join(appDir, 'check.ts'),
       `import { PrometheusReader, prometheusMetricName, type PrometheusReaderOptions } from '@mon/prometheus';
@@ -151,21 +253,6 @@ new PrometheusReader({ port: 'nine' });
     expect(tsc.status).toBe(0);
   }, 120_000);
 });
-
-// The app brings the SDK: @mon/prometheus and @mon/host take the app's @opentelemetry/api and
-// sdk-metrics as peers (2.x with api 1.9, 3.x with api 1.10), installed from the registry as a user would.
-const APP_OWN_PROVIDER = `import http from 'node:http';
-import { metrics } from '@opentelemetry/api';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { PrometheusReader } from '@mon/prometheus';
-import { startHostMetrics } from '@mon/host';
-const provider = new MeterProvider({ readers: [new PrometheusReader({ host: '127.0.0.1', port: Number(process.env.APP_METRICS_PORT) })] });
-console.log('registered ' + metrics.setGlobalMeterProvider(provider));
-startHostMetrics(provider, { groups: ['memory'] });
-const orders = metrics.getMeter('shop').createCounter('shop.orders');
-const server = http.createServer((req, res) => { orders.add(1); res.end('ok'); });
-server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening ' + server.address().port));
-`;
 
 describe.each([
   ['2.12.1', '1.9.1'],

@@ -35,6 +35,14 @@ describe.each(['express', 'express4'])('%s', (express) => {
     expect(app.stderr()).toBe('');
   });
 
+  it('a route matched against the whole URL put back inside a mount: the mount is not added again', async () => {
+    app = await spawnApp(fixture('express-answered-elsewhere.cjs'), { env: { EXPRESS: express } });
+    expect((await request(app.port, '/-/web/data/7')).body).toBe('data');
+    expect((await request(app.port, '/-/web/data/8?x=1')).body).toBe('data');
+    // Not `/-/web/-/web/data/:item`, a path that does not exist.
+    expect(routeCounts((await scrape(app.metricsPort)).body)).toEqual({ '/-/web/data/:item': 2 });
+  });
+
   it('leaves req.route as the app would see it without mon', async () => {
     app = await spawnApp(fixture('express-answered-elsewhere.cjs'), { env: { EXPRESS: express } });
     expect(JSON.parse((await request(app.port, '/api/v1/inspect')).body)).toEqual({ own: true, listed: true, path: '/inspect', spread: true });
@@ -87,4 +95,63 @@ describe('json-server 0.17 (Express 4, every answer rendered after next())', () 
       '/profile 200': 1,
     });
   });
+});
+
+describe('verdaccio 6.8 (Express 4, run unmodified under NODE_OPTIONS)', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('labels its npm and web API routes as written, the web API without its mount path twice', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'mon-verdaccio-'));
+    const config = path.join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      [
+        `storage: ${path.join(dir, 'storage')}`,
+        'auth:',
+        '  htpasswd:',
+        `    file: ${path.join(dir, 'htpasswd')}`,
+        'uplinks: {}',
+        'packages:',
+        "  '**':",
+        '    access: $all',
+        '    publish: $authenticated',
+        // JSON logs on stdout: the pretty format logs through a worker thread (worker-threads.e2e.test.ts).
+        'log: { type: stdout, format: json, level: warn }',
+        '',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    app = await spawnApp(path.join(root, 'node_modules/verdaccio/bin/verdaccio'), {
+      nodeArgs: [],
+      env: { NODE_OPTIONS: '--import @mon/register' },
+      args: ['--config', config, '--listen', `127.0.0.1:${port}`],
+      waitForListening: false,
+    });
+    const deadline = Date.now() + 30_000;
+    while (!(await request(port, '/-/ping').then(() => true, () => false))) {
+      if (Date.now() > deadline || app.child.exitCode !== null) throw new Error(`verdaccio did not start: ${app.stderr()}`);
+      await sleep(100);
+    }
+    expect((await request(port, '/-/verdaccio/data/packages')).status).toBe(200);
+    expect((await request(port, '/-/verdaccio/data/packages')).status).toBe(200);
+    expect((await request(port, '/-/verdaccio/data/search/react')).status).toBe(200);
+    expect((await request(port, '/-/whoami')).status).toBe(200);
+    expect((await request(port, '/-/v1/search?text=react')).status).toBe(200);
+    // The path the probe saw as a label: verdaccio has no such route.
+    expect((await request(port, '/-/verdaccio/-/verdaccio/data/packages')).status).toBe(404);
+    const counts = routeCounts((await scrape(app.metricsPort)).body, true);
+    expect(counts).toMatchObject({
+      '/-/ping 200': 1,
+      '/-/verdaccio/data/packages 200': 2,
+      '/-/verdaccio/data/search/:anything 200': 1,
+      '/-/whoami 200': 1,
+      '/-/v1/search 200': 1,
+    });
+    expect(Object.keys(counts).filter((key) => key.includes('/-/verdaccio/-/verdaccio'))).toEqual([]);
+    expect(app.stderr()).not.toContain('mon:');
+  }, 60_000);
 });

@@ -56,14 +56,20 @@ describe.each(['fastify', 'fastify4'])('%s', (fastify) => {
     await request(app.port, '/api/users/2/orders', { method: 'POST' });
     await request(app.port, '/');
     await request(app.port, '/nope/123');
+    // Answered by a hook, or by schema validation, before the route's handler.
+    expect((await request(app.port, '/api/users/3', { headers: { 'x-deny': '1' } })).status).toBe(401);
+    expect((await request(app.port, '/api/items/7', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(400);
     expect(await routes(app.metricsPort)).toEqual({
-      '/api/users/:id': 2,
+      '/api/users/:id': 3,
       '/api/users/:id/orders': 1,
+      '/api/items/:id': 1,
       '/': 1,
       '(none)': 1,
     });
     const text = (await scrape(app.metricsPort)).body;
     expect(sumSamples(text, 'http_server_requests_total', { http_route: '/api/users/:id/orders', http_response_status_code: '201' })).toBe(1);
+    expect(sumSamples(text, 'http_server_requests_total', { http_route: '/api/users/:id', http_response_status_code: '401' })).toBe(1);
+    expect(sumSamples(text, 'http_server_requests_total', { http_route: '/api/items/:id', http_response_status_code: '400' })).toBe(1);
     // Fastify 4 warns about deprecated request fields if they are touched; mon touches none.
     expect(app.stderr()).toBe('');
   });

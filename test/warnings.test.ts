@@ -1,5 +1,6 @@
-// One table of warning codes: @mon/warnings declares every code mon raises, README's warning table
-// lists each of them (what happened, what to do) and nothing else, and no other source spells one.
+// One table of warning codes: @mon/warnings declares every code mon raises, the "## Warnings" table of
+// docs/troubleshooting.md lists each of them (what happened, what to do) and nothing else, and no
+// other source spells one.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,13 +29,17 @@ describe('warning codes', () => {
     expect(constants.map((m) => m[1]).sort()).toEqual([...WARNING_CODES].sort());
   });
 
-  it('are each in the README table, and the table names no other', () => {
-    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-    const table = readme.slice(readme.indexOf('### Warnings'), readme.indexOf('## Routes'));
+  it('are each in the table of docs/troubleshooting.md, and the table names no other', () => {
+    const page = readFileSync(path.join(root, 'docs', 'troubleshooting.md'), 'utf8');
+    // The "## Warnings" section, up to the next section of the page.
+    const from = page.indexOf('\n## Warnings\n');
+    expect(from, 'docs/troubleshooting.md has a "## Warnings" section').toBeGreaterThan(-1);
+    const next = page.indexOf('\n## ', from + 1);
+    const table = page.slice(from, next === -1 ? undefined : next);
     // The codes in each row's first cell (settings such as MON_MAX_ROUTES appear only in the others).
     const rows = [...table.matchAll(/^\|([^|\n]*)\|/gm)].flatMap((row) => [...row[1]!.matchAll(/`(MON_[A-Z0-9_]+)`/g)].map((m) => m[1]!));
-    expect(rows.filter((c) => !WARNING_CODES.includes(c as never)), 'README rows for undeclared codes').toEqual([]);
-    expect(WARNING_CODES.filter((c) => !rows.includes(c)), 'declared codes without a README row').toEqual([]);
+    expect(rows.filter((c) => !WARNING_CODES.includes(c as never)), 'rows for undeclared codes').toEqual([]);
+    expect(WARNING_CODES.filter((c) => !rows.includes(c)), 'declared codes without a row').toEqual([]);
     expect(rows.length).toBe(new Set(rows).size);
   });
 

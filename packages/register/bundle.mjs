@@ -99,22 +99,38 @@ const builtinsByRequire = {
 // (and `npm pack` would ship them).
 rmSync('dist/bundle', { recursive: true, force: true });
 
-await build({
-  entryPoints: ['dist/index.js'],
-  outdir: 'dist/bundle',
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
+const common = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
   mainFields: ['module', 'main'],
   // Identifiers are kept (stack traces stay readable); whitespace and dead code go.
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: true,
-  // Some CommonJS inside the SDK calls require(); an ESM bundle has none of its own.
-  banner: { js: "import { createRequire as __monRequire } from 'node:module'; const require = __monRequire(import.meta.url);" },
   plugins: [builtinsByRequire],
   logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: ['dist/index.js'],
+  outdir: 'dist/bundle',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  format: 'esm',
+  // Some CommonJS inside the SDK calls require(); an ESM bundle has none of its own.
+  banner: { js: "import { createRequire as __monRequire } from 'node:module'; const require = __monRequire(import.meta.url);" },
+});
+
+// `-r @mon/register` (src/require.ts): one CommonJS file, loaded synchronously by require(). No
+// chunks (esbuild splits ESM only): the OTLP exporters are in it, read from disk with the rest.
+// `import.meta.url` (createRequire in the sources) becomes the file's own URL.
+await build({
+  ...common,
+  entryPoints: ['dist/require.js'],
+  outfile: 'dist/bundle/require.cjs',
+  format: 'cjs',
+  define: { 'import.meta.url': '__monModuleUrl' },
+  banner: { js: "const __monModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });

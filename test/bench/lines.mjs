@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { run as allocations } from './allocations.mjs';
 import { run as throughput } from './http-throughput.mjs';
 import { parseOptions } from './lib/options.mjs';
-import { updateReadme } from './readme.mjs';
+import { updateCostsPage } from './readme.mjs';
 import { machine, progress, table } from './lib/report.mjs';
 import { run as startup } from './startup.mjs';
 
@@ -81,6 +81,6 @@ if (childMode) {
         : `${current.slice(0, start)}${markdown}${end === -1 ? '' : current.slice(end + 1)}`;
     writeFileSync(file, next);
     progress(`lines: wrote the section into ${path.relative(process.cwd(), file)}`);
-    updateReadme();
+    updateCostsPage();
   }
 }

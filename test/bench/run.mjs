@@ -16,7 +16,7 @@ import { run as memory } from './memory.mjs';
 import { parseOptions } from './lib/options.mjs';
 import { machine, progress, summaryTable } from './lib/report.mjs';
 import { root } from './lib/variants.mjs';
-import { updateReadme } from './readme.mjs';
+import { updateCostsPage } from './readme.mjs';
 import { run as scrapeImpact } from './scrape-impact.mjs';
 import { run as scrape } from './scrape.mjs';
 import { run as soak } from './soak.mjs';
@@ -74,13 +74,14 @@ console.log(summarySection);
 progress(`bench: done in ${Math.round((Date.now() - started) / 1000)} s`);
 if (options.save) {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
-  // The per-line section (lines.mjs) and the cluster pushes' (cluster-push.mjs) survive a full run:
-  // they are measured separately.
+  // The per-line section (lines.mjs), the cluster pushes' (cluster-push.mjs) and the database
+  // calls' (db.mjs) survive a full run: they are measured separately.
   const current = readFileSync(file, 'utf8');
   const perLine = /\n(## Per Node line\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
   const clusterPush = /\n(## Cluster pushes\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
-  writeFileSync(file, [header, summarySection, ...(perLine ? [perLine] : []), ...sections, ...(clusterPush ? [clusterPush] : [])].join('\n'));
+  const databases = /\n(## Database calls\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
+  writeFileSync(file, [header, summarySection, ...(perLine ? [perLine] : []), ...sections, ...(clusterPush ? [clusterPush] : []), ...(databases ? [databases] : [])].join('\n'));
   progress(`bench: wrote ${path.relative(process.cwd(), file)}`);
-  updateReadme();
-  progress('bench: README.md "What it costs" regenerated from it');
+  updateCostsPage();
+  progress('bench: docs/costs.md "What it costs" regenerated from it');
 }

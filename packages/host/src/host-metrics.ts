@@ -1,6 +1,8 @@
 // startHostMetrics: which groups to start, and the names each one records.
 import path from 'node:path';
 import type { MeterProvider } from '@opentelemetry/api';
+import { processWarning, type Warn } from '@mon/warnings';
+import { CONTAINER_METRICS, openCgroup, startContainerMetrics, type Cgroup } from './container/index.js';
 import { CPU_METRICS, startCpuMetrics } from './cpu.js';
 import { DISK_IO_METRICS, startDiskIoMetrics } from './disk-io.js';
 import { EVENT_LOOP_METRICS, startEventLoopMetrics } from './event-loop.js';
@@ -14,7 +16,7 @@ import { HOST_METER_NAME } from './meter-name.js';
 import { createReport, type OnError } from './report.js';
 import { createWindows, type Peek, type WindowOptions } from './windows.js';
 
-export type HostMetricGroup = 'cpu' | 'memory' | 'disk' | 'process' | 'runtime';
+export type HostMetricGroup = 'cpu' | 'memory' | 'disk' | 'process' | 'runtime' | 'container';
 
 export interface HostMetricsOptions {
   /** Default: all groups. */
@@ -23,6 +25,10 @@ export interface HostMetricsOptions {
   diskPaths?: string[];
   /** Called at most once per failing source. Default: one process warning of type MonWarning. */
   onError?: OnError;
+  /** Says the warnings that are not a failing source (V8's heap limit above the container's). Default: a MonWarning process warning. */
+  warn?: Warn;
+  /** Where /proc and /sys/fs/cgroup are found, for the container group. Default '/'; tests point it at a directory tree. */
+  root?: string;
 }
 
 export interface HostMetrics {
@@ -43,6 +49,7 @@ export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string
   disk: Object.freeze([...FILESYSTEM_METRICS, ...DISK_IO_METRICS]),
   process: Object.freeze([...PROCESS_METRICS]),
   runtime: Object.freeze([...EVENT_LOOP_METRICS, ...GC_METRICS, ...HEAP_METRICS]),
+  container: Object.freeze([...CONTAINER_METRICS]),
 });
 
 /**
@@ -73,7 +80,17 @@ export function startHostMetrics(
   const meter = meterProvider.getMeter(HOST_METER_NAME);
   const windows = createWindows(options.windows);
   const stops: Array<() => void> = [];
-  if (groups.has('cpu')) stops.push(startCpuMetrics(meter, report, windows), startProcessCpuMetrics(meter, report, windows));
+  // One cgroup, opened once, for the container group and for the CPUs process.cpu.utilization divides by.
+  let cgroup: Cgroup | undefined;
+  if (groups.has('container') || groups.has('cpu')) {
+    try {
+      cgroup = openCgroup(options.root);
+    } catch (error) {
+      report('container', error, "Leave 'container' out of MON_METRICS (or the groups option) to stop collecting it.");
+    }
+    if (cgroup) stops.push(() => cgroup!.close());
+  }
+  if (groups.has('cpu')) stops.push(startCpuMetrics(meter, report, windows), startProcessCpuMetrics(meter, report, windows, cgroup));
   if (groups.has('memory')) stops.push(startMemoryMetrics(meter, report));
   if (groups.has('disk')) {
     // Root first: where no mount table exists, the first path on a filesystem names it.
@@ -84,6 +101,8 @@ export function startHostMetrics(
   if (groups.has('runtime')) {
     stops.push(startEventLoopMetrics(meter, report, windows), startGcMetrics(meter, report), startHeapMetrics(meter, report));
   }
+
+  if (groups.has('container')) stops.unshift(startContainerMetrics(meter, report, cgroup, options.warn ?? processWarning));
 
   let stopped = false;
   return {

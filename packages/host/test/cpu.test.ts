@@ -107,7 +107,11 @@ describe('system.cpu.*', () => {
       'cpu  130 0 150 920 0 0 0 0 0 0\n',
     ];
     vi.resetModules();
-    vi.doMock('../src/proc-file.js', () => ({ openProcFile: () => ({ read: () => readings.shift()!, close() {} }) }));
+    // /proc/stat only: the cgroup files (the CPU limit process.cpu.utilization divides by) are read as they are.
+    vi.doMock('../src/proc-file.js', async (importOriginal) => {
+      const actual = await importOriginal<typeof import('../src/proc-file.js')>();
+      return { openProcFile: (file: string) => (file === '/proc/stat' ? { read: () => readings.shift()!, close() {} } : actual.openProcFile(file)) };
+    });
     try {
       // Imported after the mock, so the harness's host metrics read the mocked file.
       const { start: startMocked } = await import('./support.js');

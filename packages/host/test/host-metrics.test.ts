@@ -8,8 +8,15 @@ import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HOST_METRIC_NAMES, type HostMetricGroup } from '../src/index.js';
 import { points, sleep, start, type Harness } from './support.js';
+import { v2Tree, type Tree } from './container/tree.js';
 
 let h: Harness | undefined;
+// The container group records only under a limit: these tests read a cgroup v2 tree that has one.
+let container: Tree;
+beforeAll(() => {
+  container = v2Tree();
+});
+afterAll(() => container.remove());
 afterEach(async () => {
   vi.restoreAllMocks();
   await h?.close();
@@ -61,6 +68,18 @@ const EXPECTED: Record<string, [string, Kind]> = {
   'v8js.memory.heap.space.size': ['By', UP_DOWN],
   'v8js.memory.heap.space.available_size': ['By', UP_DOWN],
   'v8js.memory.external': ['By', UP_DOWN],
+  'container.memory.limit': ['By', UP_DOWN],
+  'container.memory.usage': ['By', UP_DOWN],
+  'container.memory.working_set': ['By', UP_DOWN],
+  'container.memory.available': ['By', UP_DOWN],
+  'container.memory.rss': ['By', UP_DOWN],
+  'container.memory.limit_hits': ['{event}', COUNTER],
+  'container.memory.oom_kills': ['{process}', COUNTER],
+  'container.cpu.limit': ['{cpu}', GAUGE],
+  'container.cpu.time': ['s', COUNTER],
+  'container.cpu.periods': ['{period}', COUNTER],
+  'container.cpu.throttled_periods': ['{period}', COUNTER],
+  'container.cpu.throttled_time': ['s', COUNTER],
 };
 
 function churn(): void {
@@ -72,7 +91,7 @@ function churn(): void {
 describe('startHostMetrics', () => {
   it('records every listed metric by default, with semconv units and kinds', async () => {
     const onError = vi.fn();
-    h = start({ onError });
+    h = start({ onError, root: container.root });
     churn();
     await sleep(30);
     const c = await h.collect();
@@ -92,7 +111,7 @@ describe('startHostMetrics', () => {
 
   it('records only the groups asked for', async () => {
     for (const group of Object.keys(HOST_METRIC_NAMES) as HostMetricGroup[]) {
-      h = start({ groups: [group] });
+      h = start({ groups: [group], root: container.root });
       churn();
       await sleep(20);
       const names = [...(await h.collect()).metrics.keys()];
@@ -158,7 +177,7 @@ describe('HOST_METRIC_NAMES', () => {
   it('lists each name once, in its group', () => {
     const all = Object.values(HOST_METRIC_NAMES).flat();
     expect(new Set(all).size).toBe(all.length);
-    expect(Object.keys(HOST_METRIC_NAMES)).toEqual(['cpu', 'memory', 'disk', 'process', 'runtime']);
+    expect(Object.keys(HOST_METRIC_NAMES)).toEqual(['cpu', 'memory', 'disk', 'process', 'runtime', 'container']);
     expect(Object.isFrozen(HOST_METRIC_NAMES)).toBe(true);
   });
 });

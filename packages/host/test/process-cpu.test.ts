@@ -1,21 +1,30 @@
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { burn, start, value, type Collected, type Harness } from './support.js';
+import { v2Tree, type Tree } from './container/tree.js';
 
 let h: Harness | undefined;
+let t: Tree | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
+  t?.remove();
+  t = undefined;
 });
 
 const cpuTime = (c: Collected) => value(c, 'process.cpu.time', { 'cpu.mode': 'user' }) + value(c, 'process.cpu.time', { 'cpu.mode': 'system' });
 
 describe('process.cpu.*', () => {
-  it('matches process.cpuUsage() and rises while the test burns CPU', async () => {
+  // The second case: a container allowed half a CPU (a cgroup v2 tree with cpu.max 50000 100000).
+  it.each([
+    ['the CPUs of its affinity', undefined, () => os.availableParallelism()],
+    ['the CPUs its container quota allows', { cpuMax: '50000 100000' }, () => Math.min(0.5, os.availableParallelism())],
+  ])('matches process.cpuUsage() and rises while the test burns CPU; utilization divides by %s', async (_, container, cpus) => {
+    if (container) t = v2Tree(container);
     // The window starts at a reading taken inside start() (the last 60 s, since start before that).
     const outerStart = performance.now();
     const atStart = process.cpuUsage();
-    h = start({ groups: ['cpu'] });
+    h = start({ groups: ['cpu'], ...(t ? { root: t.root } : {}) });
     const innerStart = performance.now();
     const afterStart = process.cpuUsage();
     const before = process.cpuUsage();
@@ -25,13 +34,13 @@ describe('process.cpu.*', () => {
     expect(user).toBeGreaterThanOrEqual(before.user / 1e6);
     expect(user).toBeLessThanOrEqual(between.user / 1e6);
 
-    // Burn until the kernel has given this process 200 ms of CPU (a loaded machine gives a 400 ms
-    // wall-clock burn far less), at most 10 s.
-    const burnStart = process.cpuUsage();
-    for (let i = 0; i < 200; i++) {
-      burn(50);
-      const used = process.cpuUsage(burnStart);
-      if (used.user + used.system >= 200_000) break;
+    // 0.3 s of CPU, not of wall time: on a loaded machine 400 ms of wall time got this process 0.07 s.
+    const burning = process.cpuUsage();
+    const burnUntil = performance.now() + 20_000;
+    while (performance.now() < burnUntil) {
+      const used = process.cpuUsage(burning);
+      if ((used.user + used.system) / 1e6 >= 0.3) break;
+      burn(20);
     }
     const innerEnd = performance.now();
     const second = await h.collect();
@@ -45,15 +54,16 @@ describe('process.cpu.*', () => {
 
     const utilization =
       value(second, 'process.cpu.utilization', { 'cpu.mode': 'user' }) + value(second, 'process.cpu.utilization', { 'cpu.mode': 'system' });
-    expect(utilization).toBeLessThanOrEqual(1);
+    // A real quota holds the process to it; the tree's quota is only read, so up to 1 / n here.
+    const n = cpus();
+    expect(utilization).toBeLessThanOrEqual(Math.max(1, os.availableParallelism() / n));
     // mon's window runs from inside start() to inside the second collect: between the inner and
     // the outer brackets, whatever a loaded machine did between them.
-    const n = os.availableParallelism();
     const cpu = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
     const most = cpuTime(second) - cpu(atStart);
     const least = cpuTime(second) - cpu(afterStart);
     expect(utilization).toBeGreaterThanOrEqual((least / ((outerEnd - outerStart) / 1000) / n) * 0.999);
     expect(utilization).toBeLessThanOrEqual((most / ((innerEnd - innerStart) / 1000) / n) * 1.001);
-    expect(utilization).toBeGreaterThan(0.1 / os.availableParallelism());
+    expect(utilization).toBeGreaterThan(0.1 / n);
   });
 });

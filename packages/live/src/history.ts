@@ -75,6 +75,12 @@ const NAMES = new Set<string>([
   SERIES.loopUtilization,
   `${SERIES.gcDuration}_sum`,
   SERIES.uptime,
+  SERIES.containerWorkingSet,
+  SERIES.containerMemoryLimit,
+  SERIES.containerCpuTime,
+  SERIES.containerCpuLimit,
+  SERIES.containerPeriods,
+  SERIES.containerThrottledPeriods,
 ]);
 const LABELS = new Set<string>(['http_response_status_code', 'error_type', 'le', 'cpu_mode', 'nodejs_eventloop_state', PROCESS_LABEL]);
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExposition } from '../src/client/exposition.js';
-import { bucketIncreases, computePoint, computeStatus, histogramQuantile, hostStats, increase, routeStats, type Snapshot } from '../src/client/figures.js';
+import { bucketIncreases, computePoint, computeStatus, dbStats, histogramQuantile, hostStats, increase, methodStats, routeStats, type Snapshot } from '../src/client/figures.js';
 
 const at = (time: number, text: string): Snapshot => ({ time, samples: parseExposition(text) });
 
@@ -125,6 +125,32 @@ describe('computePoint', () => {
     const idle = computePoint(at(2000, 'http_server_requests_total 5\n'), quiet, quiet);
     expect(idle.requestRate).toBe(0);
     expect(idle.errorRatio).toBeUndefined();
+  });
+
+  it("shares of a container's limits: working set of the memory limit, CPUs of the CPU limit, periods throttled", () => {
+    const container = (time: number, cpu: number, periods: number, throttled: number) =>
+      at(
+        time,
+        [
+          'container_memory_working_set_bytes 201326592',
+          'container_memory_limit_bytes 268435456',
+          'container_cpu_limit 0.5',
+          `container_cpu_time_seconds_total{cpu_mode="user"} ${cpu}`,
+          `container_cpu_periods_total ${periods}`,
+          `container_cpu_throttled_periods_total ${throttled}`,
+          '',
+        ].join('\n'),
+      );
+    // 2 s, 0.98 CPU-seconds used: 0.49 CPU of 0.5; 20 periods, 18 throttled.
+    const point = computePoint(container(2000, 10.98, 120, 58), container(0, 10, 100, 40), undefined);
+    expect(point.containerMemory).toBeCloseTo(0.75);
+    expect(point.containerCpu).toBeCloseTo(0.98);
+    expect(point.containerThrottled).toBeCloseTo(0.9);
+    expect(computeStatus(container(0, 0, 0, 0).samples)).toMatchObject({ containerMemoryLimit: 268435456, containerCpuLimit: 0.5 });
+    // No container series, no container figures.
+    const bare = computePoint(second, first, first);
+    expect([bare.containerMemory, bare.containerCpu, bare.containerThrottled]).toEqual([undefined, undefined, undefined]);
+    expect(computeStatus(second.samples).containerMemoryLimit).toBeUndefined();
   });
 
   it('falls back to the per-collection gauges when the counters are missing', () => {
@@ -284,6 +310,27 @@ describe('routeStats', () => {
   });
 });
 
+describe('methodStats', () => {
+  it('gives each gRPC method served its rate, server-fault ratio and p95 over the window', () => {
+    const rpc = (labels: string, counts: number[]) =>
+      [
+        ...BUCKETS.map((le, i) => `rpc_server_call_duration_seconds_bucket{${labels},le="${le}"} ${counts[i]}`),
+        `rpc_server_call_duration_seconds_count{${labels}} ${counts[counts.length - 1]}`,
+      ].join('\n');
+    const ok = 'rpc_system_name="grpc",rpc_method="shop.Cart/Add",rpc_response_status_code="OK"';
+    const failed = 'rpc_system_name="grpc",rpc_method="shop.Cart/Add",rpc_response_status_code="INTERNAL",error_type="INTERNAL"';
+    const notFound = 'rpc_system_name="grpc",rpc_method="shop.Cart/Get",rpc_response_status_code="NOT_FOUND"';
+    const before = at(0, [rpc(ok, [10, 10, 10, 10, 10]), rpc(notFound, [1, 1, 1, 1, 1])].join('\n'));
+    const after = at(10_000, [rpc(ok, [40, 40, 40, 40, 40]), rpc(failed, [0, 0, 0, 10, 10]), rpc(notFound, [11, 11, 11, 11, 11])].join('\n'));
+    const stats = methodStats(before, after);
+    expect(stats.map((m) => [m.method, m.rate, m.errorRatio])).toEqual([
+      ['shop.Cart/Add', 4, 0.25],
+      // NOT_FOUND is the caller's outcome, not a server fault.
+      ['shop.Cart/Get', 1, 0],
+    ]);
+  });
+});
+
 describe('hostStats', () => {
   const client = (labels: string, counts: number[]): string =>
     histogram(labels, counts, 0.1).replaceAll('http_server_request_duration_seconds', 'http_client_request_duration_seconds');
@@ -312,5 +359,37 @@ describe('hostStats', () => {
 
   it('is empty for an app that makes no calls', () => {
     expect(hostStats(at(0, ''), at(10_000, 'http_server_requests_total 5'))).toEqual([]);
+  });
+});
+
+describe('dbStats', () => {
+  const db = (labels: string, counts: number[]): string =>
+    histogram(labels, counts, 0.1).replaceAll('http_server_request_duration_seconds', 'db_client_operation_duration_seconds');
+
+  it('gives each (system, operation) its rate, failure ratio and p95 over servers, busiest first', () => {
+    const redis = 'db_system_name="redis",server_address="127.0.0.1",server_port="6379"';
+    const before = at(0, db(`${redis},db_operation_name="GET"`, [10, 10, 10, 10, 10]));
+    const after = at(
+      10_000,
+      [
+        db(`${redis},db_operation_name="GET"`, [90, 100, 100, 100, 100]),
+        db('db_system_name="redis",server_address="cache2",server_port="6379",db_operation_name="GET"', [10, 10, 10, 10, 10]),
+        db(`${redis},db_operation_name="INCR",error_type="ERR"`, [2, 2, 2, 2, 2]),
+        db('db_system_name="mariadb",server_address="db",server_port="3306",db_operation_name="SELECT"', [0, 0, 4, 5, 5]),
+        db('db_system_name="mariadb",server_address="db",server_port="3306",db_operation_name="SELECT",error_type="ER_NO_SUCH_TABLE"', [0, 5, 5, 5, 5]),
+      ].join('\n'),
+    );
+    const stats = dbStats(before, after);
+    expect(stats.map((d) => [d.operation, d.rate, d.errorRatio])).toEqual([
+      ['redis GET', 10, 0],
+      ['mariadb SELECT', 1, 0.5],
+      ['redis INCR', 0.2, 1],
+    ]);
+    // 90 of the 100 GETs within 1 ms, all within 5 ms: the 95th lies halfway into the second bucket.
+    expect(stats[0]!.p95).toBeCloseTo(0.003);
+  });
+
+  it('is empty for an app that makes no database calls', () => {
+    expect(dbStats(at(0, ''), at(10_000, 'http_server_requests_total 5'))).toEqual([]);
   });
 });

@@ -10,6 +10,12 @@ import type { ExpositionFormat } from './serialize.js';
 export type ScrapeFormat = ExpositionFormat | 'protobuf';
 
 const OPENMETRICS_OR_PROTOBUF = /openmetrics|protobuf/i;
+/**
+ * RFC 9110 12.4.2: `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`. Anything else
+ * (`Infinity`, `0x1`, `1e0`, `2`) makes its range unacceptable (q=0): Number() would read those as
+ * weights a client cannot have meant.
+ */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -39,7 +45,7 @@ export function negotiate(accept: string | undefined): ScrapeFormat {
       if (eq === -1) continue;
       const key = param.slice(0, eq).trim().toLowerCase();
       const value = param.slice(eq + 1).trim();
-      if (key === 'q') q = Number(value) || 0;
+      if (key === 'q') q = QVALUE.test(value) ? Number(value) : 0;
       else if (key === 'version') version = value;
       else if (key === 'proto') proto = value;
       else if (key === 'encoding') encoding = value;

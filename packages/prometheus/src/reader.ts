@@ -23,8 +23,9 @@ export interface PrometheusReaderOptions {
   /**
    * Interface to listen on. Default: all interfaces (Node's default, `::` with IPv4 mapped, else
    * `0.0.0.0`), as the OpenTelemetry Prometheus exporter does: the scraper usually runs elsewhere.
-   * Bound to a loopback address, the server answers only requests whose Host names a loopback
-   * address, `localhost` or this address (421 otherwise): see allowed-host.ts (DNS rebinding).
+   * Bound to a loopback address (whatever name resolved to it), the server answers only requests
+   * whose Host names a loopback address, `localhost`, the bound address or this name (421
+   * otherwise): see allowed-host.ts (DNS rebinding).
    */
   host?: string;
   /** Default 9464, the port registered for the OpenTelemetry Prometheus exporter; 0 picks a free one. */
@@ -111,7 +112,8 @@ export class PrometheusReader extends MetricReader {
   readonly #warn: Warn;
   /** sha256 of the one Authorization header accepted, and the challenge sent otherwise. */
   readonly #auth: { digest: Buffer; challenge: string } | undefined;
-  readonly #hostAllowed: ((host: string | undefined) => boolean) | undefined;
+  /** Set once listening, from the address bound (allowed-host.ts); no request comes before. */
+  #hostAllowed: ((host: string | undefined) => boolean) | undefined;
   #collecting: Promise<CollectionResult> | undefined;
   #peeking: Promise<CollectionResult> | undefined;
   /** performance.now() before which no collection starts (see PAUSE_PER_COST). */
@@ -139,7 +141,6 @@ export class PrometheusReader extends MetricReader {
         challenge: 'bearer' in options.auth ? 'Bearer realm="metrics"' : 'Basic realm="metrics", charset="UTF-8"',
       };
     }
-    this.#hostAllowed = createHostCheck(options.host);
     this.#serializeOptions = {
       withScopeLabels: options.withScopeLabels === true,
       withTargetInfo: options.withTargetInfo !== false,
@@ -185,6 +186,7 @@ export class PrometheusReader extends MetricReader {
       });
       server.on('listening', () => {
         settled = true;
+        this.#hostAllowed = createHostCheck(this.address()?.address, host);
         resolve();
       });
       try {

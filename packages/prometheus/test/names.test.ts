@@ -7,6 +7,11 @@ describe('prometheusMetricName', () => {
     ['http.server.request.duration', 's', 'histogram', 'http_server_request_duration_seconds'],
     ['http.server.requests', '{request}', 'monotonic-sum', 'http_server_requests_total'],
     ['http.server.active_requests', '{request}', 'non-monotonic-sum', 'http_server_active_requests'],
+    ['db.client.operation.duration', 's', 'histogram', 'db_client_operation_duration_seconds'],
+    ['db.client.connection.create_time', 's', 'histogram', 'db_client_connection_create_time_seconds'],
+    ['db.client.connection.wait_time', 's', 'histogram', 'db_client_connection_wait_time_seconds'],
+    ['rpc.server.call.duration', 's', 'histogram', 'rpc_server_call_duration_seconds'],
+    ['rpc.client.call.duration', 's', 'histogram', 'rpc_client_call_duration_seconds'],
     ['system.memory.usage', 'By', 'non-monotonic-sum', 'system_memory_usage_bytes'],
     ['system.memory.usage', 'By', 'gauge', 'system_memory_usage_bytes'],
     ['system.cpu.utilization', '1', 'gauge', 'system_cpu_utilization_ratio'],
@@ -15,6 +20,19 @@ describe('prometheusMetricName', () => {
     ['system.filesystem.utilization', '1', 'gauge', 'system_filesystem_utilization_ratio'],
     ['nodejs.eventloop.delay.p99', 's', 'gauge', 'nodejs_eventloop_delay_p99_seconds'],
     ['v8js.memory.heap.used', 'By', 'non-monotonic-sum', 'v8js_memory_heap_used_bytes'],
+    // Container metrics (docs/containers.md): OpenTelemetry's container.* names, and mon's own in their style.
+    ['container.memory.limit', 'By', 'non-monotonic-sum', 'container_memory_limit_bytes'],
+    ['container.memory.usage', 'By', 'non-monotonic-sum', 'container_memory_usage_bytes'],
+    ['container.memory.working_set', 'By', 'non-monotonic-sum', 'container_memory_working_set_bytes'],
+    ['container.memory.available', 'By', 'non-monotonic-sum', 'container_memory_available_bytes'],
+    ['container.memory.rss', 'By', 'non-monotonic-sum', 'container_memory_rss_bytes'],
+    ['container.memory.limit_hits', '{event}', 'monotonic-sum', 'container_memory_limit_hits_total'],
+    ['container.memory.oom_kills', '{process}', 'monotonic-sum', 'container_memory_oom_kills_total'],
+    ['container.cpu.limit', '{cpu}', 'gauge', 'container_cpu_limit'],
+    ['container.cpu.time', 's', 'monotonic-sum', 'container_cpu_time_seconds_total'],
+    ['container.cpu.periods', '{period}', 'monotonic-sum', 'container_cpu_periods_total'],
+    ['container.cpu.throttled_periods', '{period}', 'monotonic-sum', 'container_cpu_throttled_periods_total'],
+    ['container.cpu.throttled_time', 's', 'monotonic-sum', 'container_cpu_throttled_time_seconds_total'],
   ])('%s (%s, %s) -> %s', (name, unit, kind, expected) => {
     expect(prometheusMetricName(name, unit, kind)).toBe(expected);
   });

@@ -39,6 +39,15 @@ describe('negotiate', () => {
     ['application/openmetrics-text;q=0.5, */*;q=0.5', 'openmetrics'],
     ['application/openmetrics-text;q=0.4, text/plain;q=0.5', 'text'],
     ['application/openmetrics-text;q=junk', 'text'],
+    // RFC 9110 qvalues only: 0 or 1 with at most three decimals (Number() took these as weights).
+    ['application/openmetrics-text;q=Infinity, text/plain;q=0.5', 'text'],
+    ['application/openmetrics-text;q=0x1, text/plain;q=0.5', 'text'],
+    ['application/openmetrics-text;q=1e0, text/plain;q=0.5', 'text'],
+    ['application/openmetrics-text;q=2, text/plain;q=0.5', 'text'],
+    ['application/openmetrics-text;q=0.0001, text/plain;q=0', 'text'],
+    ['application/openmetrics-text;q=1.000, text/plain;q=0.999', 'openmetrics'],
+    ['application/openmetrics-text;q=0.6, text/plain;q=0.5', 'openmetrics'],
+    ['application/openmetrics-text;q=1., text/plain;q=0.5', 'openmetrics'],
   ])('%j -> %s', (accept, format) => {
     expect(negotiate(accept)).toBe(format);
   });

@@ -566,6 +566,19 @@ describe('PrometheusReader against DNS rebinding and sniffing', () => {
     }
   });
 
+  it('decided from the address bound, not the name: a name that resolves to loopback gets the check, and passes as a Host', async () => {
+    // `127.1` is 127.0.0.1 to the resolver (inet_aton), whatever /etc/hosts says.
+    const { port } = await start({ host: '127.1' });
+    expect((await get(port, '/metrics', { host: `attacker.example:${port}` })).status).toBe(421);
+    expect((await get(port, '/metrics', { host: `127.1:${port}` })).status).toBe(200);
+    expect((await get(port, '/metrics', { host: `127.0.0.1:${port}` })).status).toBe(200);
+  });
+
+  it('a Host with an IPv6 zone id is refused (421), not an error (500)', async () => {
+    const { port } = await start();
+    for (const host of ['[fe80::1%lo]', `[fe80::1%25lo]:${port}`, '[::1%lo]']) expect((await get(port, '/metrics', { host })).status, host).toBe(421);
+  });
+
   it('bound to another address: any Host, as before', async () => {
     const reader = new PrometheusReader({ port: 0 });
     const provider = new MeterProvider({ readers: [reader] });

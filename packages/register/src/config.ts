@@ -8,11 +8,11 @@ import { globProblem, routeTemplateProblem } from './path-pattern.js';
 import { warn } from './warn.js';
 
 export type ExporterName = 'prometheus' | 'otlp' | 'console';
-export type MetricGroup = 'http' | 'http-client' | 'cpu' | 'memory' | 'disk' | 'process' | 'runtime';
+export type MetricGroup = 'http' | 'http-client' | 'db' | 'cpu' | 'memory' | 'disk' | 'process' | 'runtime' | 'container';
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
 
-export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'http-client', 'cpu', 'memory', 'disk', 'process', 'runtime'];
+export const METRIC_GROUPS: readonly MetricGroup[] = ['http', 'http-client', 'db', 'cpu', 'memory', 'disk', 'process', 'runtime', 'container'];
 const EXPORTERS: readonly string[] = ['prometheus', 'otlp', 'console', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
 const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];
@@ -160,7 +160,7 @@ function pm2Instance(env: Env): Pm2Instance | undefined {
 
 /**
  * Under pm2 every instance serves its own metrics, on the base port plus its instance number
- * (README, "pm2"), unless pm2 already increments the port variable itself (`increment_var`).
+ * (docs/cluster.md, "pm2"), unless pm2 already increments the port variable itself (`increment_var`).
  */
 function instancePort(env: Env, pm2: Pm2Instance | undefined, base: number): number {
   if (pm2 === undefined || pm2.instance === 0 || env.increment_var === 'OTEL_EXPORTER_PROMETHEUS_PORT') return base;

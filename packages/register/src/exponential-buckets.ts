@@ -174,7 +174,10 @@ export function combineSnapshots(a: ExponentialSnapshot, b: ExponentialSnapshot,
   const aEnd = a.bucketCounts.length === 0 ? undefined : a.offset + a.bucketCounts.length - 1;
   const bEnd = b.bucketCounts.length === 0 ? undefined : b.offset + b.bucketCounts.length - 1;
   if (aEnd !== undefined && bEnd !== undefined) {
-    for (;;) {
+    // Bounded whatever the input: a scale that is not a number (a hand-edited pm2 file once held
+    // one) never equals anything, and `>>` takes its count modulo 32, so an unbounded loop could
+    // spin forever. Valid scales (-4 .. 8) and int32 indexes fit MAX_BUCKETS within 30 steps.
+    for (let steps = 0; steps < 64; steps++) {
       const low = Math.min(a.offset >> (a.scale - scale), b.offset >> (b.scale - scale));
       const high = Math.max(aEnd >> (a.scale - scale), bEnd >> (b.scale - scale));
       if (high - low + 1 <= MAX_BUCKETS) break;

@@ -4,6 +4,7 @@
 //
 // Identity of a call: its target (scheme, server.address, server.port; targets are capped, the
 // rest share one `_OTHER` target), its method, its status and its error type (both bounded too).
+import { domainToASCII } from 'node:url';
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import {
@@ -34,8 +35,23 @@ const METHODS = METHOD_NAMES.length;
 export const MAX_ERROR_TYPES = 64;
 /** A code or a class name: letters, digits and underscores, as Node's and undici's codes are. */
 const ERROR_TYPE_SHAPE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-/** Longest server.address kept as it is (a DNS name has at most 253 characters). */
-const MAX_ADDRESS_LENGTH = 253;
+/**
+ * The 4xx and 5xx statuses of the IANA HTTP Status Code Registry (RFC 9110 and its updates), the
+ * only ones an error.type names; any other is `_OTHER`.
+ */
+const REGISTERED_ERROR_STATUSES = new Set([
+  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451,
+  500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
+]);
+/**
+ * Longest server.address kept; a longer one is `_OTHER`, as a route over 128 characters is (a DNS
+ * name may have 253, but real ones are far shorter). With MAX_CLIENT_SERIES it bounds what the
+ * client side adds to /metrics: 100 hosts of 253 characters in 2000 series made 19.6 MB (README,
+ * Security).
+ */
+export const MAX_ADDRESS_LENGTH = 128;
+/** Series of outgoing calls kept over all targets (half the server side's 2000: see MAX_ADDRESS_LENGTH). */
+export const MAX_CLIENT_SERIES = 1000;
 
 /** One server the app calls: scheme, address and port. */
 export class Target {
@@ -81,6 +97,8 @@ export class HttpClientMetrics {
   private readonly errorTypes = new Map<string, number>([[OTHER, 1]]);
   /** error.type by index; 0 is "no error", 1 `_OTHER`. */
   private readonly errorNames: string[] = ['', OTHER];
+  /** error.type index by status - 400 (4xx and 5xx); 0 until first seen. */
+  private readonly byStatus = new Uint8Array(200);
   private readonly startTime: HrTime = hrTime();
   private seriesCount = 0;
   private warnedHosts = false;
@@ -89,7 +107,7 @@ export class HttpClientMetrics {
 
   constructor(options: HttpClientMetricsOptions = {}) {
     this.maxHosts = options.maxHosts ?? 100;
-    this.maxSeries = options.maxSeries ?? 2000;
+    this.maxSeries = options.maxSeries ?? MAX_CLIENT_SERIES;
     this.onTooManyHosts = options.onTooManyHosts ?? (() => {});
     this.onOverflow = options.onOverflow ?? (() => {});
   }
@@ -156,7 +174,12 @@ export class HttpClientMetrics {
 
   private target(scheme: string, rawAddress: string, port: number): Target {
     // IPv6 literals come bracketed in URLs; the attribute holds the bare address.
-    const address = rawAddress.startsWith('[') && rawAddress.endsWith(']') ? rawAddress.slice(1, -1) : rawAddress;
+    const bare = rawAddress.startsWith('[') && rawAddress.endsWith(']') ? rawAddress.slice(1, -1) : rawAddress;
+    // As fetch writes it (the URL parser's host): lower case, punycode, so that one host is one
+    // target whichever client called it (node:http keeps `Bücher.example` as the app wrote it); an
+    // IPv6 address in lower case (domainToASCII refuses it bare; no DNS name has a colon). Only on a
+    // lookup-cache miss. node:url is loaded in every process already; node:net (isIP) is not.
+    const address = bare.includes(':') ? bare.toLowerCase() : domainToASCII(bare);
     const key = `${scheme}://${address}:${port}`;
     const known = this.targets.get(key);
     if (known !== undefined) return known;
@@ -180,13 +203,30 @@ export class HttpClientMetrics {
 
   /** error.type index for what a call failed with: 0 for nothing. */
   errorTypeOf(error: unknown): number {
-    const name = errorTypeName(error);
+    return this.errorIndex(errorTypeName(error));
+  }
+
+  private errorIndex(name: string): number {
     const known = this.errorTypes.get(name);
     if (known !== undefined) return known;
     if (this.errorTypes.size >= MAX_ERROR_TYPES) return 1;
     const index = this.errorNames.length;
     this.errorNames.push(name);
     this.errorTypes.set(name, index);
+    return index;
+  }
+
+  /**
+   * error.type index of a 4xx or 5xx answer: its status, one of the MAX_ERROR_TYPES like any other
+   * error type (an upstream answering hundreds of odd statuses once made as many values); a status
+   * outside the registered ones is `_OTHER`. An array lookup once seen.
+   */
+  private statusErrorType(status: number): number {
+    const at = status - 400;
+    const known = at < this.byStatus.length ? (this.byStatus[at] ?? 1) : 1;
+    if (known !== 0) return known;
+    const index = REGISTERED_ERROR_STATUSES.has(status) ? this.errorIndex(String(status)) : 1;
+    this.byStatus[at] = index;
     return index;
   }
 
@@ -202,6 +242,8 @@ export class HttpClientMetrics {
    */
   callEnded(target: Target, method: number, status: number, error: number, micros: number): void {
     target.active[method]!--;
+    // The semantic conventions: a client call is in error when it failed, or got a 4xx or 5xx.
+    if (error === 0 && status >= 400) error = this.statusErrorType(status);
     const key = (status * (MAX_ERROR_TYPES + 2) + error) * METHODS + method;
     const series = target.series.get(key) ?? this.newSeries(target, key, method, status, error);
     series.record(micros);
@@ -220,9 +262,7 @@ export class HttpClientMetrics {
     this.seriesCount++;
     const attributes: Attributes = { 'http.request.method': METHOD_NAMES[method]!, ...target.attributes };
     if (status !== 0) attributes['http.response.status_code'] = status;
-    // The semantic conventions: a client call is in error when it failed, or got a 4xx or 5xx.
     if (error !== 0) attributes['error.type'] = this.errorNames[error]!;
-    else if (status >= 400) attributes['error.type'] = String(status);
     const series = new Durations(attributes);
     target.series.set(key, series);
     return series;

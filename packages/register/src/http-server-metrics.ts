@@ -38,9 +38,26 @@ export function methodIndex(method: string | undefined): number {
   return methodIndexes.get(method as string) ?? OTHER;
 }
 
-/** method (0..9) x scheme (0 http, 1 https): the identity of an active request. */
-export const SLOTS = METHOD_NAMES.length * 2;
+/** HTTP/1.x slots: method (0..9) x scheme (0 http, 1 https). */
+const HTTP1_SLOTS = METHOD_NAMES.length * 2;
+/**
+ * Added to a slot for HTTP/2 (http2/server.ts): its series carry network.protocol.version="2";
+ * HTTP/1.x series carry none, so their identity is unchanged (docs/http2-grpc.md says why).
+ */
+export const HTTP2_SLOT = HTTP1_SLOTS;
+/** method x scheme x protocol: the identity of an active request. */
+export const SLOTS = HTTP1_SLOTS * 2;
 export const slotOf = (method: number, https: boolean): number => method * 2 + (https ? 1 : 0);
+
+/** The attributes a slot stands for; built once per series, never per request. */
+function slotAttributes(slot: number): Attributes {
+  const attributes: Attributes = {
+    'http.request.method': METHOD_NAMES[(slot % HTTP1_SLOTS) >> 1]!,
+    'url.scheme': slot & 1 ? 'https' : 'http',
+  };
+  if (slot >= HTTP2_SLOT) attributes['network.protocol.version'] = '2';
+  return attributes;
+}
 
 /** error.type for a request whose response never finished (client went away, socket destroyed). */
 export const ABORTED = 'aborted';
@@ -170,10 +187,7 @@ export class HttpServerMetrics {
       return this.overflow;
     }
     this.seriesCount++;
-    const attributes: Attributes = {
-      'http.request.method': METHOD_NAMES[slot >> 1]!,
-      'url.scheme': slot & 1 ? 'https' : 'http',
-    };
+    const attributes = slotAttributes(slot);
     if (route !== undefined) attributes['http.route'] = route;
     if (status !== 0) attributes['http.response.status_code'] = status;
     if (aborted) attributes['error.type'] = ABORTED;
@@ -310,7 +324,7 @@ export class HttpServerMetrics {
       active.dataPoints.push({
         startTime: this.startTime,
         endTime: now,
-        attributes: { 'http.request.method': METHOD_NAMES[slot >> 1]!, 'url.scheme': slot & 1 ? 'https' : 'http' },
+        attributes: slotAttributes(slot),
         value: this.active[slot]!,
       });
     }

@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import { TELEMETRY_SERVER } from '@mon/prometheus/telemetry-server';
 import type { Config } from './config.js';
 import { type HttpServerMetrics, SLOTS, methodIndex, slotOf } from './http-server-metrics.js';
-import { createPathFilter, createRouteResolver } from './routes.js';
+import { createPathFilter, createRouteResolver, type RouteResolver } from './routes.js';
 
 interface RequestStart {
   request: IncomingMessage;
@@ -74,6 +74,20 @@ function microsSince(id: number): number {
   return ns > 0 ? Math.round(ns / 1000) : 0;
 }
 
+/** Starts timing a request: its id, for stopTiming. Shared with the HTTP/2 recorder (http2/server.ts). */
+export function startTiming(): number {
+  const id = acquireId();
+  startTimes[id] = hrtimeBigint();
+  return id;
+}
+
+/** Whole microseconds since startTiming gave this id; the id is free again afterwards. */
+export function stopTiming(id: number): number {
+  const micros = microsSince(id);
+  freeIds[freeCount++] = id;
+  return micros;
+}
+
 /**
  * Pipelined requests queued behind another response on the same socket. If the client goes away
  * before they are answered, Node never emits 'close' on their responses: they are ended here, when
@@ -96,7 +110,10 @@ function watchQueued(socket: Socket, response: ServerResponse): void {
   queuedCount++;
 }
 
-let metrics: HttpServerMetrics;
+/** Where requests are recorded: the metrics, or (in a worker thread) a forwarder (worker-thread.ts). */
+export type HttpRecorder = Pick<HttpServerMetrics, 'requestStarted' | 'requestEnded'>;
+
+let metrics: HttpRecorder;
 let routeOf: RouteOf = () => undefined;
 let ignored: ((url: string | undefined) => boolean) | undefined;
 
@@ -141,10 +158,16 @@ function onResponseClose(this: ServerResponse): void {
   metrics.requestEnded(slot, status, !this.writableFinished, route, micros);
 }
 
-/** Subscribes once; returns the function that unsubscribes. */
-export function instrumentHttpServers(target: HttpServerMetrics, options: Config['http']): () => void {
+/**
+ * Subscribes once; returns the function that unsubscribes. `routes`: a resolver shared with the
+ * HTTP/2 recorder (one route budget, one set of framework hooks); by default one of its own.
+ */
+export function instrumentHttpServers(
+  target: HttpRecorder,
+  options: Config['http'],
+  routes: RouteResolver = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes }),
+): () => void {
   metrics = target;
-  const routes = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes });
   routeOf = routes.routeOf;
   ignored = options.ignorePaths ? createPathFilter(options.ignorePaths) : undefined;
   dc.subscribe('http.server.request.start', onRequestStart);

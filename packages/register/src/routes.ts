@@ -34,6 +34,7 @@ export interface RouteOptions {
 interface ExpressRequest extends IncomingMessage {
   route?: unknown;
   baseUrl?: unknown;
+  app?: unknown;
 }
 
 const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|[0-9A-Za-z_-]{32,})$/i;
@@ -46,10 +47,15 @@ export function normalizePath(path: string): string {
 }
 
 export interface RouteResolver {
-  /** The route of a finished request; `status` keeps 404s from minting routes out of raw paths. */
-  routeOf: (request: IncomingMessage, status: number) => string | undefined;
+  /**
+   * The route of a finished request; `status` keeps 404s from minting routes out of raw paths.
+   * `url`: the path when `request` has none of its own (an HTTP/2 stream: its `:path`).
+   */
+  routeOf: (request: IncomingMessage, status: number, url?: string) => string | undefined;
   /** Stops listening for new framework instances. */
   stop: () => void;
+  /** Whether routes may come from the raw path (MON_ROUTE_PATTERNS, MON_NORMALIZE_PATHS). */
+  readonly usesPath: boolean;
 }
 
 /** Resolves http.route for http-server.ts, and subscribes to what frameworks publish. */
@@ -84,14 +90,15 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
 
   // Express: `baseUrl` holds the mount path as matched, so a parameter in a mount path
   // (`app.use('/orgs/:org', router)`) arrives as its value: express-mount.ts finds the template
-  // again from the app's routers. Should it not (a router shape it does not know), id-like segments
-  // are normalised and the length bound applies. With Express's default case-insensitive routing
-  // `/API` and `/api` arrive as typed (lower-cased, unless the app turned case sensitivity on).
-  // Cache per (route object, baseUrl) so a steady request stream builds no strings; the cache is
-  // bounded like the routes, and long baseUrls (an attacker's) are not kept.
-  const expressCache = new WeakMap<object, Map<string, string>>();
+  // again from the app's routers. Should it not (a router shape it does not know, a router called
+  // from inside a function), there is no route: the baseUrl is what the client sent (issue 24).
+  // With Express's default case-insensitive routing `/API` and `/api` arrive as typed (lower-cased,
+  // unless the app turned case sensitivity on).
+  // Cache per (route object, baseUrl) so a steady request stream builds no strings (null: no
+  // route); the cache is bounded like the routes, and long baseUrls (an attacker's) are not kept.
+  const expressCache = new WeakMap<object, Map<string, string | null>>();
   const express = captureExpressMountPaths();
-  const expressRoute = (request: ExpressRequest, route: object): string => {
+  const expressRoute = (request: ExpressRequest, route: object): string | undefined => {
     let baseUrl = express.matchedBaseUrl(request);
     if (baseUrl === undefined) {
       // The match was not seen (Express's prototype not found before this request): the mount
@@ -106,18 +113,16 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       const raw = (route as { path?: unknown }).path;
       const path = typeof raw === 'string' ? raw : String(raw);
       const caseSensitive = (request as { app?: { get?: (key: string) => unknown } }).app?.get?.('case sensitive routing') === true;
-      const base =
-        baseUrl === '' ? '' : (mountTemplate(request, baseUrl, route, caseSensitive) ?? normalizePath(caseSensitive ? baseUrl : baseUrl.toLowerCase()));
-      full = bound(base === '' ? path : base + (path === '/' ? '' : path));
+      const base = baseUrl === '' ? '' : mountTemplate(express.matchedSubApp(request) ?? request.app, baseUrl, route, caseSensitive);
+      full = base === undefined ? null : bound(base === '' ? path : base + (path === '/' ? '' : path));
       if (byBase.size < options.maxRoutes && baseUrl.length <= MAX_ROUTE_LENGTH) byBase.set(baseUrl, full);
     }
-    return full;
+    return full ?? undefined;
   };
 
   // Templates were checked by config.ts (routeTemplateProblem); path-pattern.ts says why no regex.
   const patterns = options.patterns?.map((template) => ({ template, pattern: compileRouteTemplate(template) }));
-  const fromPath = (request: IncomingMessage, status: number): string | undefined => {
-    const url = request.url ?? '/';
+  const fromPath = (url: string, status: number): string | undefined => {
     const q = url.indexOf('?');
     const end = q === -1 ? url.length : q;
     if (patterns) for (const { template, pattern } of patterns) if (pattern.matches(url, end)) return bound(template);
@@ -129,7 +134,7 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
   const optedIn = patterns !== undefined || options.normalize === true;
 
   return {
-    routeOf: (request, status) => {
+    routeOf: (request, status, url) => {
       const route = (request as ExpressRequest).route;
       // Only Express's Route objects: an app may put anything in req.route.
       if (typeof route === 'object' && route !== null) {
@@ -137,12 +142,13 @@ export function createRouteResolver(options: RouteOptions): RouteResolver {
       }
       const template = frameworks.routeOf(request, status);
       if (template !== undefined) return bound(template);
-      return optedIn ? fromPath(request, status) : undefined;
+      return optedIn ? fromPath(url ?? request.url ?? '/', status) : undefined;
     },
     stop: () => {
       stopFrameworks();
       express.stop();
     },
+    usesPath: optedIn,
   };
 }
 

@@ -6,7 +6,7 @@
 //   of it exactly as it would have. When the app has a handler, flush alongside and leave the
 //   exit to the app; what it serves while draining is flushed again when its loop empties.
 //   A second signal during the flush re-raises at once.
-// - process.exit(): nothing can run asynchronously any more; the last interval is lost (README).
+// - process.exit(): nothing can run asynchronously any more; the last interval is lost (docs/otlp.md).
 //
 // Pull-only setups (Prometheus) have nothing to flush and install none of this.
 import { MON_FLUSH_FAILED } from '@mon/warnings';

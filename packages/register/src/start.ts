@@ -3,17 +3,21 @@
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { MeterProvider, TimeoutError, type AggregationTemporality, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { HostMetricGroup, HostMetrics, Peek } from '@mon/host';
-import { MON_START_FAILED, MON_SOURCE_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_EXPORT_TIMEOUT } from '@mon/warnings';
+import { MON_START_FAILED, MON_SOURCE_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_EXPORT_TIMEOUT, MON_TOO_MANY_ROUTES } from '@mon/warnings';
 import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups } from './cluster/index.js';
 import { loadConfig, type Config } from './config.js';
 import { registerGlobalMeterProvider } from './app-api.js';
 import { afterStartUp, cancelAfterStartUp } from './after-start-up.js';
 import { createReaders } from './exporters.js';
-import { HttpClientMetrics } from './http-client-metrics.js';
+import { DbMetrics, instrumentDatabases } from './db/index.js';
+import { HttpClientMetrics, MAX_CLIENT_SERIES } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics, type HistogramAggregation } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
+import { HTTP2_CHANNELS, RpcMetrics, instrumentHttp2Clients, instrumentHttp2Servers, warnUncountedHttp2 } from './http2/index.js';
+import { createPathFilter, createRouteResolver } from './routes.js';
 import { buildResource } from './resource.js';
+import { receiveWorkerThreads } from './worker-http.js';
 import { flushOnExit } from './shutdown.js';
 import { debug, describe, warn } from './warn.js';
 
@@ -86,10 +90,80 @@ async function build(): Promise<Pipeline | undefined> {
         onOverflow: () =>
           warn(
             MON_TOO_MANY_SERIES,
-            'HTTP client metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true". Check for odd status codes or hosts.',
+            `HTTP client metrics reached ${MAX_CLIENT_SERIES} series; further combinations are counted under otel_metric_overflow="true". Check for odd status codes or hosts.`,
           ),
       })
     : undefined;
+  // Database servers share the HTTP client's target cap (MON_MAX_CLIENT_HOSTS), counted on their own.
+  const db = config.groups.has('db')
+    ? new DbMetrics({
+        maxHosts: config.httpClient.maxHosts,
+        onTooManyHosts: () =>
+          warn(
+            MON_TOO_MANY_HOSTS,
+            `the app used more than ${config.httpClient.maxHosts} distinct database servers; operations on further ones are counted under server_address="_OTHER". Raise MON_MAX_CLIENT_HOSTS if the set is bounded.`,
+          ),
+        onOverflow: () =>
+          warn(
+            MON_TOO_MANY_SERIES,
+            `database client metrics reached ${MAX_CLIENT_SERIES} series; further combinations are counted under otel_metric_overflow="true". Check for odd error types or servers.`,
+          ),
+      })
+    : undefined;
+  // gRPC calls (Node 22+): served ones with the HTTP server group, made ones with the client group.
+  const rpcOptions = (side: string) => ({
+    maxMethods: config.http.maxRoutes,
+    onTooManyMethods: () =>
+      warn(
+        MON_TOO_MANY_ROUTES,
+        `more than ${config.http.maxRoutes} distinct gRPC methods ${side}; further ones are counted as rpc_method="_OTHER". Raise MON_MAX_ROUTES if the app really has that many.`,
+      ),
+    onOverflow: () => warn(MON_TOO_MANY_SERIES, `gRPC ${side === 'served' ? 'server' : 'client'} metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true".`),
+  });
+  const rpcServer = http && HTTP2_CHANNELS ? new RpcMetrics('server', rpcOptions('served')) : undefined;
+  const rpcClient = httpClient && HTTP2_CHANNELS ? new RpcMetrics('client', rpcOptions('called')) : undefined;
+  // HTTP servers and clients are watched before the first await: under `-r @mon/register`
+  // (require.ts) Node does not wait for the rest of start-up before it runs the app, and the
+  // first request must still be counted. Under --import the order changes nothing.
+  const stops: Array<() => void> = [];
+  if (http) {
+    // One route resolver for HTTP/1 and HTTP/2: one route budget, one set of framework hooks.
+    const options = config.http;
+    const routes = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes });
+    stops.push(instrumentHttpServers(http, options, routes), receiveWorkerThreads(http));
+    if (HTTP2_CHANNELS) {
+      const ignored = options.ignorePaths ? createPathFilter(options.ignorePaths) : undefined;
+      stops.push(instrumentHttp2Servers({ http, rpc: rpcServer, routes, ignored }));
+    }
+  }
+  if (httpClient) {
+    stops.push(instrumentHttpClients(httpClient));
+    if (HTTP2_CHANNELS) stops.push(instrumentHttp2Clients(httpClient, rpcClient));
+  }
+  if (http || httpClient) stops.push(warnUncountedHttp2());
+  if (db) stops.push(instrumentDatabases(db));
+  try {
+    return await buildPipeline(config, { http, httpClient, db, rpcServer, rpcClient }, stops);
+  } catch (error) {
+    for (const stop of stops) stop();
+    throw error;
+  }
+}
+
+/** The pre-aggregating recorders of the groups that are on, watching since before the first await. */
+interface Recorders {
+  http: HttpServerMetrics | undefined;
+  httpClient: HttpClientMetrics | undefined;
+  db: DbMetrics | undefined;
+  rpcServer: RpcMetrics | undefined;
+  rpcClient: RpcMetrics | undefined;
+}
+
+async function buildPipeline(
+  config: Readonly<Config>,
+  { http, httpClient, db, rpcServer, rpcClient }: Recorders,
+  stops: Array<() => void>,
+): Promise<Pipeline> {
   const resource = buildResource(config, config.pm2?.script ?? process.argv[1]);
   const worker = clusterRole(config.pm2) === 'worker';
   // Host metrics start after the MeterProvider that needs the readers: bound late.
@@ -100,6 +174,9 @@ async function build(): Promise<Pipeline | undefined> {
   const producersFor = (temporality: AggregationTemporality, histograms?: HistogramAggregation): MetricProducer[] => [
     ...(http ? [http.producer(temporality, histograms)] : []),
     ...(httpClient ? [httpClient.producer(temporality)] : []),
+    ...(db ? [db.producer(temporality)] : []),
+    ...(rpcServer ? [rpcServer.producer(temporality)] : []),
+    ...(rpcClient ? [rpcClient.producer(temporality)] : []),
   ];
   const readers = await createReaders(config, producersFor, resource, peek);
   const meterProvider = new MeterProvider({
@@ -110,10 +187,7 @@ async function build(): Promise<Pipeline | undefined> {
   });
   debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(meterProvider, config.pm2?.script ?? process.argv[1])) === 'app' ? "the app's" : "mon's own");
 
-  const stops: Array<() => void> = [];
-  if (http) stops.push(instrumentHttpServers(http, config.http));
-  if (httpClient) stops.push(instrumentHttpClients(httpClient));
-  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client');
+  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client' && g !== 'db');
   if (worker) hostGroups = workerHostGroups(hostGroups);
   if (hostGroups.length > 0) {
     let stopped = false;
@@ -126,6 +200,7 @@ async function build(): Promise<Pipeline | undefined> {
         host = startHostMetrics(meterProvider, {
           groups: hostGroups,
           ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
+          warn,
           onError: (source, error) =>
             warn(MON_SOURCE_FAILED, `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),
         });

@@ -5,6 +5,12 @@ import type { WarningCode } from '@mon/warnings';
 export const debug = debuglog('mon');
 
 const said = new Set<string>();
+let muted = false;
+
+/** A worker thread's copy of the preload: the main thread already said everything (worker-thread.ts). */
+export function muteWarnings(): void {
+  muted = true;
+}
 
 /**
  * One line on stderr, once per distinct message: the cause, what mon does instead, the fix.
@@ -19,7 +25,7 @@ export function warn(code: WarningCode, message: string): void {
   if (said.has(key)) return;
   said.add(key);
   debug('%s: %s', code, message);
-  if (warningsSilenced()) return;
+  if (muted || warningsSilenced()) return;
   try {
     process.stderr.write(`mon: ${message} [${code}]\n`);
   } catch {

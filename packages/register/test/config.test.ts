@@ -10,7 +10,7 @@ describe('loadConfig', () => {
     expect(config.disabled).toBe(false);
     expect(config.exporters).toEqual(['prometheus']);
     expect(config.prometheus).toEqual({ host: 'localhost', port: 9464, auth: undefined, ui: true });
-    expect([...config.groups].sort()).toEqual(['cpu', 'disk', 'http', 'http-client', 'memory', 'process', 'runtime']);
+    expect([...config.groups].sort()).toEqual(['container', 'cpu', 'db', 'disk', 'http', 'http-client', 'memory', 'process', 'runtime']);
     expect(config.httpClient).toEqual({ maxHosts: 100 });
     expect(Object.isFrozen(config)).toBe(true);
     expect(captured()).toEqual([]);

@@ -102,4 +102,10 @@ describe('snapshots', () => {
     expect(sum.scale).toBe(4);
     expect(total(sum)).toBe(2);
   });
+
+  it('ends for any input: a scale that is not a number once spun its loop forever', () => {
+    const bad = { scale: 'x' as unknown as number, zeroCount: 0, offset: 0, bucketCounts: [1, 1] };
+    const good: ExponentialSnapshot = { scale: 8, zeroCount: 0, offset: 100_000, bucketCounts: [1] };
+    expect(() => combineSnapshots(bad, good, 1)).not.toThrow();
+  });
 });

@@ -107,6 +107,43 @@ describe('HttpClientMetrics', () => {
     expect(metrics.errorTypeOf(Object.assign(new Error(), { code: 'E_CUSTOM_199' }))).toBe(metrics.errorTypeOf(undefined));
   });
 
+  it('counts status-derived error types against the same cap; an unregistered status is _OTHER', async () => {
+    const metrics = new HttpClientMetrics({ maxSeries: 100_000 });
+    for (let i = 0; i < 70; i++) metrics.errorTypeOf(Object.assign(new Error(), { code: `E_CUSTOM_${i}` }));
+    const t = metrics.targetOfOrigin('http://a.example');
+    for (let status = 400; status < 1000; status++) {
+      metrics.callStarted(t, 0);
+      metrics.callEnded(t, 0, status, 0, 100);
+    }
+    const fresh = new HttpClientMetrics({ maxSeries: 100_000 });
+    const u = fresh.targetOfOrigin('http://a.example');
+    for (const status of [404, 418, 499, 503, 599, 600, 999, 503]) {
+      fresh.callStarted(u, 0);
+      fresh.callEnded(u, 0, status, 0, 100);
+    }
+    const errorTypes = async (m: HttpClientMetrics) =>
+      new Set((await collect(m.producer()))['http.client.request.duration']!.dataPoints.map((p) => p.attributes['error.type']));
+    // The cap was full of codes: every status is _OTHER.
+    expect(await errorTypes(metrics)).toEqual(new Set(['_OTHER']));
+    expect(metrics.size.errorTypes).toBe(MAX_ERROR_TYPES);
+    expect(await errorTypes(fresh)).toEqual(new Set(['404', '503', '_OTHER']));
+    expect(fresh.size.errorTypes).toBe(3);
+  });
+
+  it('names a host as fetch does: lower case, punycode', () => {
+    const metrics = new HttpClientMetrics();
+    const viaFetch = metrics.targetOfOrigin(new URL('http://Bücher.Example:8080').origin);
+    expect(viaFetch.attributes['server.address']).toBe('xn--bcher-kva.example');
+    expect(metrics.targetOfHost(false, 'bücher.example', 'bücher.example:8080')).toBe(viaFetch);
+    expect(metrics.targetOfHost(false, 'BÜCHER.example', 'BÜCHER.example:8080')).toBe(viaFetch);
+    expect(metrics.targetOfHost(true, 'UPPER.Example', 'UPPER.Example').attributes['server.address']).toBe('upper.example');
+    expect(metrics.targetOfHost(false, 'FE80::A', '[FE80::A]:80').attributes['server.address']).toBe('fe80::a');
+    expect(metrics.size.targets).toBe(3);
+    // Longer than 128 characters: _OTHER, as a route is.
+    expect(metrics.targetOfHost(false, `${'a'.repeat(60)}.${'b'.repeat(60)}.example`, 'x').attributes['server.address']).toBe('_OTHER');
+    expect(metrics.targetOfHost(false, `${'a'.repeat(60)}.${'b'.repeat(59)}.example`, 'x').attributes['server.address']).toHaveLength(128);
+  });
+
   it('sends only what changed to a delta reader, and no scope at all before the first call', async () => {
     const metrics = new HttpClientMetrics();
     const producer = metrics.producer(AggregationTemporality.DELTA);

@@ -1,6 +1,6 @@
 // Every warning code mon raises, declared once (undici's lib/core/errors.js, Node's internal
 // errors.js): a code is a stable name users filter and search for, so it is never spelled anywhere
-// else. README's "### Warnings" table says what to do about each; test/warnings.test.ts keeps the
+// else. docs/troubleshooting.md's "## Warnings" table says what to do about each; test/warnings.test.ts keeps the
 // two in step and fails on a `'MON_…'` literal in any other source file.
 //
 // Why a package of its own: @mon/host and @mon/prometheus each work alone and neither depends on
@@ -43,6 +43,10 @@ export const MON_EXPORT_FAILED = 'MON_EXPORT_FAILED';
 export const MON_EXPORT_TIMEOUT = 'MON_EXPORT_TIMEOUT';
 /** The last interval could not be sent at exit. */
 export const MON_FLUSH_FAILED = 'MON_FLUSH_FAILED';
+/** V8's heap limit is at or above the container's memory limit: the OOM killer, not a heap error, will end the process. */
+export const MON_HEAP_ABOVE_LIMIT = 'MON_HEAP_ABOVE_LIMIT';
+/** An HTTP/2 server listens on Node 20, which has no http2 channels: its requests and gRPC calls are not counted. */
+export const MON_HTTP2_NOT_COUNTED = 'MON_HTTP2_NOT_COUNTED';
 
 /** The list: a constant left out of it is no `WarningCode`, so no call site can raise it. */
 export const WARNING_CODES = [
@@ -63,6 +67,8 @@ export const WARNING_CODES = [
   MON_EXPORT_FAILED,
   MON_EXPORT_TIMEOUT,
   MON_FLUSH_FAILED,
+  MON_HEAP_ABOVE_LIMIT,
+  MON_HTTP2_NOT_COUNTED,
 ] as const;
 
 export type WarningCode = (typeof WARNING_CODES)[number];

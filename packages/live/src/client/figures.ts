@@ -10,7 +10,7 @@ export interface Snapshot {
 }
 
 /**
- * Every series the page reads, in one table: the names mon's /metrics serves (README "Metrics";
+ * Every series the page reads, in one table: the names mon's /metrics serves (docs/metrics.md;
  * examples/grafana/dashboard.json uses the same). A missing one leaves its chart empty, saying so.
  */
 export const SERIES = {
@@ -18,6 +18,8 @@ export const SERIES = {
   duration: 'http_server_request_duration_seconds',
   active: 'http_server_active_requests',
   clientDuration: 'http_client_request_duration_seconds',
+  dbDuration: 'db_client_operation_duration_seconds',
+  rpcServerDuration: 'rpc_server_call_duration_seconds',
   systemCpuTime: 'system_cpu_time_seconds_total',
   systemCpuUtilization: 'system_cpu_utilization_ratio',
   processCpuTime: 'process_cpu_time_seconds_total',
@@ -36,12 +38,19 @@ export const SERIES = {
   gcDuration: 'v8js_gc_duration_seconds',
   uptime: 'process_uptime_seconds',
   targetInfo: 'target_info',
+  // Only under a cgroup limit (docs/containers.md); the container card is hidden without them.
+  containerWorkingSet: 'container_memory_working_set_bytes',
+  containerMemoryLimit: 'container_memory_limit_bytes',
+  containerCpuTime: 'container_cpu_time_seconds_total',
+  containerCpuLimit: 'container_cpu_limit',
+  containerPeriods: 'container_cpu_periods_total',
+  containerThrottledPeriods: 'container_cpu_throttled_periods_total',
 } as const;
 
 /**
  * In a cluster, mon's /metrics (served by the primary) gives per-process series (uptime, memory,
  * event loop) one series per process, told apart by this label: `primary` or a worker slot
- * (README "Cluster"). Summing those would add up uptimes and delays; the page shows one process.
+ * (docs/cluster.md). Summing those would add up uptimes and delays; the page shows one process.
  */
 export const PROCESS_LABEL = 'nodejs_cluster_worker';
 export const PRIMARY_PROCESS = 'primary';
@@ -78,6 +87,14 @@ export interface Point {
   loopUtilization?: number;
   gcShare?: number;
   /**
+   * In a container with limits, shares of what the kernel allows (0..1): the working set of the
+   * memory limit, the CPUs used of the CPU limit (quota / period), and the quota's periods that
+   * were throttled since the previous scrape.
+   */
+  containerMemory?: number;
+  containerCpu?: number;
+  containerThrottled?: number;
+  /**
    * In a cluster, whose figures the memory and event-loop lines are: the process with the largest
    * RSS, and the one with the highest event-loop p99 (or busiest loop). The PROCESS_LABEL value;
    * undefined outside a cluster.
@@ -111,6 +128,9 @@ export interface Status {
   disks: Disk[];
   systemMemoryUsed?: number;
   systemMemoryTotal?: number;
+  /** The container's limits, where it has them: bytes, and CPUs. */
+  containerMemoryLimit?: number;
+  containerCpuLimit?: number;
 }
 
 /**
@@ -143,6 +163,13 @@ export function computePoint(current: Snapshot, previous: Snapshot | undefined, 
     const loopAll = increase(previous, current, SERIES.loopTime);
     if (loopActive !== undefined && loopAll !== undefined && loopAll > 0) point.loopUtilization = clamp01(loopActive / loopAll);
 
+    // The container's CPU against its limit; its throttled share of the quota's periods.
+    const containerCpu = increase(previous, current, SERIES.containerCpuTime);
+    const cpuLimit = total(s, SERIES.containerCpuLimit);
+    if (containerCpu !== undefined && cpuLimit !== undefined && cpuLimit > 0) point.containerCpu = containerCpu / seconds / cpuLimit;
+    const periods = increase(previous, current, SERIES.containerPeriods);
+    if (periods !== undefined) point.containerThrottled = periods > 0 ? (increase(previous, current, SERIES.containerThrottledPeriods) ?? 0) / periods : 0;
+
     const gc = increase(previous, current, `${SERIES.gcDuration}_sum`);
     // No GC series yet only means no GC has happened since start; the runtime group is on when heap is.
     // In a cluster the counter is summed over processes: per process, it is their average share.
@@ -167,6 +194,10 @@ export function computePoint(current: Snapshot, previous: Snapshot | undefined, 
     const all = increase(windowStart, current, SERIES.requests);
     if (all !== undefined && all > 0) point.errorRatio = (increase(windowStart, current, SERIES.requests, isError) ?? 0) / all;
   }
+
+  const workingSet = total(s, SERIES.containerWorkingSet);
+  const memoryLimit = total(s, SERIES.containerMemoryLimit);
+  if (workingSet !== undefined && memoryLimit !== undefined && memoryLimit > 0) point.containerMemory = workingSet / memoryLimit;
 
   // A level the primary already sums over live processes (unlabelled).
   point.active = total(s, SERIES.active);
@@ -245,6 +276,8 @@ export function computeStatus(samples: Samples): Status {
     systemMemoryUsed: used,
     // used + available: the states the host reports; their sum is the machine's memory.
     systemMemoryTotal: memoryAll,
+    containerMemoryLimit: total(samples, SERIES.containerMemoryLimit),
+    containerCpuLimit: total(samples, SERIES.containerCpuLimit),
   };
 }
 
@@ -262,6 +295,25 @@ export interface RouteStats {
 /** Per route over the window from `from` to `to`: the routes that had requests, busiest first. */
 export function routeStats(from: Snapshot, to: Snapshot): RouteStats[] {
   return statsBy(from, to, SERIES.requests, SERIES.duration, (labels) => labels.http_route ?? '').map(({ key, ...stats }) => ({ route: key, ...stats }));
+}
+
+export interface MethodStats {
+  /** `rpc_method` of gRPC calls served: `package.Service/Method`, or `_OTHER` past mon's cap. */
+  method: string;
+  /** Calls per second over the window. */
+  rate: number;
+  /** Share that ended with a server-fault status (error_type set: UNKNOWN, INTERNAL, UNAVAILABLE...). */
+  errorRatio: number;
+  /** Seconds, until the call's stream closed. */
+  p95?: number;
+}
+
+/** gRPC calls served per method over the window (docs/http2-grpc.md): the methods that had calls, busiest first. */
+export function methodStats(from: Snapshot, to: Snapshot): MethodStats[] {
+  return statsBy(from, to, `${SERIES.rpcServerDuration}_count`, SERIES.rpcServerDuration, (labels) => labels.rpc_method ?? '_OTHER').map(({ key, ...stats }) => ({
+    method: key,
+    ...stats,
+  }));
 }
 
 export interface HostStats {
@@ -283,6 +335,23 @@ export function hostStats(from: Snapshot, to: Snapshot): HostStats[] {
     return labels.server_port === undefined ? host : `${host}:${labels.server_port}`;
   };
   return statsBy(from, to, `${SERIES.clientDuration}_count`, SERIES.clientDuration, hostOf).map(({ key, ...stats }) => ({ host: key, ...stats }));
+}
+
+export interface DbStats {
+  /** `db_system_name` and `db_operation_name`, e.g. `redis GET`, `mariadb SELECT`. */
+  operation: string;
+  /** Operations per second over the window. */
+  rate: number;
+  /** Share that failed (error_type set). */
+  errorRatio: number;
+  /** Seconds, until the caller got its answer. */
+  p95?: number;
+}
+
+/** The app's database and cache operations per system and operation over the window, busiest first. */
+export function dbStats(from: Snapshot, to: Snapshot): DbStats[] {
+  const operationOf = (labels: Labels): string => `${labels.db_system_name ?? '?'} ${labels.db_operation_name ?? '?'}`;
+  return statsBy(from, to, `${SERIES.dbDuration}_count`, SERIES.dbDuration, operationOf).map(({ key, ...stats }) => ({ operation: key, ...stats }));
 }
 
 /** Rate, error ratio and p95 per key over a window, from a counter and a histogram with the same labels. */
@@ -423,7 +492,7 @@ function byKey(list: readonly Sample[] | undefined): ReadonlyMap<string, number>
   return map;
 }
 
-// error_type is set for 5xx and for aborted requests (README "Metrics").
+// error_type is set for 5xx and for aborted requests (docs/metrics.md).
 const isError: Filter = (labels) => (labels.error_type ?? '') !== '';
 const statusClass =
   (digit: string): Filter =>

@@ -7,10 +7,14 @@ import {
   computePoint,
   computeStatus,
   hostStats,
+  dbStats,
   PRIMARY_PROCESS,
   routeStats,
+  methodStats,
+  type MethodStats,
   SERIES,
   type HostStats,
+  type DbStats,
   type Point,
   type RouteStats,
   type Snapshot,
@@ -32,6 +36,8 @@ interface Card {
   http?: boolean;
   /** The series whose absence means this card has nothing to show. */
   needs: string;
+  /** Hidden, rather than "not collected", while `needs` is absent (the container card, outside a limited cgroup). */
+  optional?: boolean;
   /** Per-process figures: in a cluster, which process the lines are (the worst one), for the title. */
   process?: (point: Point) => string | undefined;
   processRole?: string;
@@ -109,6 +115,19 @@ const CARDS: Card[] = [
     processRole: 'largest',
   },
   {
+    id: 'container',
+    title: 'Container (share of its limits)',
+    lines: [
+      { key: 'containerMemory', label: 'memory (working set)', className: 's1' },
+      { key: 'containerCpu', label: 'CPU', className: 's2' },
+      { key: 'containerThrottled', label: 'periods throttled', className: 's4' },
+    ],
+    format: formatPercent,
+    minMax: 0.05,
+    needs: SERIES.containerWorkingSet,
+    optional: true,
+  },
+  {
     id: 'loop-delay',
     title: 'Event loop delay',
     lines: [
@@ -150,7 +169,9 @@ const points: Point[] = [];
 const snapshots: Snapshot[] = [];
 let status: Status | undefined;
 let routes: RouteStats[] = [];
+let methods: MethodStats[] = [];
 let hosts: HostStats[] = [];
+let databases: DbStats[] = [];
 let failure: string | undefined;
 let lastSuccess = 0;
 const views = new Map<string, { card: HTMLElement; title: HTMLElement; svg: SVGSVGElement; legend: HTMLElement; message: HTMLElement }>();
@@ -190,6 +211,7 @@ function build(): void {
   grid.append(
     tableCard('card-routes', 'route-list', `Routes (last ${LATENCY_WINDOW_MS / 1000} s, busiest first)`),
     tableCard('card-hosts', 'host-list', `Outgoing calls by host (last ${LATENCY_WINDOW_MS / 1000} s, busiest first)`),
+    tableCard('card-databases', 'db-list', `Database calls by system and operation (last ${LATENCY_WINDOW_MS / 1000} s, busiest first)`),
   );
   document.getElementById('metrics-link')!.setAttribute('href', shownPath);
   document.getElementById('metrics-link')!.textContent = shownPath;
@@ -223,7 +245,9 @@ async function poll(): Promise<void> {
     const windowStart = snapshots.length > 1 ? snapshots[0] : undefined;
     points.push(computePoint(snapshot, previous, windowStart));
     routes = windowStart === undefined ? [] : routeStats(windowStart, snapshot);
+    methods = windowStart === undefined ? [] : methodStats(windowStart, snapshot);
     hosts = windowStart === undefined ? [] : hostStats(windowStart, snapshot);
+    databases = windowStart === undefined ? [] : dbStats(windowStart, snapshot);
     while (points.length > 0 && points[0]!.time < snapshot.time - HISTORY_MS) points.shift();
     status = computeStatus(snapshot.samples);
     failure = undefined;
@@ -271,10 +295,12 @@ function render(): void {
     else if (!card.lines.some((line) => points.some((p) => p[line.key] !== undefined))) message = 'Collecting… (needs two scrapes)';
     view.message.textContent = message;
     view.card.classList.toggle('is-empty', message !== '');
+    view.card.hidden = card.optional === true && samplesNow?.has(card.needs) !== true;
   }
   renderDisks();
   renderRoutes();
   renderHosts();
+  renderDatabases();
 }
 
 function renderHeader(now: number): void {
@@ -307,6 +333,10 @@ function renderHeader(now: number): void {
   if (status?.systemMemoryUsed !== undefined && status.systemMemoryTotal) {
     facts.push(`system memory ${formatPercent(status.systemMemoryUsed / status.systemMemoryTotal)} of ${formatBytes(status.systemMemoryTotal)}`);
   }
+  const limits: string[] = [];
+  if (status?.containerMemoryLimit !== undefined) limits.push(formatBytes(status.containerMemoryLimit));
+  if (status?.containerCpuLimit !== undefined) limits.push(`${Number(status.containerCpuLimit.toFixed(2))} CPU`);
+  if (limits.length > 0) facts.push(`container limit ${limits.join(', ')}`);
   document.getElementById('facts')!.textContent = facts.join(' · ');
   const live = document.getElementById('live')!;
   const fresh = lastSuccess > 0 && now - lastSuccess < interval * 3;
@@ -366,7 +396,11 @@ function renderRoutes(): void {
   renderTable(
     'route-list',
     ['route', 'requests'],
-    routes.map((r) => ({ name: r.route === '' ? '(no route: plain node:http, or not matched)' : r.route, none: r.route === '', ...r })),
+    // gRPC methods served sit beside the routes (they are not HTTP requests: docs/http2-grpc.md).
+    [
+      ...routes.map((r) => ({ name: r.route === '' ? '(no route: plain node:http, or not matched)' : r.route, none: r.route === '', ...r })),
+      ...methods.map((m) => ({ name: `gRPC ${m.method}`, none: false, ...m })),
+    ].sort((a, b) => b.rate - a.rate),
     empty,
   );
 }
@@ -383,6 +417,22 @@ function renderHosts(): void {
     'host-list',
     ['host', 'calls'],
     hosts.map((h) => ({ name: h.host === '_OTHER' ? '(other hosts, past MON_MAX_CLIENT_HOSTS)' : h.host, none: h.host === '_OTHER', ...h })),
+    empty,
+  );
+}
+
+function renderDatabases(): void {
+  const samplesNow = snapshots[snapshots.length - 1]?.samples;
+  const empty =
+    status === undefined
+      ? 'Connecting…'
+      : samplesNow?.has(`${SERIES.dbDuration}_count`) !== true
+        ? 'No database calls yet (mysql2, ioredis, node-redis): they show here, per system and operation, once the app makes one.'
+        : `No database calls in the last ${LATENCY_WINDOW_MS / 1000} s.`;
+  renderTable(
+    'db-list',
+    ['operation', 'calls'],
+    databases.map((d) => ({ name: d.operation, none: d.operation.endsWith(' _OTHER'), ...d })),
     empty,
   );
 }

@@ -49,23 +49,109 @@ export interface CarryOverOptions {
   writeWaitMillis?: number;
 }
 
-/** Reads the predecessor's totals; undefined when there are none (a first start, another app, no file). */
+/**
+ * The largest file read or written, and the most points in it. A real app's totals are 8-60 KB;
+ * the HTTP server's instruments at their caps (2000 series, 128-character routes that all need
+ * escaping) measured 3.45 MB and 4009 points, and 160 native buckets a series and the client's
+ * 1000 series would add about 2 MB more. The probe's hand-made 37 MB file of 200 000 series held
+ * the app's start for seconds, then took it to 2.5 GB.
+ */
+export const MAX_CARRY_BYTES = 16 * 1024 * 1024;
+export const MAX_CARRY_POINTS = 20_000;
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
+// Not on Windows (0 there: no such flag to pass); pm2 instances run on POSIX systems in practice.
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = fs.constants.O_NONBLOCK ?? 0;
+
+/**
+ * Reads the predecessor's totals; undefined when there are none (a first start, another app, no
+ * file) or when they cannot be trusted. Never throws. The file is input like any other: in a
+ * directory someone else controls it is not read; a symlink, a FIFO or device, a file over
+ * MAX_CARRY_BYTES or anything decodeScopes rejects is set aside (renamed `<file>.bad`) with one
+ * warning, and the counters start from zero.
+ */
 export async function readCarried(file: string, generation: string): Promise<ScopeMetrics[] | undefined> {
+  try {
+    return await readChecked(file, generation);
+  } catch (error) {
+    // Unusable: set aside, so that the next start does not meet it again and the next write replaces it.
+    const aside = `${file}.bad`;
+    const setAside = await fs.promises.rename(file, aside).then(
+      () => true,
+      (renameError: unknown) => (debug('pm2: cannot set %s aside: %s', file, describe(renameError)), false),
+    );
+    warn(
+      MON_PM2_CARRY_OVER,
+      `the pm2 carry-over file ${file} is unusable (${describe(error)})${setAside ? `; it is set aside as ${aside}` : ''}, and this instance's counters start from zero. Nothing to do unless it happens again (then the file was edited, or another program writes there).`,
+    );
+    return undefined;
+  }
+}
+
+async function readChecked(file: string, generation: string): Promise<ScopeMetrics[] | undefined> {
+  // A directory another user can write to is neither read nor written (CarryOver warns when it writes).
+  const unsafe = await directoryProblem(path.dirname(file), false);
+  if (unsafe !== undefined) {
+    debug('pm2: not reading %s: %s', file, unsafe);
+    return undefined;
+  }
+  let handle: fs.promises.FileHandle;
+  try {
+    // O_NOFOLLOW: a symlink fails (ELOOP). O_NONBLOCK: opening a FIFO does not wait for a writer.
+    handle = await fs.promises.open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new Error('a symbolic link');
+    throw error;
+  }
   let text: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') debug('pm2: cannot read %s: %s', file, describe(error));
-    return undefined;
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error('not a regular file');
+    if (stat.size > MAX_CARRY_BYTES) throw new Error(`${stat.size} bytes, over ${MAX_CARRY_BYTES}`);
+    // One byte more than it said: a file that grew meanwhile is caught, never read unbounded.
+    const buffer = Buffer.alloc(stat.size + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > stat.size) throw new Error(`over ${stat.size} bytes`);
+    }
+    text = buffer.toString('utf8', 0, length);
+  } finally {
+    await handle.close().catch(() => {});
   }
+  const carried = JSON.parse(text) as unknown;
+  if (typeof carried !== 'object' || carried === null) throw new Error('not an object');
+  const { generation: written, totals } = carried as Partial<Record<keyof CarryFile, unknown>>;
+  if (typeof written !== 'string' || typeof totals !== 'string') throw new Error('no generation or totals');
+  // Another app's totals (pm2 gave it this pm_id): not ours to add; the next write replaces them.
+  if (written !== generation) return undefined;
+  return decodeScopes(totals, hrTime(), { totalsOnly: true, maxPoints: MAX_CARRY_POINTS });
+}
+
+/**
+ * Why `dir` cannot hold the totals: not a directory (a symlink included), another user's, or
+ * writable by others (anyone could plant files or read the totals). `create`: made 0700 if missing,
+ * and an older mon's 0755 narrowed to 0700. Undefined when it is fine or (without `create`) missing.
+ */
+async function directoryProblem(dir: string, create: boolean): Promise<string | undefined> {
+  if (create) await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  let stat: fs.Stats;
   try {
-    const carried = JSON.parse(text) as CarryFile;
-    if (carried.generation !== generation) return undefined;
-    return decodeScopes(carried.totals, hrTime());
+    stat = await fs.promises.lstat(dir);
   } catch (error) {
-    debug('pm2: unreadable %s: %s', file, describe(error));
-    return undefined;
+    if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
+  if (!stat.isDirectory()) return `${dir} is not a directory`;
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) return `${dir} belongs to another user (uid ${stat.uid})`;
+  if ((stat.mode & 0o022) !== 0) return `${dir} is writable by other users`;
+  if (create && (stat.mode & 0o077) !== 0) await fs.promises.chmod(dir, 0o700);
+  return undefined;
 }
 
 /** The producer behind a pm2 instance's /metrics: `inner` plus the predecessor's totals, written on for the successor. */
@@ -178,23 +264,50 @@ export class CarryOver implements MetricProducer {
       return;
     }
     const { file, generation } = this.#options;
-    const temporary = `${file}.${process.pid}.tmp`;
+    let temporary: string | undefined;
     try {
-      if (!this.#madeDirectory) await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      if (!this.#madeDirectory) {
+        const problem = await directoryProblem(path.dirname(file), true);
+        if (problem !== undefined) throw new Error(problem);
+      }
       this.#madeDirectory = true;
-      await fs.promises.writeFile(temporary, JSON.stringify({ generation, totals } satisfies CarryFile));
+      const text = JSON.stringify({ generation, totals } satisfies CarryFile);
+      if (Buffer.byteLength(text) > MAX_CARRY_BYTES || pointsIn(totalScopes) > MAX_CARRY_POINTS) {
+        // Its successor would refuse it: no file at all rather than older totals.
+        await fs.promises.rm(file, { force: true });
+        throw new Error(`more than ${MAX_CARRY_POINTS} series or ${MAX_CARRY_BYTES} bytes of totals`);
+      }
+      // An unpredictable name, created only if nothing is there (a planted symlink included), 0600:
+      // nobody else can have it written elsewhere, or read it.
+      temporary = `${file}.${(await randomName())}.tmp`;
+      const handle = await fs.promises.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      try {
+        await handle.writeFile(text);
+      } finally {
+        await handle.close();
+      }
       await fs.promises.rename(temporary, file);
+      temporary = undefined;
       this.#written = totals;
       this.#onDisk = totalScopes;
       this.#writtenSeq = seq;
     } catch (error) {
       this.#failed = true;
+      if (temporary !== undefined) await fs.promises.rm(temporary, { force: true }).catch(() => {});
       warn(
         MON_PM2_CARRY_OVER,
-        `cannot keep this pm2 instance's totals in ${file} (${describe(error)}); its counters start from zero when pm2 restarts it. Make the directory writable or set PM2_HOME.`,
+        `cannot keep this pm2 instance's totals in ${file} (${describe(error)}); its counters start from zero when pm2 restarts it. Make the directory yours, private (chmod 700) and writable, or set PM2_HOME.`,
       );
     }
   }
+}
+
+const pointsIn = (scopes: ScopeMetrics[]): number => scopes.reduce((n, s) => n + s.metrics.reduce((m, metric) => m + metric.dataPoints.length, 0), 0);
+
+/** 16 random hex digits. node:crypto loaded on the first write: only pm2 instances write. */
+async function randomName(): Promise<string> {
+  const { randomBytes } = await import('node:crypto');
+  return randomBytes(8).toString('hex');
 }
 
 /** The scopes without their totals (counters, histograms): what stays fresh in a late scrape. */

@@ -21,7 +21,8 @@ export type MergeRule = 'total' | 'level' | 'per-process' | 'machine';
  */
 export function mergeRule(scope: InstrumentationScope, metric: MetricData): MergeRule {
   const host = scope.name === HOST_METER_NAME;
-  if (host && metric.descriptor.name.startsWith('system.')) return 'machine';
+  // container.*: the cgroup every process of the cluster shares, reported by the primary alone.
+  if (host && (metric.descriptor.name.startsWith('system.') || metric.descriptor.name.startsWith('container.'))) return 'machine';
   if (metric.dataPointType === DataPointType.HISTOGRAM) return 'total';
   if (metric.dataPointType === DataPointType.SUM) {
     if (metric.isMonotonic) return 'total';

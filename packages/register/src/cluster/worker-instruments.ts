@@ -1,10 +1,13 @@
-// What a worker leaves out because the primary has it: mon's machine-wide (system.*) host metrics.
+// What a worker leaves out because the primary has it: mon's machine-wide (system.*) and container-wide (container.*) host metrics.
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { HOST_METER_NAME } from '@mon/host/meter-name';
 
-/** Host metric groups a worker starts: 'disk' is system-wide only (filesystems, disk I/O). */
+/**
+ * Host metric groups a worker starts: 'disk' is system-wide only (filesystems, disk I/O), and
+ * 'container' is the cgroup the whole cluster shares (the primary says the heap-limit warning too).
+ */
 export function workerHostGroups<G extends string>(groups: Iterable<G>): G[] {
-  return [...groups].filter((g) => g !== 'disk');
+  return [...groups].filter((g) => g !== 'disk' && g !== 'container');
 }
 
 /**

@@ -34,6 +34,8 @@ const incomingMessagePrototype = (): object =>
 interface ExpressRequest extends IncomingMessage {
   route?: unknown;
   baseUrl?: unknown;
+  originalUrl?: unknown;
+  app?: { parent?: unknown };
 }
 
 const LISTEN_CHANNEL = 'tracing:net.server.listen:asyncStart';
@@ -41,6 +43,8 @@ const LISTEN_CHANNEL = 'tracing:net.server.listen:asyncStart';
 export interface ExpressMountPaths {
   /** The mount path when `request.route` matched, if that moment was seen. */
   matchedBaseUrl: (request: IncomingMessage) => string | undefined;
+  /** The mounted sub-app (`req.app`) the route matched in, if not the root app. */
+  matchedSubApp: (request: IncomingMessage) => unknown;
   /** Looks for Express's request prototype from a request that matched a route (fallback). */
   learnFrom: (request: IncomingMessage) => void;
   stop: () => void;
@@ -49,6 +53,10 @@ export interface ExpressMountPaths {
 export function captureExpressMountPaths(): ExpressMountPaths {
   const routes = new WeakMap<object, unknown>();
   const baseUrls = new WeakMap<object, string>();
+  // Express restores `req.app` too when a request leaves a sub-app: a route of the sub-app
+  // answered by the parent's middleware would otherwise lead the walk (express-mount.ts) to the
+  // parent only. Kept for sub-apps alone (a root app has no `parent`).
+  const subApps = new WeakMap<object, object>();
   /** Express request prototypes looked at (accessor installed or refused), so each is tried once. */
   const tried = new WeakSet<object>();
   const installed: object[] = [];
@@ -61,7 +69,15 @@ export function captureExpressMountPaths(): ExpressMountPaths {
     try {
       routes.set(this, value);
       const baseUrl = this.baseUrl;
-      baseUrls.set(this, typeof baseUrl === 'string' ? baseUrl : '');
+      // A route matches `req.url`, which Express keeps as the path below the mount (`baseUrl`). An
+      // app that puts the whole URL back inside a mount (verdaccio 6's log middleware sets
+      // `req.url = req.originalUrl` while a request waits, so its web API routes are written with
+      // their full path, `/-/verdaccio/data/packages`) had its route matched against the whole
+      // path: the mount is not part of it, or the label names a path that does not exist.
+      const url = this.url;
+      baseUrls.set(this, typeof baseUrl !== 'string' || (typeof url === 'string' && url === this.originalUrl) ? '' : baseUrl);
+      const app = this.app;
+      if (app?.parent !== undefined) subApps.set(this, app);
       if (!Object.hasOwn(this, 'route')) Object.defineProperty(this, 'route', ownRoute);
     } catch {
       // `this` was not an object WeakMaps take (never for a request): nothing to remember.
@@ -103,6 +119,7 @@ export function captureExpressMountPaths(): ExpressMountPaths {
 
   return {
     matchedBaseUrl: (request) => baseUrls.get(request),
+    matchedSubApp: (request) => subApps.get(request),
     learnFrom: (request) => {
       const proto = Object.getPrototypeOf(request) as object | null;
       if (proto !== null && proto !== incomingMessagePrototype()) install(proto);

@@ -23,7 +23,10 @@ export class FrameworkRoutes {
       this.recording = true;
       this.lookups.push(this.readRecorded);
     }
-    this.recorded.set(request, template);
+    // An HTTP/2 compatibility request (Fastify with `http2: true` hands it over as request.raw)
+    // is kept under its stream: the HTTP/2 recorder sees streams only (http2/server.ts).
+    const stream = (request as { stream?: unknown }).stream;
+    this.recorded.set(typeof stream === 'object' && stream !== null ? (stream as IncomingMessage) : request, template);
   }
 
   private readonly readRecorded: RouteLookup = (request) => this.recorded.get(request);

@@ -2,7 +2,8 @@
 // public field or diagnostics channel), then the smallest wrap reached through Node's module-load
 // tracing channels, only once the app loads the framework.
 //   Express 4/5   req.route + mount path at match time   express.ts (used by routes.ts directly)
-//   Fastify 4/5   fastify.initialization channel + onRequest hook   fastify.ts
+//   Fastify 5     the fastify.request.handler tracing channel, findRoute/hasRoute for early replies (no hook)   fastify.ts
+//   Fastify 4     fastify.initialization channel + onRequest hook   fastify.ts
 //   Koa 2/3 + @koa/router   ctx._matchedRoute, context found via a module-load accessor   koa.ts
 //   hapi 21       request.route.path, request found via a module-load accessor   hapi.ts
 //   h3 v2 / Nitro the h3.request tracing channel (h3's tracingPlugin registered)   h3.ts

@@ -2,7 +2,7 @@
 // @hono/node-server): the app publishes `{ request, route }` on the `mon:http:route` diagnostics
 // channel once its router has answered, with `request` the node:http IncomingMessage and `route`
 // the template. No dependency on mon: if mon is not loaded the channel has no subscriber and the
-// publish does nothing. README shows the line for Hono.
+// publish does nothing. docs/routes.md shows the line for Hono.
 //
 // A 404 keeps no route from here: a catch-all middleware that publishes after every request
 // would otherwise name the paths no route matched by its own pattern (`/*`).

@@ -32,4 +32,11 @@ describe('mergeRule', () => {
     expect(host(upDown('system.memory.usage', []))).toBe('machine');
     expect(host(gauge('system.cpu.utilization', 0))).toBe('machine');
   });
+
+  it("takes mon's container.* as the machine's too: one cgroup for the whole cluster, the primary's", () => {
+    expect(host(upDown('container.memory.working_set', []))).toBe('machine');
+    expect(host(gauge('container.cpu.limit', 0))).toBe('machine');
+    expect(host(counter('container.memory.oom_kills', []))).toBe('machine');
+    expect(app(counter('container.memory.oom_kills', []))).toBe('total');
+  });
 });

@@ -20,6 +20,6 @@ describe('WORKER_VIEWS', () => {
 
 describe('workerHostGroups', () => {
   it("leaves out the machine-wide 'disk' group", () => {
-    expect(workerHostGroups(['cpu', 'memory', 'disk', 'process', 'runtime'])).toEqual(['cpu', 'memory', 'process', 'runtime']);
+    expect(workerHostGroups(['cpu', 'memory', 'disk', 'process', 'runtime', 'container'])).toEqual(['cpu', 'memory', 'process', 'runtime']);
   });
 });

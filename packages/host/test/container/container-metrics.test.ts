@@ -1,0 +1,188 @@
+import fs from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { heapLimitWarning } from '../../src/container/index.js';
+import { points, start, value, type Harness } from '../support.js';
+import { tree, v2Tree, type Tree } from './tree.js';
+import { CONTAINER_METRICS } from '../../src/container/container-metrics.js';
+
+let h: Harness | undefined;
+let t: Tree | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+  t?.remove();
+  t = undefined;
+});
+
+const MiB = 1024 * 1024;
+const leaf = 'sys/fs/cgroup/kubepods.slice/pod1/c1';
+const startIn = (tr: Tree, warn = vi.fn(), onError = vi.fn()) => start({ groups: ['container'], root: tr.root, warn, onError });
+
+describe('container.* from cgroup v2 (a directory tree)', () => {
+  it('reads every figure from the files, working set and available as cAdvisor computes them', async () => {
+    t = v2Tree();
+    const onError = vi.fn();
+    h = startIn(t, vi.fn(), onError);
+    const c = await h.collect();
+    expect(c.errors).toEqual([]);
+    expect(onError).not.toHaveBeenCalled();
+    expect(value(c, 'container.memory.limit')).toBe(256 * MiB);
+    expect(value(c, 'container.memory.usage')).toBe(150_000_000);
+    expect(value(c, 'container.memory.working_set')).toBe(150_000_000 - 20_000_000);
+    expect(value(c, 'container.memory.available')).toBe(256 * MiB - 130_000_000);
+    expect(value(c, 'container.memory.rss')).toBe(100_000_000);
+    expect(value(c, 'container.memory.limit_hits')).toBe(17);
+    expect(value(c, 'container.memory.oom_kills')).toBe(1);
+    expect(value(c, 'container.cpu.limit')).toBe(0.5);
+    expect(value(c, 'container.cpu.time', { 'cpu.mode': 'user' })).toBe(4);
+    expect(value(c, 'container.cpu.time', { 'cpu.mode': 'system' })).toBe(0.5);
+    expect(value(c, 'container.cpu.periods')).toBe(120);
+    expect(value(c, 'container.cpu.throttled_periods')).toBe(48);
+    expect(value(c, 'container.cpu.throttled_time')).toBeCloseTo(1.86, 9);
+    expect([...c.metrics.keys()].sort()).toEqual([...CONTAINER_METRICS].sort());
+  });
+
+  it('re-reads the limits at each collection (a pod resized in place)', async () => {
+    t = v2Tree();
+    h = startIn(t);
+    expect(value(await h.collect(), 'container.memory.limit')).toBe(256 * MiB);
+    t.write(`${leaf}/memory.max`, `${512 * MiB}\n`);
+    t.write(`${leaf}/cpu.max`, '200000 100000\n');
+    const c = await h.collect();
+    expect(value(c, 'container.memory.limit')).toBe(512 * MiB);
+    expect(value(c, 'container.cpu.limit')).toBe(2);
+  });
+
+  it("takes the smallest limit on the way up, and the throttling of the cgroup whose quota binds", async () => {
+    t = v2Tree({ memoryMax: 'max', podMemoryMax: String(128 * MiB), cpuMax: 'max 100000', podCpuMax: '25000 100000' });
+    h = startIn(t);
+    const c = await h.collect();
+    expect(value(c, 'container.memory.limit')).toBe(128 * MiB);
+    expect(value(c, 'container.cpu.limit')).toBe(0.25);
+    expect(value(c, 'container.cpu.throttled_periods')).toBe(300);
+    expect(value(c, 'container.cpu.throttled_time')).toBeCloseTo(7.5, 9);
+    // CPU time stays the process's own cgroup's.
+    expect(value(c, 'container.cpu.time', { 'cpu.mode': 'user' })).toBe(4);
+  });
+
+  it('a CPU limit alone: memory figures without limit or available', async () => {
+    t = v2Tree({ memoryMax: 'max' });
+    h = startIn(t);
+    const c = await h.collect();
+    expect(points(c, 'container.memory.limit')).toEqual([]);
+    expect(points(c, 'container.memory.available')).toEqual([]);
+    expect(value(c, 'container.memory.working_set')).toBe(130_000_000);
+    expect(value(c, 'container.cpu.limit')).toBe(0.5);
+  });
+
+  it('no limit anywhere: no container series and no warning', async () => {
+    t = v2Tree({ memoryMax: 'max', cpuMax: 'max 100000' });
+    const warn = vi.fn();
+    const onError = vi.fn();
+    h = startIn(t, warn, onError);
+    const c = await h.collect();
+    expect([...c.metrics.keys()].filter((n) => points(c, n).length > 0)).toEqual([]);
+    expect(warn).not.toHaveBeenCalled();
+    expect(onError).not.toHaveBeenCalled();
+  });
+
+  it('no cgroup at all (not Linux, no /proc): no series, no warning, no error', async () => {
+    t = tree();
+    const warn = vi.fn();
+    const onError = vi.fn();
+    h = startIn(t, warn, onError);
+    const c = await h.collect();
+    expect([...c.metrics.keys()].filter((n) => points(c, n).length > 0)).toEqual([]);
+    expect(warn).not.toHaveBeenCalled();
+    expect(onError).not.toHaveBeenCalled();
+  });
+
+  it('a file that cannot be read costs the container metrics and one report', async () => {
+    t = v2Tree();
+    fs.rmSync(`${t.root}/${leaf}/memory.stat`);
+    const onError = vi.fn();
+    h = startIn(t, vi.fn(), onError);
+    const c = await h.collect();
+    await h.collect();
+    expect(points(c, 'container.memory.usage')).toEqual([]);
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect(onError).toHaveBeenCalledWith('container', expect.any(Error));
+  });
+
+  it("warns once at start when V8's heap limit is at or above the memory limit", async () => {
+    t = v2Tree({ memoryMax: String(64 * MiB) });
+    const warn = vi.fn();
+    h = startIn(t, warn);
+    await h.collect();
+    await h.collect();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toBe('MON_HEAP_ABOVE_LIMIT');
+    expect(warn.mock.calls[0]![1]).toMatch(/^V8's heap limit \(\d+ MiB\) is at or above the container's memory limit \(64 MiB\).*--max-old-space-size=48$/);
+  });
+});
+
+describe('container.* from cgroup v1 (a directory tree)', () => {
+  it('reads memory, cpu and cpuacct hierarchies, total_* memory figures and the OOM kills', async () => {
+    const m = 'sys/fs/cgroup/memory/app';
+    const cpu = 'sys/fs/cgroup/cpu,cpuacct/app';
+    t = tree({
+      'proc/self/cgroup': '9:memory:/app\n3:cpu,cpuacct:/app\n0::/\n',
+      'proc/self/mountinfo':
+        '35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n',
+      'sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712\n',
+      [`${m}/memory.limit_in_bytes`]: `${256 * MiB}\n`,
+      [`${m}/memory.usage_in_bytes`]: '150000000\n',
+      [`${m}/memory.stat`]: 'cache 1\nrss 2\ninactive_file 3\ntotal_cache 50000000\ntotal_rss 100000000\ntotal_inactive_file 20000000\n',
+      [`${m}/memory.failcnt`]: '3\n',
+      [`${m}/memory.memsw.failcnt`]: '1\n',
+      [`${m}/memory.oom_control`]: 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n',
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1\n',
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
+      [`${cpu}/cpu.cfs_quota_us`]: '50000\n',
+      [`${cpu}/cpu.cfs_period_us`]: '100000\n',
+      [`${cpu}/cpu.stat`]: 'nr_periods 52\nnr_throttled 48\nthrottled_time 1860000000\n',
+      [`${cpu}/cpuacct.stat`]: 'user 150\nsystem 25\n',
+    });
+    h = startIn(t);
+    const c = await h.collect();
+    expect(value(c, 'container.memory.limit')).toBe(256 * MiB);
+    expect(value(c, 'container.memory.working_set')).toBe(130_000_000);
+    expect(value(c, 'container.memory.rss')).toBe(100_000_000);
+    expect(value(c, 'container.memory.limit_hits')).toBe(4);
+    expect(value(c, 'container.memory.oom_kills')).toBe(2);
+    expect(value(c, 'container.cpu.limit')).toBe(0.5);
+    expect(value(c, 'container.cpu.time', { 'cpu.mode': 'user' })).toBe(1.5);
+    expect(value(c, 'container.cpu.time', { 'cpu.mode': 'system' })).toBe(0.25);
+    expect(value(c, 'container.cpu.periods')).toBe(52);
+    expect(value(c, 'container.cpu.throttled_periods')).toBe(48);
+    expect(value(c, 'container.cpu.throttled_time')).toBeCloseTo(1.86, 9);
+  });
+});
+
+describe('container.memory.limit from cgroup v1', () => {
+  it("takes the kernel's hierarchical_memory_limit where memory.stat has it, limits above the visible ones included", async () => {
+    const m = 'sys/fs/cgroup/memory';
+    t = tree({
+      'proc/self/cgroup': '9:memory:/\n',
+      'proc/self/mountinfo': '35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n',
+      [`${m}/memory.limit_in_bytes`]: '9223372036854771712\n',
+      [`${m}/memory.usage_in_bytes`]: '1000\n',
+      [`${m}/memory.stat`]: `total_rss 10\ntotal_inactive_file 0\nhierarchical_memory_limit ${128 * MiB}\n`,
+    });
+    // Delta: the SDK reports only what each collection observed (cumulative keeps the last value).
+    h = start({ groups: ['container'], root: t.root, warn: vi.fn() }, { delta: true });
+    expect(value(await h.collect(), 'container.memory.limit')).toBe(128 * MiB);
+    t.write(`${m}/memory.stat`, 'total_rss 10\ntotal_inactive_file 0\nhierarchical_memory_limit 9223372036854771712\n');
+    expect(points(await h.collect(), 'container.memory.limit')).toEqual([]);
+  });
+});
+
+describe('heapLimitWarning', () => {
+  it('names both limits and a --max-old-space-size at three quarters of the limit', () => {
+    expect(heapLimitWarning(259 * MiB, 256 * MiB)).toContain('(259 MiB) is at or above the container\'s memory limit (256 MiB)');
+    expect(heapLimitWarning(259 * MiB, 256 * MiB)).toMatch(/--max-old-space-size=192$/);
+    expect(heapLimitWarning(256 * MiB, 256 * MiB)).toBeDefined();
+    expect(heapLimitWarning(255 * MiB, 256 * MiB)).toBeUndefined();
+    expect(heapLimitWarning(4096 * MiB, undefined)).toBeUndefined();
+  });
+});

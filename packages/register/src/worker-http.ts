@@ -1,0 +1,77 @@
+// HTTP servers in worker threads (worker-thread.ts says what else a worker gets: nothing).
+// Diagnostics channels are per thread, so a worker records its own requests (the same recorder and
+// route sources as the main thread) and posts each finished one to the main thread on a
+// BroadcastChannel, where it is counted with the main thread's own. Requests in flight in a worker
+// are not in http.server.active_requests: a thread ending with requests in flight would leave them
+// counted forever. Posting costs one structured clone per request, in the worker.
+import { loadConfig } from './config.js';
+import { SLOTS, type HttpServerMetrics } from './http-server-metrics.js';
+import { instrumentHttpServers, type HttpRecorder } from './http-server.js';
+import { debug, muteWarnings } from './warn.js';
+import { workerThreads } from './worker-thread.js';
+
+/** The channel both sides open. */
+export const WORKER_HTTP_CHANNEL = 'mon:http:worker-thread';
+/** One finished request: slot, status, aborted, route, micros (requestEnded's arguments). */
+type Ended = [number, number, boolean, string | undefined, number];
+
+/** Worker side: what the preload does in a worker thread instead of starting a pipeline. */
+export function startInWorkerThread(): void {
+  try {
+    // The same environment as the main thread (unless the app gave the worker its own): whatever is
+    // wrong in it, the main thread said once.
+    muteWarnings();
+    const config = loadConfig();
+    if (config.disabled || !config.groups.has('http')) return;
+    instrumentHttpServers(forwardingRecorder(), config.http);
+    debug('worker thread: HTTP requests are forwarded to the main thread');
+  } catch (error) {
+    debug('worker thread: could not record HTTP requests: %o', error);
+  }
+}
+
+/** A recorder for http-server.ts that posts finished requests to the main thread. */
+function forwardingRecorder(): HttpRecorder {
+  let channel: import('node:worker_threads').BroadcastChannel | undefined;
+  return {
+    requestStarted: () => {},
+    requestEnded: (slot, status, aborted, route, micros) => {
+      if (channel === undefined) {
+        channel = new (workerThreads().BroadcastChannel)(WORKER_HTTP_CHANNEL);
+        // Never what keeps the worker alive.
+        channel.unref();
+      }
+      const ended: Ended = [slot, status, aborted, route, micros];
+      channel.postMessage(ended);
+    },
+  };
+}
+
+/**
+ * Main side: counts what worker threads post. The channel opens when the app starts its first
+ * worker thread (the process 'worker' event), so an app without workers pays nothing.
+ */
+export function receiveWorkerThreads(metrics: HttpServerMetrics): () => void {
+  let channel: import('node:worker_threads').BroadcastChannel | undefined;
+  const onMessage = (event: unknown): void => {
+    const ended = (event as { data?: unknown }).data as Ended;
+    // Messages come from mon in this process's own threads; the shape is still checked, never trusted to throw.
+    if (!Array.isArray(ended) || ended.length !== 5) return;
+    const [slot, status, aborted, route, micros] = ended;
+    if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS || !Number.isInteger(status) || typeof micros !== 'number' || (route !== undefined && typeof route !== 'string')) return;
+    // requestEnded takes one request off the in-flight count the worker never added to.
+    metrics.requestStarted(slot);
+    metrics.requestEnded(slot, status, aborted === true, route, micros);
+  };
+  const onWorker = (): void => {
+    if (channel !== undefined) return;
+    channel = new (workerThreads().BroadcastChannel)(WORKER_HTTP_CHANNEL);
+    channel.unref();
+    channel.onmessage = onMessage;
+  };
+  process.on('worker', onWorker);
+  return () => {
+    process.off('worker', onWorker);
+    channel?.close();
+  };
+}

@@ -1,0 +1,34 @@
+// Worker threads. Node hands `--import` (and NODE_OPTIONS) to every worker thread, so the preload
+// runs again in each one: a second pipeline there found the port taken by the main thread (one
+// "cannot serve /metrics" warning per thread at every start of an app using pino transports, which
+// log from a worker thread) and paid for a MeterProvider, host sources and timers per thread.
+//
+// So a worker thread gets nothing of its own: no pipeline, no port, no host or runtime metrics,
+// no timers, no warnings (the main thread said each once), and never loads the OpenTelemetry SDK.
+// It does load the HTTP recorder and route sources (worker-http.ts), at once, as the main thread
+// does: frameworks are caught as they are created or loaded, before any server listens. Per worker
+// (test/bench/worker-thread.mjs, Node 20, loaded 2-core machine, medians of 20): +1.5 MB of heap and
+// +130 ms to its first message, against +2.3 MB and +260 ms for the whole pipeline it ran before.
+// Loading the recorder only once a server listens cost +0.4 MB and +4 ms, but lost the requests
+// answered while it loaded (an ESM chunk loads asynchronously).
+import { createRequire } from 'node:module';
+
+type WorkerThreads = typeof import('node:worker_threads');
+/** Loaded only in a worker thread, or once the app starts one (see inWorkerThread for why). */
+export const workerThreads = (): WorkerThreads => createRequire(import.meta.url)('node:worker_threads') as WorkerThreads;
+
+/**
+ * Whether this is a worker thread. Node replaces process.abort in worker threads with a function
+ * named `unavailableInWorker` (Node 20 to 26): reading a name costs nothing, while
+ * `worker_threads.isMainThread`, the documented answer, loads node:stream and more (~7 ms on the
+ * loaded 2-core machine) in every process that inherits NODE_OPTIONS. So the name is a hint, and
+ * the documented answer confirms it, only in threads that are not obviously the main one.
+ */
+export function inWorkerThread(): boolean {
+  if (process.abort.name === 'abort') return false;
+  try {
+    return !workerThreads().isMainThread;
+  } catch {
+    return false;
+  }
+}
