@@ -33,7 +33,7 @@ const preload = preloadOption.startsWith('@') ? preloadOption : pathToFileURL(pa
 /** Settling time before measuring: start-up, the endpoint's opening, the live history's first sample. */
 const SETTLE_MS = 6_000;
 
-const ALL_BUT_RUNTIME = 'http,http-client,cpu,memory,disk,process';
+const ALL_BUT_RUNTIME = 'http,http-client,db,cpu,memory,disk,process,container';
 const VARIANTS = [
   { id: 'bare', label: 'bare', mon: false, env: {} },
   { id: 'default', label: 'mon, default', mon: true, env: {} },
