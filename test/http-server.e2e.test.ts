@@ -163,30 +163,6 @@ describe('requests in flight', () => {
   });
 });
 
-describe('the live page\'s polls', () => {
-  it('leave the intervals a scraper sees whole: /metrics?peek=1 starts none', async () => {
-    // No live page, so no history peek (every 10 s) can land between the block and the polls.
-    app = await spawnApp(fixture('plain-server.mjs'), { env: { MON_UI: 'off' } });
-    const delayMax = (text: string) => sample(text, 'nodejs_eventloop_delay_max_seconds')!;
-    await scrape(app.metricsPort); // a scrape: its interval starts here
-    await request(app.metricsPort, '/metrics?peek=1'); // the live page's first poll
-    await request(app.port, '/block?ms=300');
-    await sleep(50);
-    const blocked = delayMax((await request(app.metricsPort, '/metrics?peek=1')).body);
-    expect(blocked).toBeGreaterThanOrEqual(0.2);
-    // Polls every 100 ms, as a live page would (every 2 s) beside a scraper (every 15 s). The block
-    // is behind them (bounds relative to it: a loaded machine delays an idle loop too).
-    for (let i = 0; i < 3; i++) {
-      await sleep(100);
-      expect(delayMax((await request(app.metricsPort, '/metrics?peek=1')).body)).toBeLessThan(blocked / 2);
-    }
-    // The scraper's interval still holds the block.
-    expect(delayMax((await scrape(app.metricsPort)).body)).toBeGreaterThanOrEqual(0.2);
-    await sleep(100);
-    expect(delayMax((await scrape(app.metricsPort)).body)).toBeLessThan(blocked / 2);
-  });
-});
-
 describe('the exposition', () => {
   it('uses Prometheus names and types, text 0.0.4 by default and OpenMetrics when asked', async () => {
     app = await spawnApp(example('http-esm/server.mjs'));

@@ -148,8 +148,9 @@ describe.skipIf(skipWithoutChromium())('the live page in headless Chromium', () 
   it('opened after the traffic, shows the recent past the process kept, from its first fetch', async () => {
     const later = await spawnApp(example('http-esm/server.mjs'));
     try {
-      // Traffic while nobody looks, until the history (sampled every 10 s, HISTORY_STEP_MS) has a
-      // rate: requests between two of its samples.
+      // Traffic while the page is closed, until the history has a rate: requests between two of its
+      // samples. (Fetching the history counts as looking: from the first fetch it samples every
+      // 10 s, HISTORY_STEP_MS, instead of every 60 s.)
       const history = async () => JSON.parse((await request(later.metricsPort, '/live/history')).body) as { points: Array<Record<string, number>> };
       const deadline = Date.now() + 45_000;
       let sent = 0;

@@ -9,8 +9,8 @@
 //   echo 268435456 > /sys/fs/cgroup/memory/b/memory.limit_in_bytes; echo 50000 > /sys/fs/cgroup/cpu/b/cpu.cfs_quota_us
 //   sh -c 'echo $$ > /sys/fs/cgroup/memory/b/cgroup.procs; echo $$ > /sys/fs/cgroup/cpu/b/cgroup.procs; exec node packages/host/bench/collect.bench.mjs'
 //
-// Collections are spaced SPACING_MS apart, as scrapes are: back to back, the event loop sampler
-// would have no sample and the delay callback would skip its (costliest) reads.
+// Collections are spaced SPACING_MS apart, as scrapes are, so the event loop sampler has samples
+// for the delay callback to merge (its window's slots: windows.ts).
 // Wall time is what a scrape waits; CPU time counts every thread of the process (statfs runs on
 // the libuv pool, systeminformation in child processes is not counted at all).
 import { HostMetrics } from '@opentelemetry/host-metrics';

@@ -1,10 +1,10 @@
-// System CPU: time per mode summed over logical CPUs, and utilization per mode over the interval
-// since the previous collection (the first one: since start).
+// System CPU: time per mode summed over logical CPUs, and utilization per mode over the window
+// (windows.ts: the last 60 s; before that, since start).
 import os from 'node:os';
 import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
 import { openProcFile, type ProcFile } from './proc-file.js';
 import type { Report } from './report.js';
-import { createBaselines, type Windows } from './windows.js';
+import type { Windows } from './windows.js';
 
 export const CPU_METRICS = ['system.cpu.time', 'system.cpu.utilization'] as const;
 
@@ -57,7 +57,7 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
   });
   const utilization = meter.createObservableGauge('system.cpu.utilization', {
     unit: '1',
-    description: 'Share of CPU time spent in each mode since the previous collection, all logical CPUs together.',
+    description: 'Share of CPU time spent in each mode over the last 60 s, all logical CPUs together.',
   });
 
   let stat: ProcFile | undefined;
@@ -75,16 +75,8 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
     }
   }
 
-  let initial: Float64Array | undefined;
-  try {
-    initial = read();
-  } catch {
-    // Reported by the first collection, which fails the same way.
-  }
-  // One baseline per audience (windows.ts).
-  const previous = createBaselines(windows, initial);
-  /** The utilization last observed, per mode. */
-  let lastShares: Float64Array | undefined;
+  // A reading that fails is reported by the collection, which fails the same way.
+  const readings = windows.readings(read);
 
   const callback: BatchObservableCallback = (result) => {
     let current: Float64Array;
@@ -95,31 +87,21 @@ export function startCpuMetrics(meter: Meter, report: Report, windows: Windows):
       return;
     }
     for (let i = 0; i < modes.length; i++) result.observe(time, current[i]!, modes[i]);
-    const before = previous.before;
-    if (!before) {
-      previous.set(current);
-      return;
-    }
+    const before = readings.base(performance.now(), windows.spanMs)?.value;
     // Divide by the total of all modes rather than wall time x CPUs: the shares then sum to 1 and
     // stay in [0, 1] even when the kernel's tick accounting and our clock disagree. Negative
     // deltas (idle going backwards is a known NO_HZ quirk) count as zero.
     const deltas = new Float64Array(modes.length);
-    for (let i = 0; i < modes.length; i++) deltas[i] = Math.max(0, current[i]! - before[i]!);
-    let shares = sharesOf(deltas);
-    if (shares) {
-      lastShares = shares;
-      previous.set(current);
-    } else {
-      // Two collections inside one clock tick (10 ms), or one right after start, see no change:
-      // keep the older baseline and repeat the last shares (before any: the shares since boot)
-      // rather than report 0/0 or leave the series out for this reader.
-      shares = lastShares ?? sharesOf(current);
-    }
+    if (before) for (let i = 0; i < modes.length; i++) deltas[i] = Math.max(0, current[i]! - before[i]!);
+    // No change (a collection right after start, inside one clock tick of 10 ms): the shares since
+    // boot, rather than 0/0 or no series.
+    const shares = sharesOf(deltas) ?? sharesOf(current);
     if (shares) for (let i = 0; i < modes.length; i++) result.observe(utilization, shares[i]!, modes[i]);
   };
 
   meter.addBatchObservableCallback(callback, [time, utilization]);
   return () => {
+    readings.stop();
     meter.removeBatchObservableCallback(callback, [time, utilization]);
     stat?.close();
   };

@@ -14,7 +14,7 @@ import { PROCESS_CPU_METRICS, startProcessCpuMetrics } from './process-cpu.js';
 import { PROCESS_METRICS, startProcessMetrics } from './process.js';
 import { HOST_METER_NAME } from './meter-name.js';
 import { createReport, type OnError } from './report.js';
-import { createWindows, type Peek } from './windows.js';
+import { createWindows, type Peek, type WindowOptions } from './windows.js';
 
 export type HostMetricGroup = 'cpu' | 'memory' | 'disk' | 'process' | 'runtime' | 'container';
 
@@ -35,9 +35,9 @@ export interface HostMetrics {
   /** Removes every callback and listener; the instruments stop reporting. */
   stop(): void;
   /**
-   * Runs `collect` (a reader's collect(), called synchronously) so that the interval values it
-   * reports cover the current interval without ending it: for collections that only look, such as
-   * a live view polling every few seconds beside a Prometheus that scrapes every 15 s.
+   * Runs `collect` (a reader's collect(), called synchronously) so that the window figures it
+   * reports cover the last 5-10 s instead of the last 60-65 s: for a live view polling every few
+   * seconds, which follows what happens now.
    */
   peek: Peek;
 }
@@ -54,14 +54,21 @@ export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string
 
 /**
  * Registers host, process and Node.js runtime instruments on `meterProvider`. Values are read
- * only when a reader collects; nothing polls. The only long-lived listeners are the event loop
- * delay sampler and the GC observer, and neither keeps the process alive.
+ * only when a reader collects. What runs between collections: the event loop delay sampler (every
+ * 10 ms while the loop works, every 500 ms while it idles), the windows' readings of cumulative
+ * values every 5 s, and the GC observer; none keeps the process alive.
  *
- * Interval values (CPU and event loop utilization, event loop delay) cover the time since the
- * previous collection by any reader: with two readers, each sees the interval since the other.
- * Collections made through `peek` have intervals of their own (since the previous peek).
+ * Window figures (CPU and event loop utilization, event loop delay statistics) cover windows fixed
+ * in time (windows.ts: the last 60-65 s; through `peek`, the last 5-10 s): a collection only
+ * reads, so any number of readers and scrapers see the same figures.
  */
-export function startHostMetrics(meterProvider: MeterProvider, options: HostMetricsOptions = {}): HostMetrics {
+export function startHostMetrics(
+  meterProvider: MeterProvider,
+  options: HostMetricsOptions & {
+    /** @internal Shorter windows, for tests. */
+    windows?: WindowOptions;
+  } = {},
+): HostMetrics {
   const report = createReport(options.onError);
   const groups = new Set<string>(options.groups ?? (Object.keys(HOST_METRIC_NAMES) as HostMetricGroup[]));
   for (const group of groups) {
@@ -71,7 +78,7 @@ export function startHostMetrics(meterProvider: MeterProvider, options: HostMetr
   }
 
   const meter = meterProvider.getMeter(HOST_METER_NAME);
-  const windows = createWindows();
+  const windows = createWindows(options.windows);
   const stops: Array<() => void> = [];
   // One cgroup, opened once, for the container group and for the CPUs process.cpu.utilization divides by.
   let cgroup: Cgroup | undefined;
@@ -103,6 +110,7 @@ export function startHostMetrics(meterProvider: MeterProvider, options: HostMetr
       if (stopped) return;
       stopped = true;
       for (const stop of stops) stop();
+      windows.stop();
     },
     peek: (collect) => windows.peek(collect),
   };

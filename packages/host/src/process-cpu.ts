@@ -1,11 +1,11 @@
-// Process CPU: user/system seconds and the share of the CPUs available to the process used since
-// the previous collection (the first one: since start).
+// Process CPU: user/system seconds and the share of the CPUs available to the process used over
+// the window (windows.ts: the last 60 s; before that, since start).
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
 import type { Cgroup } from './container/index.js';
 import type { Report } from './report.js';
-import { createBaselines, type Windows } from './windows.js';
+import type { Windows } from './windows.js';
 
 export const PROCESS_CPU_METRICS = ['process.cpu.time', 'process.cpu.utilization'] as const;
 
@@ -20,7 +20,7 @@ export function startProcessCpuMetrics(meter: Meter, report: Report, windows: Wi
   });
   const utilization = meter.createObservableGauge('process.cpu.utilization', {
     unit: '1',
-    description: 'CPU time used by this process since the previous collection, divided by elapsed time and the CPUs it may use (affinity, and the container CPU limit).',
+    description: 'CPU time used by this process over the last 60 s, divided by elapsed time and the CPUs it may use (affinity, and the container CPU limit).',
   });
 
   // availableParallelism, not os.cpus().length: it honours CPU affinity, and semconv divides by
@@ -36,8 +36,7 @@ export function startProcessCpuMetrics(meter: Meter, report: Report, windows: Wi
     }
     return quota !== undefined && quota > 0 && quota < affinity ? quota : affinity;
   };
-  // One baseline per audience (windows.ts).
-  const previous = createBaselines(windows, { usage: process.cpuUsage(), at: performance.now() });
+  const readings = windows.readings(() => process.cpuUsage());
 
   const callback: BatchObservableCallback = (result) => {
     let usage: NodeJS.CpuUsage;
@@ -51,15 +50,17 @@ export function startProcessCpuMetrics(meter: Meter, report: Report, windows: Wi
     result.observe(time, usage.user / 1e6, USER);
     result.observe(time, usage.system / 1e6, SYSTEM);
     // cpuUsage() is in microseconds, performance.now() in milliseconds.
-    const before = previous.before!;
-    const available = (now - before.at) * 1000 * cpusAvailable();
+    const before = readings.base(now, windows.spanMs);
+    const available = before === undefined ? 0 : (now - before.at) * 1000 * cpusAvailable();
     if (available > 0) {
-      result.observe(utilization, (usage.user - before.usage.user) / available, USER);
-      result.observe(utilization, (usage.system - before.usage.system) / available, SYSTEM);
+      result.observe(utilization, (usage.user - before!.value.user) / available, USER);
+      result.observe(utilization, (usage.system - before!.value.system) / available, SYSTEM);
     }
-    previous.set({ usage, at: now });
   };
 
   meter.addBatchObservableCallback(callback, [time, utilization]);
-  return () => meter.removeBatchObservableCallback(callback, [time, utilization]);
+  return () => {
+    readings.stop();
+    meter.removeBatchObservableCallback(callback, [time, utilization]);
+  };
 }

@@ -1,63 +1,111 @@
-// "Since the previous collection" values (CPU and event loop utilization, event loop delay) start
-// a new window at each collection. A live view polling every 2 s beside a Prometheus scraping every
-// 15 s would leave Prometheus with the last 2 s of each interval. So collections come in two
-// audiences, each with its own windows: ordinary collections (scrapes, exports), and peeks (a
-// collection run inside `peek`, such as the live page's polls), which see the interval since the
-// previous peek and leave the ordinary windows alone.
+// Figures over a window of time (event loop delay statistics, event loop and CPU utilization)
+// cover windows fixed in time, never "since the previous collection": a collection only reads, so
+// no client can shrink another's window. Two Prometheus servers of an HA pair, a second team's
+// scraper, a curl, or a live page polling every 2 s all read the same figures at the same moment,
+// and a 300 ms stall shows in the max delay of every scraper whose interval covers it.
+//
+// The window is the last WINDOW_MS (60 s) up to the collection, kept as slots of SLOT_MS (5 s) on
+// the process's monotonic clock: a collection reads the current slot and the 12 before it, so it
+// covers between 60 and 65 s, and any scrape interval up to 60 s (Prometheus' default, the OTLP
+// export's default) misses nothing. Peeks (the live page's polls and history) read a short window,
+// the current slot and the one before (5-10 s), so the page follows what happens now.
+//
+// Cumulative values (CPU time, event loop time) are read at each slot boundary by one unref'd
+// timer (every 5 s, a few tens of µs); a ratio is the difference between now and the reading
+// from just before the window. Event loop delay samples go straight into the slots
+// (event-loop-sampler.ts).
 
-export const COLLECTIONS = 0;
-export const PEEKS = 1;
-export type Audience = typeof COLLECTIONS | typeof PEEKS;
-
-/** Peeks this far apart are not one live view: the next one starts afresh from the collections' window. */
-export const PEEKS_EXPIRE_MS = 60_000;
-
-/** Shared by the interval metrics of one startHostMetrics(). */
-export interface Windows {
-  /** Whose collection the callbacks are running for. */
-  readonly audience: Audience;
-  /**
-   * During a peek: whether it is the first (none in the last PEEKS_EXPIRE_MS). It then reports the
-   * collections' interval as it stands, and its own interval starts.
-   */
-  readonly firstPeek: boolean;
-  /** Whether no peek came for PEEKS_EXPIRE_MS: what peeks keep can be let go. */
-  peeksExpired(): boolean;
-}
+/** How far back an ordinary collection's window figures reach (at least). */
+export const WINDOW_MS = 60_000;
+/** The grain of the windows. */
+export const SLOT_MS = 5_000;
+/** How far back a peek's window figures reach (at least). */
+export const PEEK_WINDOW_MS = SLOT_MS;
 
 /**
- * Runs `collect` (a reader's collect(), called synchronously) as a peek: a collection that only
- * looks, whose interval values leave the ordinary collections' intervals whole. mon's one type of
- * a peek (@mon/register imports it from here); @mon/prometheus, which does not depend on
- * @mon/host, declares the same function type once for itself (its reader.ts says why).
+ * Runs `collect` (a reader's collect(), called synchronously) as a peek: a collection that reads
+ * the short window. mon's one type of a peek (@mon/register imports it from here); @mon/prometheus,
+ * which does not depend on @mon/host, declares the same function type once for itself (its
+ * reader.ts says why).
  */
 export type Peek = <T>(collect: () => T) => T;
 
-export interface WindowControl extends Windows {
-  peek: Peek;
+/** A cumulative value read at every slot boundary. */
+export interface Readings<T> {
+  /** The reading the running collection's window starts from: the newest at least its span old, else the oldest. */
+  base(now: number, spanMs: number): { at: number; value: T } | undefined;
+  stop(): void;
 }
 
-export function createWindows(): WindowControl {
+/** Shared by the window figures of one startHostMetrics(). */
+export interface Windows {
+  readonly windowMs: number;
+  readonly slotMs: number;
+  /** How far back the running collection's figures reach: WINDOW_MS, or PEEK_WINDOW_MS in a peek. */
+  readonly spanMs: number;
+  /** Reads `read` now and at every slot boundary from now on (a reading that throws is skipped). */
+  readings<T>(read: () => T): Readings<T>;
+}
+
+export interface WindowControl extends Windows {
+  peek: Peek;
+  stop(): void;
+}
+
+/** The windows' lengths; tests shorten them. */
+export interface WindowOptions {
+  windowMs?: number;
+  slotMs?: number;
+}
+
+export function createWindows({ windowMs = WINDOW_MS, slotMs = SLOT_MS }: WindowOptions = {}): WindowControl {
+  // Readings kept: enough for the newest one windowMs old to be there.
+  const KEPT = Math.ceil(windowMs / slotMs) + 2;
   let depth = 0;
-  let lastPeekAt = -Infinity;
-  let firstPeek = false;
-  const expired = () => performance.now() - lastPeekAt > PEEKS_EXPIRE_MS;
+  const readers = new Set<() => void>();
+  let timer: ReturnType<typeof setInterval> | undefined;
   return {
-    get audience() {
-      return depth > 0 ? PEEKS : COLLECTIONS;
+    windowMs,
+    slotMs,
+    get spanMs() {
+      // A peek's window is one slot (PEEK_WINDOW_MS at the default lengths).
+      return depth > 0 ? slotMs : windowMs;
     },
-    get firstPeek() {
-      return depth > 0 && firstPeek;
+    readings<T>(read: () => T): Readings<T> {
+      const kept: Array<{ at: number; value: T }> = [];
+      const take = () => {
+        let value: T;
+        try {
+          value = read();
+        } catch {
+          return; // the collection reports it: it reads the same source
+        }
+        kept.push({ at: performance.now(), value });
+        if (kept.length > KEPT) kept.shift();
+      };
+      take();
+      readers.add(take);
+      if (timer === undefined) {
+        timer = setInterval(() => {
+          for (const r of readers) r();
+        }, slotMs);
+        // unref: a metrics timer must never keep the app alive.
+        timer.unref();
+      }
+      return {
+        base(now, spanMs) {
+          for (let i = kept.length - 1; i >= 0; i--) if (kept[i]!.at <= now - spanMs) return kept[i]!;
+          return kept[0];
+        },
+        stop() {
+          readers.delete(take);
+        },
+      };
     },
-    peeksExpired: expired,
     // sdk-metrics runs the observable callbacks synchronously inside collect() (MetricReader.collect
     // -> MeterSharedState.collect -> ObservableRegistry.observe), so marking the duration of the
     // call covers them; a collection running concurrently awaits its own callbacks outside this call.
     peek(collect) {
-      if (depth === 0) {
-        firstPeek = expired();
-        lastPeekAt = performance.now();
-      }
       depth++;
       try {
         return collect();
@@ -65,32 +113,10 @@ export function createWindows(): WindowControl {
         depth--;
       }
     },
-  };
-}
-
-/**
- * One baseline per audience for a value measured "since the previous collection" (CPU times, event
- * loop utilization): a peek measures from and moves the peeks' baseline, never the collections'.
- */
-export interface Baselines<B> {
-  /**
-   * What the running collection measures from: its audience's baseline, except that a first peek
-   * starts from the collections' baseline (it reports their interval as it stands).
-   */
-  readonly before: B | undefined;
-  /** Makes `value` the running collection's audience's baseline; the other audience's stays. */
-  set(value: B): void;
-}
-
-/** Baselines for the collections of `windows`; `initial` is the collections' first one (e.g. at start). */
-export function createBaselines<B>(windows: Windows, initial?: B): Baselines<B> {
-  const baselines: Array<B | undefined> = [initial, undefined]; // indexed by Audience
-  return {
-    get before() {
-      return baselines[windows.firstPeek ? COLLECTIONS : windows.audience];
-    },
-    set(value) {
-      baselines[windows.audience] = value;
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+      readers.clear();
     },
   };
 }

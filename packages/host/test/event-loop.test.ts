@@ -1,19 +1,35 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { BUSY_PERIOD_MS, IDLE_PERIOD_MS, startDelaySampler, type DelaySampler } from '../src/event-loop-sampler.js';
 import { burn, points, sleep, start, value, type Harness, type Collected } from './support.js';
 
 let h: Harness | undefined;
+let sampler: DelaySampler | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
+  sampler?.stop();
+  sampler = undefined;
 });
 
 const delay = (c: Collected, stat: string) => value(c, `nodejs.eventloop.delay.${stat}`);
+const STATS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'];
+// Short windows (the defaults are 60 s of 5 s slots): a window of 1-1.25 s, a peek's of 0.25-0.5 s.
+const windows = { windowMs: 1_000, slotMs: 250 };
 
-describe('nodejs.eventloop.delay.*', () => {
-  it('shows a 200 ms block in p99 and max, then forgets it at the next interval', async () => {
-    h = start({ groups: ['runtime'] });
+/** Collects until `ok` holds (at most `ms`); returns the last collection. */
+async function collectUntil(collect: () => Promise<Collected>, ok: (c: Collected) => boolean, ms = 10_000): Promise<Collected> {
+  const end = performance.now() + ms;
+  for (;;) {
+    const c = await collect();
+    if (ok(c) || performance.now() > end) return c;
     await sleep(50);
-    await h.collect();
+  }
+}
+
+describe('nodejs.eventloop.delay.* (a window fixed in time)', () => {
+  it('shows a 200 ms block to every collection while it is in the window, however many collect, then forgets it', async () => {
+    h = start({ groups: ['runtime'], windows });
+    await sleep(50);
     burn(200);
     await sleep(30); // let the sampling timer record the late tick
     const blocked = await h.collect();
@@ -23,35 +39,19 @@ describe('nodejs.eventloop.delay.*', () => {
     const order = ['min', 'p50', 'p90', 'p99', 'max'].map((s) => delay(blocked, s));
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(delay(blocked, 'stddev')).toBeGreaterThan(0);
-
+    // A client scraping right after another reads the block too: a collection resets nothing.
+    for (let i = 0; i < 5; i++) expect(delay(await h.collect(), 'max')).toBe(delay(blocked, 'max'));
     await sleep(100);
-    const idle = await h.collect();
-    // Reset after each collection: the block belongs to the previous interval only. (Relative to
-    // the block, not an absolute idle bound: a loaded machine delays an idle loop too.)
-    expect(delay(idle, 'max')).toBeLessThan(delay(blocked, 'max') / 2);
-  });
-});
+    expect(delay(await h.collect(), 'max')).toBe(delay(blocked, 'max'));
 
-describe('nodejs.eventloop.delay.* (later in the interval)', () => {
-  it('shows a block that starts well after the collection too', async () => {
-    h = start({ groups: ['runtime'] });
-    await h.collect();
-    await sleep(50);
-    burn(150);
-    await sleep(30);
-    const c = await h.collect();
-    expect(delay(c, 'max')).toBeGreaterThanOrEqual(0.12);
-    expect(delay(c, 'p99')).toBeGreaterThanOrEqual(0.1);
-    // One late tick among the interval's: the median is the loop's usual lateness, not the block.
-    expect(delay(c, 'p50')).toBeLessThan(delay(c, 'max') / 2);
+    // Gone once the window has moved past it (1-1.25 s), relative to the block: a loaded machine
+    // delays an idle loop too.
+    const later = await collectUntil(() => h!.collect(), (c) => delay(c, 'max') < delay(blocked, 'max') / 2);
+    expect(delay(later, 'max')).toBeLessThan(delay(blocked, 'max') / 2);
   });
-});
 
-describe('nodejs.eventloop.delay.* (right after a collection)', () => {
-  it('shows a block of 10-20 ms that starts as the collection ends', async () => {
-    // The sampler's first tick after the reset is blind, and this block ends before its second:
-    // only the probe armed at the reset sees it, about 16 - 10 ms late.
-    h = start({ groups: ['runtime'] });
+  it('shows a block of 10-20 ms that starts as a collection ends', async () => {
+    h = start({ groups: ['runtime'], windows });
     await sleep(30);
     await h.collect();
     burn(16);
@@ -61,107 +61,105 @@ describe('nodejs.eventloop.delay.* (right after a collection)', () => {
     // Seconds, not nanoseconds or a time since start: bounded by the whole test.
     expect(delay(c, 'max')).toBeLessThan(1);
   });
-});
 
-describe('nodejs.eventloop.delay.* (a collection before the sampler has ticked)', () => {
-  const STATS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'];
-
-  it('reports zeros right after start rather than no series', async () => {
+  it('reports zeros right after start rather than no series, and every series to every collection', async () => {
     // CI caught a scrape that came within 10 ms of the host metrics starting: no delay series on
     // /metrics while the OTLP flush a moment later had them (e2e "side by side").
-    h = start({ groups: ['runtime'] });
+    h = start({ groups: ['runtime'], windows }, { delta: true });
     const c = await h.collect();
     for (const stat of STATS) {
       expect(points(c, `nodejs.eventloop.delay.${stat}`), stat).toHaveLength(1);
       expect(delay(c, stat), stat).toBeGreaterThanOrEqual(0);
       expect(delay(c, stat), stat).toBeLessThan(1);
     }
+    // A delta reader collecting again at once gets every series again.
+    const again = await h.collect();
+    for (const stat of STATS) expect(points(again, `nodejs.eventloop.delay.${stat}`), stat).toHaveLength(1);
   });
 
-  it('repeats the last figures to a delta reader that collects again within one resolution', async () => {
-    // With delta temporality the SDK reports only what this round observed: nothing observed,
-    // no series for that export.
-    h = start({ groups: ['runtime'] }, { delta: true });
+  it('peeks read the last slot or two: the live page follows what happens now', async () => {
+    h = start({ groups: ['runtime', 'cpu'], windows });
+    await sleep(30);
+    burn(200);
+    await sleep(30);
+    expect(delay(await h.peek(), 'max')).toBeGreaterThanOrEqual(0.15);
+    const idlePeek = await collectUntil(() => h!.peek(), (c) => delay(c, 'max') < 0.05, 3_000);
+    expect(delay(idlePeek, 'max')).toBeLessThan(0.05);
+    // The collections' window still holds it: peeks move nothing.
+    const scrape = await h.collect();
+    expect(delay(scrape, 'max')).toBeGreaterThanOrEqual(0.15);
+    expect(value(scrape, 'nodejs.eventloop.utilization')).toBeGreaterThan(value(idlePeek, 'nodejs.eventloop.utilization'));
+  });
+});
+
+describe('nodejs.eventloop.delay (the cumulative histogram)', () => {
+  it('counts every sample, and a 200 ms block above the 128 ms bucket', async () => {
+    h = start({ groups: ['runtime'], windows });
     await sleep(50);
-    burn(30);
-    await sleep(20);
-    const first = await h.collect();
-    const second = await h.collect();
-    for (const stat of STATS) expect(points(second, `nodejs.eventloop.delay.${stat}`), stat).toHaveLength(1);
-    expect(delay(first, 'max')).toBeGreaterThanOrEqual(0.015);
-    // The 30 ms block belongs to the first interval; the second has it only if it sampled nothing.
-    expect(delay(second, 'max') === delay(first, 'max') || delay(second, 'max') < delay(first, 'max') / 2).toBe(true);
+    burn(200);
+    await sleep(30);
+    const c = await h.collect();
+    const [point] = points(c, 'nodejs.eventloop.delay') as Array<{ value: { count: number; max: number; buckets: { boundaries: number[]; counts: number[] } } }>;
+    expect(point!.value.count).toBeGreaterThanOrEqual(3);
+    expect(point!.value.max).toBeGreaterThanOrEqual(0.15);
+    const { boundaries, counts } = point!.value.buckets;
+    const above = counts.slice(boundaries.indexOf(0.128) + 1).reduce((a, b) => a + b, 0);
+    expect(above).toBeGreaterThanOrEqual(1);
+    // Cumulative: the count only grows, whatever the window.
+    await sleep(100);
+    const later = points(await h.collect(), 'nodejs.eventloop.delay')[0]!.value as { count: number };
+    expect(later.count).toBeGreaterThan(point!.value.count);
+  });
+});
+
+describe('the sampler', () => {
+  it('slows down once the loop idles, still sees a 20 ms block then, and samples every 10 ms again after a longer one', async () => {
+    const samples: number[] = [];
+    sampler = startDelaySampler((s) => samples.push(s), 1_000, 250);
+    expect(sampler.periodMs).toBe(BUSY_PERIOD_MS);
+    const end = performance.now() + 10_000;
+    while (sampler.periodMs !== IDLE_PERIOD_MS && performance.now() < end) await sleep(100);
+    expect(sampler.periodMs).toBe(IDLE_PERIOD_MS);
+    const before = samples.length;
+    await sleep(1_200);
+    // 2 ticks a second while idle, not 100; each counts as the 50 samples of 10 ms it stands for,
+    // 49 of them 0 (percentiles weigh time alike in both modes).
+    const weight = IDLE_PERIOD_MS / BUSY_PERIOD_MS;
+    const idleSamples = samples.slice(before);
+    expect(idleSamples.length).toBeLessThanOrEqual(3 * weight);
+    expect(idleSamples.length % weight).toBe(0);
+    expect(idleSamples.filter((s) => s === 0).length).toBeGreaterThanOrEqual((idleSamples.length * (weight - 1)) / weight);
+    samples.length = 0;
+    burn(20);
+    // One wait past the next idle tick: a polling timer would add turns of the loop of its own.
+    await sleep(IDLE_PERIOD_MS + 200);
+    // 20 ms when the block was the loop's only turn since the previous tick; half of it when the
+    // test runner's own messages took a turn too (the active time is divided by the turns).
+    expect(Math.max(...samples)).toBeGreaterThanOrEqual(0.009);
+    expect(sampler.stats(performance.now(), 1_000).max).toBeGreaterThanOrEqual(9_000);
+    // A tenth of the period or more: sampling every 10 ms again.
+    while (sampler.periodMs !== IDLE_PERIOD_MS && performance.now() < end + 10_000) await sleep(100);
+    burn(IDLE_PERIOD_MS / 4);
+    await sleep(IDLE_PERIOD_MS + 200);
+    expect(sampler.periodMs).toBe(BUSY_PERIOD_MS);
   });
 });
 
 describe('nodejs.eventloop.utilization', () => {
-  it('is high over an interval spent blocked and low over one spent idle', async () => {
-    h = start({ groups: ['runtime'] });
-    await h.collect();
-    burn(200);
+  it('is high over a window spent blocked and low once the window holds only idle time', async () => {
+    h = start({ groups: ['runtime'], windows });
+    burn(300);
     const busy = await h.collect();
-    expect(value(busy, 'nodejs.eventloop.utilization')).toBeGreaterThan(0.8);
+    expect(value(busy, 'nodejs.eventloop.utilization')).toBeGreaterThan(0.6);
     expect(value(busy, 'nodejs.eventloop.utilization')).toBeLessThanOrEqual(1);
-    await sleep(200);
-    const idle = await h.collect();
-    expect(value(idle, 'nodejs.eventloop.utilization')).toBeLessThan(0.5);
-    expect(value(idle, 'nodejs.eventloop.utilization')).toBeLessThan(value(busy, 'nodejs.eventloop.utilization') / 2);
+    // The same to a second client at once.
+    expect(value(await h.collect(), 'nodejs.eventloop.utilization')).toBeGreaterThan(0.6);
+    const util = (c: Collected) => value(c, 'nodejs.eventloop.utilization');
+    const idle = await collectUntil(() => h!.collect(), (c) => util(c) < 0.3);
+    expect(util(idle)).toBeLessThan(0.3);
     const active = (c: Collected) => value(c, 'nodejs.eventloop.time', { 'nodejs.eventloop.state': 'active' });
     const idleTime = (c: Collected) => value(c, 'nodejs.eventloop.time', { 'nodejs.eventloop.state': 'idle' });
     expect(active(idle)).toBeGreaterThanOrEqual(active(busy));
     expect(idleTime(idle) - idleTime(busy)).toBeGreaterThan(0.1);
-  });
-});
-
-describe('peeks (the live page polling beside a scraper)', () => {
-  it('see the interval since the previous peek, and leave the collections\' interval whole', async () => {
-    h = start({ groups: ['runtime', 'cpu'] });
-    await sleep(30);
-    await h.collect(); // a scrape: its interval starts here
-    await h.peek(); // the first peek: a sampler of its own starts here
-    burn(200); // busy: loop blocked, one CPU busy
-    await sleep(30);
-    const busyPeek = await h.peek();
-    expect(delay(busyPeek, 'max')).toBeGreaterThanOrEqual(0.15);
-    await sleep(300); // idle
-    const idlePeek = await h.peek();
-    // Since the previous peek: the block is behind it.
-    expect(delay(idlePeek, 'max')).toBeLessThan(delay(busyPeek, 'max') / 2);
-    expect(value(idlePeek, 'nodejs.eventloop.utilization')).toBeLessThan(0.3);
-    // (200 ms busy of ~230: relative to the idle peek, as a loaded machine stretches the 30 ms.)
-    expect(value(busyPeek, 'nodejs.eventloop.utilization')).toBeGreaterThan(2 * value(idlePeek, 'nodejs.eventloop.utilization'));
-    // The scrape's interval was not cut by the peeks: it still holds the block.
-    const scrape = await h.collect();
-    expect(delay(scrape, 'max')).toBeGreaterThanOrEqual(0.15);
-    const utilization = value(scrape, 'nodejs.eventloop.utilization');
-    expect(utilization).toBeGreaterThan(0.25);
-    expect(utilization).toBeLessThan(value(busyPeek, 'nodejs.eventloop.utilization'));
-    const processCpu = (c: Collected) =>
-      value(c, 'process.cpu.utilization', { 'cpu.mode': 'user' }) + value(c, 'process.cpu.utilization', { 'cpu.mode': 'system' });
-    expect(processCpu(scrape)).toBeGreaterThan(processCpu(idlePeek));
-    // And the next scrape starts from the previous one, not from a peek.
-    await sleep(50);
-    expect(delay(await h.collect(), 'max')).toBeLessThan(delay(scrape, 'max') / 2);
-  });
-
-  it('report the collections\' window as it stands at the first peek', async () => {
-    h = start({ groups: ['runtime'] });
-    await h.collect();
-    burn(150);
-    await sleep(30);
-    expect(delay(await h.peek(), 'max')).toBeGreaterThanOrEqual(0.1);
-    expect(delay(await h.collect(), 'max')).toBeGreaterThanOrEqual(0.1);
-  });
-
-  it('start, at the first peek, from the collections\' interval, not from the process start', async () => {
-    h = start({ groups: ['runtime', 'cpu'] });
-    burn(300);
-    await h.collect();
-    await sleep(300);
-    // Idle since the collection: a first peek counted from the process start would see ~0.5.
-    const first = await h.peek();
-    expect(value(first, 'nodejs.eventloop.utilization')).toBeLessThan(0.3);
-    const processCpu = value(first, 'process.cpu.utilization', { 'cpu.mode': 'user' });
-    expect(processCpu).toBeLessThan(0.2);
   });
 });

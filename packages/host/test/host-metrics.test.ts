@@ -53,6 +53,7 @@ const EXPECTED: Record<string, [string, Kind]> = {
   'system.disk.operations': ['{operation}', COUNTER],
   'process.open_file_descriptors': ['{file_descriptor}', UP_DOWN],
   'process.uptime': ['s', GAUGE],
+  'nodejs.eventloop.delay': ['s', HISTOGRAM],
   'nodejs.eventloop.delay.min': ['s', GAUGE],
   'nodejs.eventloop.delay.max': ['s', GAUGE],
   'nodejs.eventloop.delay.mean': ['s', GAUGE],

@@ -21,11 +21,14 @@ describe('process.cpu.*', () => {
     ['the CPUs its container quota allows', { cpuMax: '50000 100000' }, () => Math.min(0.5, os.availableParallelism())],
   ])('matches process.cpuUsage() and rises while the test burns CPU; utilization divides by %s', async (_, container, cpus) => {
     if (container) t = v2Tree(container);
-    h = start({ groups: ['cpu'], ...(t ? { root: t.root } : {}) });
-    const before = process.cpuUsage();
+    // The window starts at a reading taken inside start() (the last 60 s, since start before that).
     const outerStart = performance.now();
-    const first = await h.collect();
+    const atStart = process.cpuUsage();
+    h = start({ groups: ['cpu'], ...(t ? { root: t.root } : {}) });
     const innerStart = performance.now();
+    const afterStart = process.cpuUsage();
+    const before = process.cpuUsage();
+    const first = await h.collect();
     const between = process.cpuUsage();
     const user = value(first, 'process.cpu.time', { 'cpu.mode': 'user' });
     expect(user).toBeGreaterThanOrEqual(before.user / 1e6);
@@ -54,10 +57,13 @@ describe('process.cpu.*', () => {
     // A real quota holds the process to it; the tree's quota is only read, so up to 1 / n here.
     const n = cpus();
     expect(utilization).toBeLessThanOrEqual(Math.max(1, os.availableParallelism() / n));
-    // mon's interval runs from inside the first collect to inside the second: between the inner
-    // and the outer brackets, whatever a loaded machine did between them.
-    expect(utilization).toBeGreaterThanOrEqual((spent / ((outerEnd - outerStart) / 1000) / n) * 0.999);
-    expect(utilization).toBeLessThanOrEqual((spent / ((innerEnd - innerStart) / 1000) / n) * 1.001);
+    // mon's window runs from inside start() to inside the second collect: between the inner and
+    // the outer brackets, whatever a loaded machine did between them.
+    const cpu = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+    const most = cpuTime(second) - cpu(atStart);
+    const least = cpuTime(second) - cpu(afterStart);
+    expect(utilization).toBeGreaterThanOrEqual((least / ((outerEnd - outerStart) / 1000) / n) * 0.999);
+    expect(utilization).toBeLessThanOrEqual((most / ((innerEnd - innerStart) / 1000) / n) * 1.001);
     expect(utilization).toBeGreaterThan(0.1 / n);
   });
 });

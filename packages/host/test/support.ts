@@ -2,7 +2,7 @@
 // lookups into what one collection produced.
 import type { Attributes } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider, MetricReader, type DataPoint, type MetricData } from '@opentelemetry/sdk-metrics';
-import { startHostMetrics, type HostMetrics, type HostMetricsOptions } from '../src/index.js';
+import { startHostMetrics, type HostMetrics } from '../src/index.js';
 
 class TestReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
@@ -18,14 +18,14 @@ export interface Harness {
   host: HostMetrics;
   provider: MeterProvider;
   collect(): Promise<Collected>;
-  /** A collection made through host.peek, as the live page's polls are. */
+  /** A collection made through host.peek, as the live page's polls are (the short window). */
   peek(): Promise<Collected>;
   /** Stops host metrics and shuts the provider down. */
   close(): Promise<void>;
 }
 
 /** `delta`: a reader with delta temporality, to which the SDK reports only what each collection observed. */
-export function start(options: HostMetricsOptions = {}, { delta = false } = {}): Harness {
+export function start(options: Parameters<typeof startHostMetrics>[1] = {}, { delta = false } = {}): Harness {
   const reader = new TestReader(delta ? { aggregationTemporalitySelector: () => AggregationTemporality.DELTA } : {});
   const provider = new MeterProvider({ readers: [reader] });
   const host = startHostMetrics(provider, options);

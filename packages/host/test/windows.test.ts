@@ -1,33 +1,23 @@
 import { createRequire } from 'node:module';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { COLLECTIONS, createBaselines, createWindows, PEEKS, PEEKS_EXPIRE_MS } from '../src/windows.js';
+import { createWindows, SLOT_MS, WINDOW_MS } from '../src/windows.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe('interval windows', () => {
-  it('tell peeks from collections, and a first peek from the next ones until peeks stop for a while', () => {
-    let now = 1_000;
-    vi.spyOn(performance, 'now').mockImplementation(() => now);
+describe('windows', () => {
+  it('read the long window in collections and one slot in a peek (a peek inside a peek is the same peek)', () => {
     const windows = createWindows();
-    const seen = () => ({ audience: windows.audience, first: windows.firstPeek });
-
-    expect(seen()).toEqual({ audience: COLLECTIONS, first: false });
-    expect(windows.peeksExpired()).toBe(true);
-    expect(windows.peek(seen)).toEqual({ audience: PEEKS, first: true });
-    expect(seen()).toEqual({ audience: COLLECTIONS, first: false });
-
-    now += 2_000;
-    expect(windows.peeksExpired()).toBe(false);
-    expect(windows.peek(seen)).toEqual({ audience: PEEKS, first: false });
-    // A peek inside a peek is the same peek.
-    expect(windows.peek(() => windows.peek(seen))).toEqual({ audience: PEEKS, first: false });
-
-    now += PEEKS_EXPIRE_MS + 1;
-    expect(windows.peeksExpired()).toBe(true);
-    expect(windows.peek(seen)).toEqual({ audience: PEEKS, first: true });
+    try {
+      expect(windows.spanMs).toBe(WINDOW_MS);
+      expect(windows.peek(() => windows.spanMs)).toBe(SLOT_MS);
+      expect(windows.peek(() => windows.peek(() => windows.spanMs))).toBe(SLOT_MS);
+      expect(windows.spanMs).toBe(WINDOW_MS);
+    } finally {
+      windows.stop();
+    }
   });
 
   it('end the peek when its collect throws', () => {
@@ -37,51 +27,51 @@ describe('interval windows', () => {
         throw new Error('collect failed');
       }),
     ).toThrow('collect failed');
-    expect(windows.audience).toBe(COLLECTIONS);
+    expect(windows.spanMs).toBe(WINDOW_MS);
+    windows.stop();
   });
 });
 
-describe('baselines', () => {
-  it('move with their own audience only: a first peek starts from the collections\' and moves the peeks\'', () => {
-    let now = 1_000;
-    vi.spyOn(performance, 'now').mockImplementation(() => now);
-    const windows = createWindows();
-    const baselines = createBaselines(windows, 'start');
-    // What a collection measures from, then where it leaves its audience's baseline.
-    const collect = (to: string) => {
-      const from = baselines.before;
-      baselines.set(to);
-      return from;
-    };
-
-    expect(collect('scrape 1')).toBe('start');
-    expect(windows.peek(() => collect('peek 1'))).toBe('scrape 1'); // first: the collections' interval as it stands
-    expect(windows.peek(() => collect('peek 2'))).toBe('peek 1');
-    expect(collect('scrape 2')).toBe('scrape 1'); // the peeks left it alone
-    expect(windows.peek(() => collect('peek 3'))).toBe('peek 2');
-
-    now += PEEKS_EXPIRE_MS + 1;
-    expect(windows.peek(() => collect('peek 4'))).toBe('scrape 2'); // a first peek again
-    expect(collect('scrape 3')).toBe('scrape 2');
+describe('readings', () => {
+  it('are taken at start and at every slot boundary, whoever collects; a window starts at the newest one at least its span old', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+    try {
+      const windows = createWindows({ windowMs: 1_000, slotMs: 100 });
+      let value = 0;
+      const readings = windows.readings(() => value++);
+      const t0 = performance.now();
+      expect(readings.base(t0, 1_000)).toEqual({ at: t0, value: 0 });
+      vi.advanceTimersByTime(2_050);
+      const now = performance.now();
+      // 20 boundaries passed: readings 1..20 at t0 + 100 k; kept: the last 12.
+      expect(readings.base(now, 1_000)).toEqual({ at: t0 + 1_000, value: 10 });
+      expect(readings.base(now, 100)).toEqual({ at: t0 + 1_900, value: 19 });
+      // Reading the base changes nothing: the same answer again.
+      expect(readings.base(now, 1_000)).toEqual({ at: t0 + 1_000, value: 10 });
+      readings.stop();
+      vi.advanceTimersByTime(500);
+      expect(value).toBe(21);
+      windows.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
-  it('have none until one is set when given no initial one', () => {
+  it('skip a reading that throws, and have no base before the first good one', () => {
     const windows = createWindows();
-    const baselines = createBaselines<number>(windows);
-    expect(baselines.before).toBeUndefined();
-    expect(windows.peek(() => baselines.before)).toBeUndefined();
-    windows.peek(() => baselines.set(1));
-    expect(baselines.before).toBeUndefined();
-    baselines.set(2);
-    expect(baselines.before).toBe(2);
+    const readings = windows.readings((): number => {
+      throw new Error('no /proc');
+    });
+    expect(readings.base(performance.now(), WINDOW_MS)).toBeUndefined();
+    windows.stop();
   });
 });
 
 // The whole peek design rests on this: sdk-metrics runs the observable callbacks synchronously
 // inside MetricReader.collect(), before its first await, so a flag set only for the duration of the
 // call that starts collect() (windows.peek, @mon/register's cluster/peek.ts) is what the callbacks
-// see. Were the SDK ever to defer them (a microtask, a timer), every peek would silently count as a
-// scrape and cut Prometheus's intervals short: this fails first. The repo installs one sdk-metrics
+// see. Were the SDK ever to defer them (a microtask, a timer), every peek would silently read the
+// 60 s window, and the live page would lag by a minute: this fails first. The repo installs one sdk-metrics
 // (the root's, a 2.x); the peer range also allows 3.x, which packaging.e2e installs but does not
 // collect under a peek.
 const SDK_VERSION: string = createRequire(import.meta.url)('@opentelemetry/sdk-metrics/package.json').version;
@@ -137,16 +127,17 @@ describe(`sdk-metrics ${SDK_VERSION}`, () => {
     const reader = new TestReader();
     const provider = new MeterProvider({ readers: [reader] });
     const windows = createWindows();
-    const audiences: number[] = [];
+    const spans: number[] = [];
     provider.getMeter('m').createObservableGauge('g').addCallback((result) => {
-      audiences.push(windows.audience);
+      spans.push(windows.spanMs);
       result.observe(1);
     });
     const peeked = windows.peek(() => reader.collect());
-    expect(audiences).toEqual([PEEKS]);
+    expect(spans).toEqual([SLOT_MS]);
     await peeked;
     await reader.collect();
-    expect(audiences).toEqual([PEEKS, COLLECTIONS]);
+    expect(spans).toEqual([SLOT_MS, WINDOW_MS]);
+    windows.stop();
     await provider.shutdown();
   });
 });

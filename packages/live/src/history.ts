@@ -1,26 +1,36 @@
 // The live page's recent past, kept in the process: a person who opens the page after an incident
-// sees the last minutes, not flat lines that start now. Every STEP_MS an unref'd timer takes a
-// peek collection (the same look the page's polls take, which leaves Prometheus' intervals whole),
-// turns it into the page's figures with the page's own code (client/figures.ts) and keeps them for
+// sees the last minutes, not flat lines that start now. An unref'd timer takes a collection, turns
+// it into the page's figures with the page's own code (client/figures.ts) and keeps them for
 // SPAN_MS. What is kept is bounded: a fixed number of points, and of the last collection only the
 // series the figures read.
+//
+// A sample costs a collection, rendering and parsing (1.5-6 ms), and an idle process pays for it
+// more than for anything else mon does (test/bench/idle.mjs). So the history samples every
+// HISTORY_STEP_MS (10 s, a peek: the figures of the last 5-10 s) only while someone watches (the
+// page or its history was served within the span), and every HISTORY_UNWATCHED_STEP_MS (60 s) when
+// nobody does, with an ordinary collection, whose window figures cover the last 60 s: the step's
+// whole interval, so a stall between two samples still shows in the next one.
 import { parseExposition, seriesKey, type Sample } from './client/exposition.js';
 import { computePoint, PROCESS_LABEL, SERIES, type Point, type Snapshot } from './client/figures.js';
 
-/** How often the history samples. 10 s: 90 points for 15 minutes, one peek every 10 s (test/bench/live-history.mjs). */
+/** How often the history samples while someone watches. 10 s: 90 points for 15 minutes, one peek every 10 s. */
 export const HISTORY_STEP_MS = 10_000;
+/** How often the history samples while nobody watches: 15 points for 15 minutes. */
+export const HISTORY_UNWATCHED_STEP_MS = 60_000;
 /** How far back the history reaches. */
 export const HISTORY_SPAN_MS = 15 * 60_000;
 
 export interface LiveHistoryOptions {
   /**
-   * One peek collection as Prometheus text (0.0.4), whole or in pieces of whole lines, e.g.
-   * `(await reader.collectTextChunks(undefined, { peek: true })).chunks` of @mon/prometheus. A
-   * rejection skips that point.
+   * One collection as Prometheus text (0.0.4), whole or in pieces of whole lines, a peek when
+   * `peek` (while watched), e.g. `(await reader.collectTextChunks(undefined, { peek })).chunks` of
+   * @mon/prometheus. A rejection skips that point.
    */
-  collect: () => Promise<string | Iterable<string>>;
-  /** Default HISTORY_STEP_MS. */
+  collect: (options: { peek: boolean }) => Promise<string | Iterable<string>>;
+  /** While watched; default HISTORY_STEP_MS. */
   stepMs?: number;
+  /** While nobody watches; default HISTORY_UNWATCHED_STEP_MS. */
+  unwatchedStepMs?: number;
   /** Default HISTORY_SPAN_MS. */
   spanMs?: number;
   /** Called with a failed sample's error (the point is skipped); default: nothing. */
@@ -33,9 +43,11 @@ export type AgedPoint = Omit<Point, 'time'> & { age: number };
 export interface LiveHistory {
   /** Starts the timer (unref'd); idempotent. Nothing is sampled before. */
   start(): void;
+  /** Someone looks (the page or its history was served): sample every stepMs for the next span. */
+  watched(): void;
   stop(): void;
   /** Takes one sample now (the timer's job; exported for tests). */
-  sample(): Promise<void>;
+  sample(peek?: boolean): Promise<void>;
   /** The kept points, oldest first. */
   points(): AgedPoint[];
   /** How many points it keeps at most. */
@@ -81,15 +93,30 @@ const CPU_SHARE = 0.001;
 
 export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
   const stepMs = options.stepMs ?? HISTORY_STEP_MS;
+  const unwatchedStepMs = Math.max(stepMs, options.unwatchedStepMs ?? HISTORY_UNWATCHED_STEP_MS);
   const spanMs = options.spanMs ?? HISTORY_SPAN_MS;
   const capacity = Math.ceil(spanMs / stepMs) + 1;
   const kept: Point[] = [];
   let previous: Snapshot | undefined;
-  let timer: ReturnType<typeof setInterval> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let started = false;
   let sampling = false;
   let due = -Infinity;
+  let watchedAt = -Infinity;
+  const isWatched = () => performance.now() - watchedAt < spanMs;
 
-  const sample = async (): Promise<void> => {
+  const schedule = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const peek = isWatched();
+      if (performance.now() >= due) void sample(peek);
+      schedule();
+    }, isWatched() ? stepMs : unwatchedStepMs);
+    // unref: the page's history must never keep the app alive.
+    timer.unref();
+  };
+
+  const sample = async (peek = true): Promise<void> => {
     // A collection slower than a step (a hung callback) is not piled up on.
     if (sampling) return;
     sampling = true;
@@ -100,7 +127,7 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
     // app's work in the turns between them.
     let busy = 0;
     try {
-      const text = await options.collect();
+      const text = await options.collect({ peek });
       busy = performance.now() - started;
       const parsed = await parseInTurns(typeof text === 'string' ? [text] : text);
       busy += parsed.busyMs;
@@ -120,15 +147,19 @@ export function createLiveHistory(options: LiveHistoryOptions): LiveHistory {
   return {
     capacity,
     start() {
-      if (timer !== undefined) return;
-      timer = setInterval(() => {
-        if (performance.now() >= due) void sample();
-      }, stepMs);
-      // unref: the page's history must never keep the app alive.
-      timer.unref();
+      if (started) return;
+      started = true;
+      schedule();
+    },
+    watched() {
+      const was = isWatched();
+      watchedAt = performance.now();
+      // From the long step to the short one now, not at the end of a 60 s wait.
+      if (started && !was) schedule();
     },
     stop() {
-      clearInterval(timer);
+      started = false;
+      clearTimeout(timer);
       timer = undefined;
     },
     sample,

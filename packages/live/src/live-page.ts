@@ -65,6 +65,8 @@ export function createLivePage(options: LivePageOptions = {}): LivePageHandler {
       return true;
     }
     files ??= load();
+    // Someone looks: the history samples finely while the page may be open (history.ts).
+    if (isPage || isHistory) history?.watched();
     if (isHistory) {
       const body = Buffer.from(JSON.stringify({ points: history.points() }));
       res.writeHead(200, { ...files.headers, 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-store' });

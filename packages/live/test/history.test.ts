@@ -27,6 +27,7 @@ describe('createLiveHistory', () => {
       stepMs: 10_000,
       spanMs: 60_000,
     });
+    history.watched(); // someone looks: the fine step
     await vi.advanceTimersByTimeAsync(30_000);
     expect(collections).toBe(0);
 
@@ -51,12 +52,43 @@ describe('createLiveHistory', () => {
     vi.useFakeTimers({ now: 0, toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const history = createLiveHistory({ collect: async () => exposition(Date.now() / 1000), stepMs: 1_000, spanMs: 10_000 });
     history.start();
-    await vi.advanceTimersByTimeAsync(100_000);
+    for (let i = 0; i < 100; i++) {
+      history.watched();
+      await vi.advanceTimersByTimeAsync(1_000);
+    }
     expect(history.capacity).toBe(11);
     const points = history.points();
     expect(points.length).toBeLessThanOrEqual(11);
     expect(points.length).toBeGreaterThanOrEqual(10);
     expect(Math.max(...points.map((p) => p.age))).toBeLessThanOrEqual(10_000);
+    history.stop();
+  });
+
+  it('samples every minute with ordinary collections while nobody watches, every step with peeks for a span after someone did', async () => {
+    vi.useFakeTimers({ now: 0, toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const collections: Array<{ at: number; peek: boolean }> = [];
+    const history = createLiveHistory({
+      collect: async ({ peek }) => {
+        collections.push({ at: Date.now(), peek });
+        return exposition(collections.length);
+      },
+    });
+    history.start();
+    await vi.advanceTimersByTimeAsync(180_000);
+    // Unwatched: one a minute, ordinary collections (their window figures cover the minute).
+    expect(collections).toEqual([60_000, 120_000, 180_000].map((at) => ({ at, peek: false })));
+    collections.length = 0;
+    await vi.advanceTimersByTimeAsync(5_000);
+    history.watched(); // the page opens, mid-wait: the fine step starts now
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(collections).toEqual([195_000, 205_000, 215_000].map((at) => ({ at, peek: true })));
+    // A span (15 min) after the last look, back to one a minute.
+    collections.length = 0;
+    await vi.advanceTimersByTimeAsync(15 * 60_000);
+    collections.length = 0;
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(collections.length).toBeLessThanOrEqual(2);
+    expect(collections.every((c) => !c.peek)).toBe(true);
     history.stop();
   });
 

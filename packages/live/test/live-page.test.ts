@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusReader } from '@mon/prometheus';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ASSET_PREFIX, ASSETS, createLiveHistory, createLivePage, HISTORY_PATH, type LivePageOptions } from '@mon/live';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -100,6 +100,18 @@ describe('createLivePage', () => {
     expect(declined.status).toBe(404);
     await declined.text();
     expect(await (await fetch(`${without.url}/`)).text()).not.toContain('mon-history-path');
+  });
+
+  it('tells the history someone watches when it serves the page or the history, not for a script', async () => {
+    const history = createLiveHistory({ collect: async () => 'process_memory_usage_bytes 4096\n' });
+    const watched = vi.spyOn(history, 'watched');
+    const { url } = await serve({ history });
+    await (await fetch(`${url}${ASSET_PREFIX}main.js`)).text();
+    expect(watched).not.toHaveBeenCalled();
+    await (await fetch(`${url}/`)).text();
+    expect(watched).toHaveBeenCalledTimes(1);
+    await (await fetch(`${url}${HISTORY_PATH}`)).text();
+    expect(watched).toHaveBeenCalledTimes(2);
   });
 
   it('answers HEAD without a body and other methods with 405', async () => {

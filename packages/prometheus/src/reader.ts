@@ -63,9 +63,9 @@ export interface PrometheusReaderOptions {
   warn?: Warn;
   /**
    * Wraps the collection of a scrape of `endpoint?peek=1` (a live view that polls often): given the
-   * collect call, runs it so that "since the previous collection" values are reported without
-   * starting a new interval, e.g. `(collect) => hostMetrics.peek(collect)` from `@mon/host`.
-   * Without it, peek scrapes are ordinary scrapes.
+   * collect call, runs it so that window figures cover a short recent window instead of the
+   * scrapers' long one, e.g. `(collect) => hostMetrics.peek(collect)` from `@mon/host` (the last
+   * 5-10 s instead of 60-65 s). Without it, peek scrapes are ordinary scrapes.
    */
   peek?: Peek;
 }

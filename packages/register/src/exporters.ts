@@ -64,12 +64,12 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
   const serve = async (producer: MetricProducer, quietWhenBusy = false): Promise<MetricReader> => {
     const { PrometheusReader } = await import('@mon/prometheus');
     // The live page on GET / of the same server: same bind address, same credentials.
-    // It polls /metrics?peek=1: a look that must not cut the intervals Prometheus sees short. Its
-    // history samples peeks of the reader that serves it, from when that reader exists.
+    // It polls /metrics?peek=1: window figures over the last few seconds, not the scrapers' minute.
+    // Its history samples the reader that serves it, from when that reader exists.
     let served: InstanceType<typeof PrometheusReader> | undefined;
     const live = ui ? await import('@mon/live') : undefined;
     const history = live?.createLiveHistory({
-      collect: async () => (await served!.collectTextChunks(undefined, { peek: true })).chunks,
+      collect: async ({ peek }) => (await served!.collectTextChunks(undefined, { peek })).chunks,
       onError: (error) => debug('live: history sample failed: %s', describe(error)),
     });
     const fallback = live?.createLivePage({ metricsPath: '/metrics?peek=1', history });

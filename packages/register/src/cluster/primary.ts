@@ -56,8 +56,8 @@ export interface ClusterPrimaryOptions {
 /**
  * The producer behind the primary's /metrics: this process (read by `self`) and its workers.
  * Collections are never on a timer: a scrape asks, and workers push only their cheap
- * pre-aggregated metrics, so interval values (event loop delay, CPU utilization) still cover the
- * time since the previous scrape.
+ * pre-aggregated metrics. (Window figures, event loop delay and CPU utilization, are fixed in time
+ * in every process, @mon/host windows.ts: who asks, and when, changes none of them.)
  */
 export class ClusterPrimary implements MetricProducer {
   readonly #self: MetricReader;
