@@ -246,7 +246,7 @@ describe.skipIf(skipWithout('prometheus')).each([
       );
       expect(answers.filter((a) => a !== undefined)).toEqual([]);
     }
-    console.log(`grafana dashboard (${kind}): ${panels.filter((p) => p.type !== 'row').length} panels, ${queries.length} queries, each with data`);
+    console.log(`grafana dashboard (${kind}): ${panels.filter((p) => p.type !== 'row').length} panels, ${queries.filter(({ target }) => !elsewhere.test(target.expr)).length} of their ${queries.length} queries here, each with data`);
   });
 
   it('reads latency from the native series when Prometheus has them, from the buckets otherwise', async () => {
