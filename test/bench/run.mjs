@@ -74,12 +74,16 @@ console.log(summarySection);
 progress(`bench: done in ${Math.round((Date.now() - started) / 1000)} s`);
 if (options.save) {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
-  // The per-line section (lines.mjs) and the cluster pushes' (cluster-push.mjs) survive a full run:
-  // they are measured separately.
+  // The per-line section (lines.mjs), the instruction counts (instructions.mjs) and the cluster
+  // pushes' (cluster-push.mjs) survive a full run: they are measured separately.
   const current = readFileSync(file, 'utf8');
   const perLine = /\n(## Per Node line\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
   const clusterPush = /\n(## Cluster pushes\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
-  writeFileSync(file, [header, summarySection, ...(perLine ? [perLine] : []), ...sections, ...(clusterPush ? [clusterPush] : [])].join('\n'));
+  const instructions = /\n(## Instructions per request\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
+  writeFileSync(
+    file,
+    [header, summarySection, ...(perLine ? [perLine] : []), ...(instructions ? [instructions] : []), ...sections, ...(clusterPush ? [clusterPush] : [])].join('\n'),
+  );
   progress(`bench: wrote ${path.relative(process.cwd(), file)}`);
   updateReadme();
   progress('bench: README.md "What it costs" regenerated from it');
