@@ -19,7 +19,7 @@
 //
 // Needs valgrind (Debian: apt-get install valgrind) and the Node lines (npm ci --prefix test/node-lines).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const server = (name) => path.join(here, 'servers', name);
 const LIMIT = 1.03;
+/** --keep DIR: the callgrind files of every run are copied there, for callgrind_annotate. */
+let keepDir;
 
 export const LINES = ['20', '22', '24', '26'];
 export function nodeBinary(line) {
@@ -73,7 +75,7 @@ async function underCallgrind(line, app, variant, drive, tag) {
     OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
   });
   const args = [
-    '-n', '10', 'valgrind', '--tool=callgrind', '--trace-children=no', `--callgrind-out-file=${out}`,
+    '-n', '10', 'valgrind', '--tool=callgrind', '--trace-children=no', '--separate-threads=yes', `--callgrind-out-file=${out}`,
     nodeBinary(line), ...VARIANTS[variant].args(app), server(app.script),
   ];
   const child = spawn('nice', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -83,14 +85,24 @@ async function underCallgrind(line, app, variant, drive, tag) {
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => child.once('close', resolve));
   try {
-    await until(() => /^listening \d+$/m.test(stdout), exited, 300_000, () => `Node ${line} ${app.script} ${variant} (${tag}): no "listening"\n${stderr.slice(-2000)}`);
+    await until(() => /^listening \d+$/m.test(stdout), exited, 1_800_000, () => `Node ${line} ${app.script} ${variant} (${tag}): no "listening"\n${stderr.slice(-2000)}`);
     const extra = await drive(port);
     child.kill('SIGTERM');
     await exited;
-    const text = readFileSync(out, 'utf8');
-    const total = Number(/^(?:summary|totals):\s+(\d+)/m.exec(text)?.[1]);
-    if (!Number.isFinite(total)) throw new Error(`no totals in ${out}`);
-    return { total, ...extra };
+    // One file per thread (callgrind.out-01 is the main thread, where the app's JavaScript runs); the
+    // others are V8's and libuv's helpers: the optimizing compiler's background jobs, parallel GC.
+    let main;
+    let total = 0;
+    for (const name of readdirSync(dir).filter((n) => /^callgrind\.out-\d+$/.test(n)).sort()) {
+      const text = readFileSync(path.join(dir, name), 'utf8');
+      const count = Number(/^(?:summary|totals):\s+(\d+)/m.exec(text)?.[1]);
+      if (!Number.isFinite(count)) throw new Error(`no totals in ${name}`);
+      if (main === undefined) main = count;
+      total += count;
+    }
+    if (main === undefined) throw new Error(`callgrind wrote nothing into ${dir}`);
+    if (keepDir) cpSync(dir, path.join(keepDir, `${line}-${path.parse(app.script).name}-${variant}-${tag.replace(/\W+/g, '_')}`), { recursive: true });
+    return { main, total, ...extra };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -173,7 +185,7 @@ function perRequestTasks(line, appId, variant, [few, many]) {
   const app = APPS[appId];
   const counted = (n) => () =>
     underCallgrind(line, app, variant, async (port) => ({ seconds: await load(port, n) }), `${n} requests`).then((r) => {
-      progress(`instructions: Node ${line} ${appId} ${variant} ${n} req: ${(r.total / 1e6).toFixed(1)} M in ${r.seconds.toFixed(1)} s`);
+      progress(`instructions: Node ${line} ${appId} ${variant} ${n} req: main ${(r.main / 1e6).toFixed(1)} M, all ${(r.total / 1e6).toFixed(1)} M in ${r.seconds.toFixed(1)} s`);
       return r;
     });
   return [counted(few), counted(many)];
@@ -217,7 +229,16 @@ export async function run({ lines = LINES, apps = Object.keys(APPS), variants = 
       }
     }
   }
-  const results = await pool(tasks, jobs);
+  // A run that fails (a start-up past the bound on a loaded machine) leaves its cell empty, not the table.
+  const results = await pool(
+    tasks.map((task, i) => () =>
+      task().catch((error) => {
+        progress(`instructions: ${keys[i].join(' ')} failed: ${error.message.split('\n')[0]}`);
+        return undefined;
+      }),
+    ),
+    jobs,
+  );
   const got = (line, appId, variant, which) => results[keys.findIndex((k) => k.join() === [line, appId, variant, which].join())];
   const rows = [];
   const versions = {};
@@ -227,15 +248,21 @@ export async function run({ lines = LINES, apps = Object.keys(APPS), variants = 
         const few = got(line, appId, variant, 'few');
         const many = got(line, appId, variant, 'many');
         if (!few || !many) return undefined;
-        return { perRequest: (many.total - few.total) / span, extraSeconds: many.seconds - few.seconds };
+        return {
+          perRequest: (many.main - few.main) / span,
+          allThreads: (many.total - few.total) / span,
+          extraSeconds: many.seconds - few.seconds,
+        };
       };
       const row = { line, app: appId };
       for (const variant of [...variants, ...(withDefault ? ['default'] : [])]) row[variant] = per(variant);
       if (withDefault) {
         const short = got(line, appId, 'idle', 'short');
         const long = got(line, appId, 'idle', 'long');
-        row.idlePerSecond = (long.total - short.total) / (idleSeconds[1] - idleSeconds[0]);
-        row.timers = (row.idlePerSecond * row.default.extraSeconds) / span;
+        if (short && long && row.default) {
+          row.idlePerSecond = (long.main - short.main) / (idleSeconds[1] - idleSeconds[0]);
+          row.timers = (row.idlePerSecond * row.default.extraSeconds) / span;
+        }
       }
       rows.push(row);
     }
@@ -258,7 +285,7 @@ const x = (a, b) => (a === undefined || b === undefined ? '–' : (a / b).toFixe
 
 export function markdown({ rows, versions, requests }) {
   const hasDefault = rows.some((r) => r.default);
-  const header = ['Node', 'app', 'bare', "Node's floor", 'mon', 'mon ÷ bare', 'mon ÷ floor'];
+  const header = ['Node', 'app', 'bare', "Node's floor", 'mon', 'mon ÷ bare', 'mon ÷ floor', 'all threads: bare / floor / mon', 'mon ÷ bare'];
   if (hasDefault) header.push('default (raw)', 'timers', 'default − timers', '÷ bare', 'idle instr/s');
   const body = rows.map((r) => {
     const cells = [
@@ -269,6 +296,8 @@ export function markdown({ rows, versions, requests }) {
       k(r.mon?.perRequest),
       x(r.mon?.perRequest, r.bare?.perRequest),
       x(r.mon?.perRequest, r.floor?.perRequest),
+      [r.bare, r.floor, r.mon].map((v) => k(v?.allThreads)).join(' / '),
+      x(r.mon?.allThreads, r.bare?.allThreads),
     ];
     if (hasDefault) {
       const net = r.default ? r.default.perRequest - r.timers : undefined;
@@ -278,7 +307,8 @@ export function markdown({ rows, versions, requests }) {
   });
   return [
     `\`node test/bench/instructions.mjs\` on ${new Date().toISOString().slice(0, 10)}; ${machine().replace(/^Node \S+, /, '')}. ` +
-      `Instructions per request: callgrind total of a server answering ${requests[1]} requests minus one answering ${requests[0]}, over ${requests[1] - requests[0]}.`,
+      `Instructions per request: callgrind count of a server answering ${requests[1]} requests minus one answering ${requests[0]}, over ${requests[1] - requests[0]}; ` +
+      "the main thread's (the app's JavaScript, Node's HTTP, GC on the main thread), then every thread's (with V8's background compiler jobs).",
     '',
     table(header, body),
     '',
@@ -302,8 +332,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       check: { type: 'boolean' },
       save: { type: 'boolean' },
       json: { type: 'string' },
+      keep: { type: 'string' },
     },
   });
+  keepDir = values.keep;
   const list = (s) => s.split(',').map((v) => v.trim()).filter(Boolean);
   const options = {
     ...(values.lines ? { lines: list(values.lines) } : {}),
