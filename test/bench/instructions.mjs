@@ -215,6 +215,11 @@ function idleTasks(line, appId, [short, long]) {
 export async function run({ lines = LINES, apps = Object.keys(APPS), variants = ['bare', 'floor', 'mon'], withDefault = false, requests = [1000, 4000], jobs = 2, idleSeconds = [5, 25] } = {}) {
   for (const line of lines) if (line !== '20' && !existsSync(nodeBinary(line))) throw new Error(`no ${nodeBinary(line)} (npm ci --prefix test/node-lines)`);
   const span = requests[1] - requests[0];
+  // `--variants default` alone means the default configuration with its timers' share.
+  if (variants.includes('default')) {
+    withDefault = true;
+    variants = variants.filter((v) => v !== 'default');
+  }
   const tasks = [];
   const keys = [];
   for (const line of lines) {
