@@ -74,13 +74,21 @@ console.log(summarySection);
 progress(`bench: done in ${Math.round((Date.now() - started) / 1000)} s`);
 if (options.save) {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
-  // The per-line section (lines.mjs), the cluster pushes' (cluster-push.mjs) and the database
-  // calls' (db.mjs) survive a full run: they are measured separately.
+  // The sections of the benches run alone survive a full run: the per-line section (lines.mjs),
+  // the instruction counts (instructions.mjs), the cluster pushes' (cluster-push.mjs), the
+  // database calls' (db.mjs), HTTP/2 and gRPC (http2.mjs), idle cost (idle.mjs) and the two
+  // scrapers (test/windows.e2e.test.ts).
   const current = readFileSync(file, 'utf8');
-  const perLine = /\n(## Per Node line\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
-  const clusterPush = /\n(## Cluster pushes\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
-  const databases = /\n(## Database calls\n[\s\S]*?)(?=\n## |$)/.exec(current)?.[1];
-  writeFileSync(file, [header, summarySection, ...(perLine ? [perLine] : []), ...sections, ...(clusterPush ? [clusterPush] : []), ...(databases ? [databases] : [])].join('\n'));
+  const section = (title) => new RegExp(`\\n(## ${title}\\n[\\s\\S]*?)(?=\\n## |$)`).exec(current)?.[1];
+  const perLine = section('Per Node line');
+  const instructions = section('Instructions per request');
+  const clusterPush = section('Cluster pushes');
+  const databases = section('Database calls');
+  const alone = ['HTTP/2 and gRPC', 'Idle', 'Two scrapers'].map(section);
+  writeFileSync(
+    file,
+    [header, summarySection, perLine, instructions, ...sections, clusterPush, databases, ...alone].filter((s) => s !== undefined).join('\n'),
+  );
   progress(`bench: wrote ${path.relative(process.cwd(), file)}`);
   updateCostsPage();
   progress('bench: docs/costs.md "What it costs" regenerated from it');

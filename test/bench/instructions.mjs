@@ -1,0 +1,391 @@
+// What a request costs in CPU instructions, the figure a shared machine cannot move: each server runs
+// under callgrind (valgrind's instruction counter, `--trace-children=no`), a load generator outside
+// valgrind sends it exactly 1 000 requests in one run and 4 000 in another, and the difference over
+// 3 000 is the cost of one request with start-up and shutdown cancelled. Per Node line, for bare,
+// Node's floor (servers/close-floor.mjs: the subscriber and the 'close' listener mon's hook makes
+// Node run, doing nothing) and mon, on the node:http, Express and Fastify hello apps and on an app
+// making one outgoing call per request (servers/proxy.mjs over http.request).
+//
+// mon runs with MON_METRICS=http (http,http-client for the proxy): under valgrind a process runs
+// ~50× slower, so the default configuration's timers (the 10 ms event-loop-delay sampler, the live
+// page's history) fire ~50× more often per request than they would natively. The default is
+// measured too (`--default` or `--variants default`), with an estimate of that share: the same server
+// left idle for two lengths of time gives its timers' instructions per second, times the extra wall
+// time the 3 000 requests took under valgrind, over 3 000 (the "timers" column). Idle timers cost more
+// than busy ones (each wakes the loop on its own), so the estimate can over-count; the table says so
+// when it does, and the raw figure is then an upper bound (RESULTS.md).
+//
+// Each thread is counted apart (--separate-threads): the main thread runs the app's JavaScript and
+// Node's HTTP code, the others are V8's helpers, mostly its optimizing compiler, which under valgrind
+// on Node 20 and 22 is still at work well past request 1 000. The main thread's figure is the
+// per-request one and the one --check judges; every thread's is shown beside it.
+//
+//   node test/bench/instructions.mjs [--lines 20,22,24,26] [--apps hello,express,fastify,proxy]
+//        [--variants bare,floor,mon,default] [--default] [--requests 1000,4000] [--jobs 2]
+//        [--check] [--save] [--json FILE] [--keep DIR]
+//   --check: exit 1 when mon's main-thread instructions per request exceed bare's by more than 3 %
+//   anywhere. --keep: copy every run's callgrind files there (for callgrind_annotate).
+//
+// Needs valgrind (Debian: apt-get install valgrind) and the Node lines (npm ci --prefix test/node-lines).
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cleanEnv, freePort } from './lib/process.mjs';
+import { machine, progress, table } from './lib/report.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const server = (name) => path.join(here, 'servers', name);
+const LIMIT = 1.03;
+/** --keep DIR: the callgrind files of every run are copied there, for callgrind_annotate. */
+let keepDir;
+
+export const LINES = ['20', '22', '24', '26'];
+export function nodeBinary(line) {
+  if (line === '20') return 'node';
+  return path.join(root, 'test/node-lines/node_modules', `node${line}`, 'bin/node');
+}
+
+const APPS = {
+  hello: { label: 'node:http', script: 'hello.mjs' },
+  express: { label: 'Express 5', script: 'express.mjs' },
+  fastify: { label: 'Fastify 5', script: 'fastify.mjs' },
+  // One outgoing call per request: the http-client group's channels run too.
+  proxy: { label: 'proxy (http.request)', script: 'proxy.mjs', env: { BENCH_PROXY_CLIENT: 'http' }, client: true },
+};
+
+const floorArgs = (app) => [
+  '--import',
+  pathToFileURL(server('close-floor.mjs')).href,
+  ...(app.client ? ['--import', pathToFileURL(server('client-dc-floor.mjs')).href] : []),
+];
+const VARIANTS = {
+  bare: { args: () => [], env: () => ({}) },
+  floor: { args: floorArgs, env: () => ({}) },
+  mon: { args: () => ['--import', '@mon/register'], env: (app) => ({ MON_METRICS: app.client ? 'http,http-client' : 'http' }) },
+  default: { args: () => ['--import', '@mon/register'], env: () => ({}) },
+};
+
+/** Runs one process under callgrind; `drive(port)` does what it must, then it is stopped. */
+async function underCallgrind(line, app, variant, drive, tag) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mon-instr-'));
+  const out = path.join(dir, 'callgrind.out');
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const env = cleanEnv({
+    ...app.env,
+    ...VARIANTS[variant].env(app),
+    PORT: String(port),
+    OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+    OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+  });
+  const args = [
+    '-n', '10', 'valgrind', '--tool=callgrind', '--trace-children=no', '--separate-threads=yes', `--callgrind-out-file=${out}`,
+    nodeBinary(line), ...VARIANTS[variant].args(app), server(app.script),
+  ];
+  const child = spawn('nice', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  try {
+    await until(() => /^listening \d+$/m.test(stdout), exited, 1_800_000, () => `Node ${line} ${app.script} ${variant} (${tag}): no "listening"\n${stderr.slice(-2000)}`);
+    const extra = await drive(port);
+    child.kill('SIGTERM');
+    await exited;
+    // One file per thread (callgrind.out-01 is the main thread, where the app's JavaScript runs); the
+    // others are V8's and libuv's helpers: the optimizing compiler's background jobs, parallel GC.
+    let main;
+    let total = 0;
+    for (const name of readdirSync(dir).filter((n) => /^callgrind\.out-\d+$/.test(n)).sort()) {
+      const text = readFileSync(path.join(dir, name), 'utf8');
+      const count = Number(/^(?:summary|totals):\s+(\d+)/m.exec(text)?.[1]);
+      if (!Number.isFinite(count)) throw new Error(`no totals in ${name}`);
+      if (main === undefined) main = count;
+      total += count;
+    }
+    if (main === undefined) throw new Error(`callgrind wrote nothing into ${dir}`);
+    if (keepDir) cpSync(dir, path.join(keepDir, `${line}-${path.parse(app.script).name}-${variant}-${tag.replace(/\W+/g, '_')}`), { recursive: true });
+    return { main, total, ...extra };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function until(condition, exited, timeoutMs, message) {
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (condition()) done(resolve);
+    }, 50);
+    const deadline = setTimeout(() => done(() => reject(new Error(message()))), timeoutMs);
+    exited.then(() => done(() => reject(new Error(`exited early: ${message()}`))));
+    let finished = false;
+    function done(settle) {
+      if (finished) return;
+      finished = true;
+      clearInterval(timer);
+      clearTimeout(deadline);
+      settle();
+    }
+  });
+}
+
+/** Exactly `count` GET / over `connections` keep-alive connections; every answer must be a 200. */
+export async function load(port, count, connections = 8) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  let sent = 0;
+  const once = () =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+        })
+        .on('error', reject);
+    });
+  // A kept-alive socket the server closed as the request went out (its keepAliveTimeout, ~50× slower
+  // under valgrind): the request never reached the app, so sending it again keeps the count exact.
+  const one = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await once();
+      } catch (error) {
+        if (attempt === 5 || (error.code !== 'ECONNRESET' && error.code !== 'EPIPE')) throw error;
+      }
+    }
+  };
+  const worker = async () => {
+    while (sent < count) {
+      sent++;
+      await one();
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: connections }, worker));
+  agent.destroy();
+  return (performance.now() - t0) / 1000;
+}
+
+/** A pool of `jobs` concurrent tasks. */
+async function pool(tasks, jobs) {
+  const results = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, tasks.length) }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        results[i] = await tasks[i]();
+      }
+    }),
+  );
+  return results;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Instructions per request of one (line, app, variant): the difference of two counted loads. */
+function perRequestTasks(line, appId, variant, [few, many]) {
+  const app = APPS[appId];
+  const counted = (n) => () =>
+    underCallgrind(line, app, variant, async (port) => ({ seconds: await load(port, n) }), `${n} requests`).then((r) => {
+      progress(`instructions: Node ${line} ${appId} ${variant} ${n} req: main ${(r.main / 1e6).toFixed(1)} M, all ${(r.total / 1e6).toFixed(1)} M in ${r.seconds.toFixed(1)} s`);
+      return r;
+    });
+  return [counted(few), counted(many)];
+}
+
+/** Idle instructions per second of the default configuration: two idle lengths, after one request. */
+function idleTasks(line, appId, [short, long]) {
+  const app = APPS[appId];
+  const idle = (seconds) => () =>
+    underCallgrind(
+      line,
+      app,
+      'default',
+      async (port) => {
+        await load(port, 1, 1);
+        await sleep(seconds * 1000);
+        return { seconds };
+      },
+      `idle ${seconds} s`,
+    ).then((r) => {
+      progress(`instructions: Node ${line} ${appId} default idle ${seconds} s: ${(r.total / 1e6).toFixed(1)} M`);
+      return r;
+    });
+  return [idle(short), idle(long)];
+}
+
+export async function run({ lines = LINES, apps = Object.keys(APPS), variants = ['bare', 'floor', 'mon'], withDefault = false, requests = [1000, 4000], jobs = 2, idleSeconds = [5, 25] } = {}) {
+  for (const line of lines) if (line !== '20' && !existsSync(nodeBinary(line))) throw new Error(`no ${nodeBinary(line)} (npm ci --prefix test/node-lines)`);
+  const span = requests[1] - requests[0];
+  // `--variants default` alone means the default configuration with its timers' share.
+  if (variants.includes('default')) {
+    withDefault = true;
+    variants = variants.filter((v) => v !== 'default');
+  }
+  const tasks = [];
+  const keys = [];
+  for (const line of lines) {
+    for (const appId of apps) {
+      for (const variant of [...variants, ...(withDefault ? ['default'] : [])]) {
+        tasks.push(...perRequestTasks(line, appId, variant, requests));
+        keys.push([line, appId, variant, 'few'], [line, appId, variant, 'many']);
+      }
+      if (withDefault) {
+        tasks.push(...idleTasks(line, appId, idleSeconds));
+        keys.push([line, appId, 'idle', 'short'], [line, appId, 'idle', 'long']);
+      }
+    }
+  }
+  // A run that fails (a start-up past the bound on a loaded machine) leaves its cell empty, not the table.
+  const results = await pool(
+    tasks.map((task, i) => () =>
+      task().catch((error) => {
+        progress(`instructions: ${keys[i].join(' ')} failed: ${error.message.split('\n')[0]}`);
+        return undefined;
+      }),
+    ),
+    jobs,
+  );
+  const got = (line, appId, variant, which) => results[keys.findIndex((k) => k.join() === [line, appId, variant, which].join())];
+  const rows = [];
+  const versions = {};
+  for (const line of lines) {
+    for (const appId of apps) {
+      const per = (variant) => {
+        const few = got(line, appId, variant, 'few');
+        const many = got(line, appId, variant, 'many');
+        if (!few || !many) return undefined;
+        return {
+          perRequest: (many.main - few.main) / span,
+          allThreads: (many.total - few.total) / span,
+          extraSeconds: many.seconds - few.seconds,
+        };
+      };
+      const row = { line, app: appId };
+      for (const variant of [...variants, ...(withDefault ? ['default'] : [])]) row[variant] = per(variant);
+      if (withDefault) {
+        const short = got(line, appId, 'idle', 'short');
+        const long = got(line, appId, 'idle', 'long');
+        if (short && long && row.default) {
+          row.idlePerSecond = (long.main - short.main) / (idleSeconds[1] - idleSeconds[0]);
+          row.timers = (row.idlePerSecond * row.default.extraSeconds) / span;
+        }
+      }
+      rows.push(row);
+    }
+    versions[line] = await nodeVersion(line);
+  }
+  return { rows, versions, requests };
+}
+
+function nodeVersion(line) {
+  return new Promise((resolve) => {
+    const child = spawn(nodeBinary(line), ['-p', 'process.version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.once('close', () => resolve(out.trim()));
+  });
+}
+
+const k = (n) => (n === undefined ? '–' : `${(n / 1000).toFixed(1)} k`);
+const x = (a, b) => (a === undefined || b === undefined ? '–' : (a / b).toFixed(3));
+
+export function markdown({ rows, versions, requests }) {
+  const hasDefault = rows.some((r) => r.default);
+  const header = ['Node', 'app', 'bare', "Node's floor", 'mon', 'mon ÷ bare', 'mon ÷ floor', 'all threads: bare / floor / mon', 'mon ÷ bare'];
+  if (hasDefault) header.push('default (raw)', 'timers (idle rate × extra time)', 'default − timers', '÷ bare', 'idle instr/s (main)');
+  const body = rows.map((r) => {
+    const cells = [
+      versions[r.line] ?? r.line,
+      APPS[r.app].label,
+      k(r.bare?.perRequest),
+      k(r.floor?.perRequest),
+      k(r.mon?.perRequest),
+      x(r.mon?.perRequest, r.bare?.perRequest),
+      x(r.mon?.perRequest, r.floor?.perRequest),
+      [r.bare, r.floor, r.mon].map((v) => k(v?.allThreads)).join(' / '),
+      x(r.mon?.allThreads, r.bare?.allThreads),
+    ];
+    if (hasDefault) {
+      const net = r.default ? r.default.perRequest - r.timers : undefined;
+      // Idle timers cost more a second than busy ones (a wake-up of their own each time): a negative
+      // remainder means the subtraction over-counted, and only the raw figure stands (an upper bound).
+      const usable = net !== undefined && net > 0;
+      cells.push(k(r.default?.perRequest), k(r.timers), usable ? k(net) : net === undefined ? '–' : 'over-counted', usable ? x(net, r.bare?.perRequest) : '–', r.idlePerSecond === undefined ? '–' : `${(r.idlePerSecond / 1e6).toFixed(2)} M`);
+    }
+    return cells;
+  });
+  return [
+    `\`node test/bench/instructions.mjs\` on ${new Date().toISOString().slice(0, 10)}; ${machine().replace(/^Node \S+, /, '')}. ` +
+      `Instructions per request: callgrind count of a server answering ${requests[1]} requests minus one answering ${requests[0]}, over ${requests[1] - requests[0]}; ` +
+      "the main thread's (the app's JavaScript, Node's HTTP, GC on the main thread), then every thread's (with V8's background compiler jobs).",
+    '',
+    table(header, body),
+    '',
+  ].join('\n');
+}
+
+/** Rows where mon exceeds bare by more than 3 %. */
+export function failures(rows) {
+  return rows.filter((r) => r.mon && r.bare && r.mon.perRequest > r.bare.perRequest * LIMIT);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: {
+      lines: { type: 'string' },
+      apps: { type: 'string' },
+      variants: { type: 'string' },
+      default: { type: 'boolean' },
+      requests: { type: 'string' },
+      jobs: { type: 'string' },
+      check: { type: 'boolean' },
+      save: { type: 'boolean' },
+      json: { type: 'string' },
+      keep: { type: 'string' },
+    },
+  });
+  keepDir = values.keep;
+  const list = (s) => s.split(',').map((v) => v.trim()).filter(Boolean);
+  const options = {
+    ...(values.lines ? { lines: list(values.lines) } : {}),
+    ...(values.apps ? { apps: list(values.apps) } : {}),
+    ...(values.variants ? { variants: list(values.variants) } : {}),
+    withDefault: Boolean(values.default),
+    ...(values.requests ? { requests: list(values.requests).map(Number) } : {}),
+    ...(values.jobs ? { jobs: Number(values.jobs) } : {}),
+  };
+  for (const app of options.apps ?? []) if (!APPS[app]) throw new Error(`unknown app ${app}; known: ${Object.keys(APPS).join(', ')}`);
+  const result = await run(options);
+  if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
+  const text = markdown(result);
+  console.log(text);
+  if (values.save) saveSection(text);
+  if (values.check) {
+    const bad = failures(result.rows);
+    for (const r of bad) console.error(`instructions: Node ${r.line} ${r.app}: mon ${k(r.mon.perRequest)} > bare ${k(r.bare.perRequest)} × ${LIMIT}`);
+    if (bad.length > 0) process.exitCode = 1;
+    else console.error(`instructions: mon within ${Math.round((LIMIT - 1) * 100)} % of bare everywhere measured`);
+  }
+}
+
+function saveSection(text) {
+  const file = path.join(here, 'RESULTS.md');
+  const current = readFileSync(file, 'utf8');
+  const heading = '## Instructions per request';
+  const start = current.indexOf(heading);
+  if (start === -1) throw new Error(`RESULTS.md has no "${heading}" section to fill`);
+  const marker = '<!-- instructions.mjs table -->';
+  const at = current.indexOf(marker, start);
+  const end = current.indexOf('<!-- /instructions.mjs table -->', at);
+  if (at === -1 || end === -1) throw new Error('RESULTS.md: no table markers in the instructions section');
+  writeFileSync(file, `${current.slice(0, at + marker.length)}\n\n${text}\n${current.slice(end)}`);
+  progress('instructions: table saved into RESULTS.md');
+}
