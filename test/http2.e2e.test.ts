@@ -22,11 +22,15 @@ interface H2Reply {
 }
 
 /** One HTTP/2 request on its own session; `cancelAfterMs` resets it from the client side. */
-function h2request(origin: string, path: string, options: { method?: string; cancelAfterMs?: number; dropAfterMs?: number } = {}): Promise<H2Reply> {
+function h2request(
+  origin: string,
+  path: string,
+  options: { method?: string; cancelAfterMs?: number; dropAfterMs?: number; headers?: Record<string, string> } = {},
+): Promise<H2Reply> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(origin, { ca });
     session.on('error', reject);
-    const req = session.request({ ':path': path, ':method': options.method ?? 'GET' });
+    const req = session.request({ ':path': path, ':method': options.method ?? 'GET', ...options.headers });
     let status = 0;
     req.on('response', (headers) => (status = Number(headers[':status'])));
     req.on('error', () => {});
@@ -121,6 +125,23 @@ describe.runIf(HTTP2_CHANNELS)('HTTP/2 servers (Node 22+)', () => {
     expect(sample(text, 'http_server_active_requests', get)).toBe(0);
     // Raw paths never become label values.
     expect(text).not.toMatch(/missing/);
+  });
+
+  it('counts a request that only claims to be gRPC (its content-type) as HTTP when the server answers it as HTTP: no rpc.method from the client', async () => {
+    const { h2c } = await start();
+    const grpc = { method: 'POST', headers: { 'content-type': 'application/grpc' } };
+    for (let i = 0; i < 5; i++) expect((await h2request(h2c, `/evil.Svc/M${i}`, grpc)).status).toBe(404);
+    // Reset by the client before any answer: whether the server speaks gRPC is unknown, so no name.
+    expect((await h2request(h2c, '/evil.Svc/Slow?ms=3000', { ...grpc, cancelAfterMs: 100 })).reset).toBe(true);
+    const text = await waitFor(
+      () => scrape(app!.metricsPort).then((r) => r.body),
+      (t) => sumSamples(t, 'http_server_requests_total', { ...V2, http_response_status_code: '404' }) === 5 && /rpc_server_call_duration_seconds_count/.test(t),
+    );
+    expect(sumSamples(text, 'http_server_requests_total', { ...V2, http_request_method: 'POST', http_response_status_code: '404' })).toBe(5);
+    expect(sumSamples(text, 'http_server_active_requests')).toBe(0);
+    expect(text).not.toMatch(/evil/);
+    expect(sumSamples(text, 'rpc_server_call_duration_seconds_count', { rpc_method: '_OTHER', rpc_response_status_code: 'CANCELLED' })).toBe(1);
+    expect(sumSamples(text, 'rpc_server_call_duration_seconds_count')).toBe(1);
   });
 
   it('counts compatibility-API requests over TLS as https, and HTTP/1.1 requests on allowHTTP1 once, as HTTP/1', async () => {

@@ -5,8 +5,12 @@
 // ends at `close`, which Node publishes once per stream, whether it finished, was reset by either
 // side, or died with its session: so an aborted stream is counted once and never left active.
 //
-// A stream whose content-type is application/grpc is a gRPC call: it is counted in
-// rpc.server.call.duration only, not as an HTTP request (docs/http2-grpc.md says why). The HTTP/1
+// A POST whose content-type is application/grpc is taken for a gRPC call at its start, and is one
+// if the server answers it as one (a grpc-status, or an application/grpc response): it is then
+// counted in rpc.server.call.duration only, not as an HTTP request (docs/http2-grpc.md says why).
+// What a client sends is not enough: a server that answers such a request as plain HTTP (any
+// node:http2 server, a 404) counts it as an HTTP request, so no client can hide requests from the
+// HTTP series or mint rpc.method values on a server that does not speak gRPC. The HTTP/1
 // requests of a `createSecureServer({ allowHTTP1: true })` never reach these channels: Node hands
 // them to its HTTP/1 server code, where http-server.ts counts them once.
 //
@@ -21,7 +25,7 @@ import { HTTP2_SLOT, SLOTS, methodIndex, slotOf, type HttpServerMetrics } from '
 import { startTiming, stopTiming } from '../http-server.js';
 import type { RouteResolver } from '../routes.js';
 import { UNKNOWN, isGrpc, statusOf, statusOfUnanswered, timeoutMillis } from './grpc-status.js';
-import type { RpcMetrics } from './rpc-metrics.js';
+import { OTHER, type RpcMetrics } from './rpc-metrics.js';
 
 interface StreamMessage {
   stream: ServerHttp2Stream;
@@ -52,6 +56,8 @@ const inFlight = new WeakMap<ServerHttp2Stream, number>();
 const paths = new WeakMap<ServerHttp2Stream, string>();
 /** The :path of gRPC calls to a method not named yet (the first calls to each, or unknown ones). */
 const pendingPaths = new WeakMap<ServerHttp2Stream, string>();
+/** methodIndex('POST'): every gRPC call is a POST. */
+const POST = methodIndex('POST');
 /** The deadline of gRPC calls that carry one (grpc-timeout), in milliseconds: a small integer. */
 const deadlines = new WeakMap<ServerHttp2Stream, number>();
 
@@ -59,7 +65,7 @@ function onStreamStart(message: unknown): void {
   const { stream, headers } = message as StreamMessage;
   const path = headers[':path'];
   if (ignored !== undefined && ignored(path)) return;
-  if (isGrpc(headers['content-type'])) {
+  if (isGrpc(headers['content-type']) && headers[':method'] === 'POST') {
     if (rpc === undefined) return;
     let method = rpc.knownMethod(path);
     if (method === -1) {
@@ -89,7 +95,10 @@ function onStreamClose(message: unknown): void {
 
 function httpEnded(stream: ServerHttp2Stream, packed: number): void {
   const slot = packed % SLOTS;
-  const micros = stopTiming((packed - slot) / SLOTS);
+  recordHttp(stream, slot, stopTiming((packed - slot) / SLOTS));
+}
+
+function recordHttp(stream: ServerHttp2Stream, slot: number, micros: number): void {
   const sent = stream.sentHeaders as Record<string, unknown> | undefined;
   // The status actually sent (0: no headers went out). An app may pass it as a string.
   const raw = sent === undefined ? 0 : sent[':status'];
@@ -122,10 +131,28 @@ function callEnded(stream: ServerHttp2Stream, unpacked: number): void {
     const sent = stream.sentHeaders as Record<string, unknown> | undefined;
     if (sent !== undefined) value = sent['grpc-status'];
   }
-  // No status sent: the stream was reset (the deadline passed, or the client cancelled), or it
-  // ended without one.
-  const status =
-    value !== undefined ? statusOf(value) : stream.rstCode ? statusOfUnanswered(stream.rstCode, deadlines.get(stream) ?? -1, micros) : UNKNOWN;
+  if (value === undefined) {
+    const sent = stream.sentHeaders as Record<string, unknown> | undefined;
+    const answeredGrpc = sent !== undefined && isGrpc(sent['content-type']);
+    if (sent !== undefined && !answeredGrpc) {
+      // Answered, but not as gRPC: an HTTP request whose client claimed gRPC (see the top).
+      if (http !== undefined) {
+        const slot = slotOf(POST, stream.session?.encrypted === true) + HTTP2_SLOT;
+        if (routes?.usesPath === true) paths.set(stream, pendingPaths.get(stream) ?? '/');
+        http.requestStarted(slot);
+        recordHttp(stream, slot, micros);
+      }
+      return;
+    }
+    // No status sent: the stream was reset (the deadline passed, or the client cancelled), or it
+    // ended without one. Unless the server had begun a gRPC response, whether it speaks gRPC at
+    // all is unknown: the call then names no method an answered call has not named before.
+    const status = stream.rstCode ? statusOfUnanswered(stream.rstCode, deadlines.get(stream) ?? -1, micros) : UNKNOWN;
+    const named = method !== pending ? method : answeredGrpc ? rpc!.methodOf(pendingPaths.get(stream), status) : OTHER;
+    rpc!.record(undefined, named, status, micros);
+    return;
+  }
+  const status = statusOf(value);
   rpc!.record(undefined, method === pending ? rpc!.methodOf(pendingPaths.get(stream), status) : method, status, micros);
 }
 
