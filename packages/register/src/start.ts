@@ -14,7 +14,7 @@ import { HttpClientMetrics, MAX_CLIENT_SERIES } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics, type HistogramAggregation } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
-import { HTTP2_CHANNELS, RpcMetrics, instrumentHttp2Clients, instrumentHttp2Servers, warnUncountedHttp2 } from './http2/index.js';
+import { HTTP2_CLIENT_CHANNELS, HTTP2_SERVER_CHANNELS, RpcMetrics, instrumentHttp2Clients, instrumentHttp2Servers, warnUncountedHttp2 } from './http2/index.js';
 import { createPathFilter, createRouteResolver } from './routes.js';
 import { buildResource } from './resource.js';
 import { receiveWorkerThreads } from './worker-http.js';
@@ -120,34 +120,39 @@ async function build(): Promise<Pipeline | undefined> {
       ),
     onOverflow: () => warn(MON_TOO_MANY_SERIES, `gRPC ${side === 'served' ? 'server' : 'client'} metrics reached 2000 series; further combinations are counted under otel_metric_overflow="true".`),
   });
-  const rpcServer = http && HTTP2_CHANNELS ? new RpcMetrics('server', rpcOptions('served')) : undefined;
-  const rpcClient = httpClient && HTTP2_CHANNELS ? new RpcMetrics('client', rpcOptions('called')) : undefined;
+  const rpcServer = http && HTTP2_SERVER_CHANNELS ? new RpcMetrics('server', rpcOptions('served')) : undefined;
+  const rpcClient = httpClient && HTTP2_CLIENT_CHANNELS ? new RpcMetrics('client', rpcOptions('called')) : undefined;
   // HTTP servers and clients are watched before the first await: under `-r @mon/register`
   // (require.ts) Node does not wait for the rest of start-up before it runs the app, and the
   // first request must still be counted. Under --import the order changes nothing.
   const stops: Array<() => void> = [];
+  try {
+    watch(config, { http, httpClient, db, rpcServer, rpcClient }, stops);
+    return await buildPipeline(config, { http, httpClient, db, rpcServer, rpcClient }, stops);
+  } catch (error) {
+    for (const stop of stops) stop();
+    throw error;
+  }
+}
+
+/** Subscribes the recorders of the groups that are on to their channels; each stop goes on `stops`. */
+function watch(config: Readonly<Config>, { http, httpClient, db, rpcServer, rpcClient }: Recorders, stops: Array<() => void>): void {
   if (http) {
     // One route resolver for HTTP/1 and HTTP/2: one route budget, one set of framework hooks.
     const options = config.http;
     const routes = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes });
     stops.push(instrumentHttpServers(http, options, routes), receiveWorkerThreads(http));
-    if (HTTP2_CHANNELS) {
+    if (HTTP2_SERVER_CHANNELS) {
       const ignored = options.ignorePaths ? createPathFilter(options.ignorePaths) : undefined;
       stops.push(instrumentHttp2Servers({ http, rpc: rpcServer, routes, ignored }));
     }
   }
   if (httpClient) {
     stops.push(instrumentHttpClients(httpClient));
-    if (HTTP2_CHANNELS) stops.push(instrumentHttp2Clients(httpClient, rpcClient));
+    if (HTTP2_CLIENT_CHANNELS) stops.push(instrumentHttp2Clients(httpClient, rpcClient));
   }
   if (http || httpClient) stops.push(warnUncountedHttp2());
   if (db) stops.push(instrumentDatabases(db));
-  try {
-    return await buildPipeline(config, { http, httpClient, db, rpcServer, rpcClient }, stops);
-  } catch (error) {
-    for (const stop of stops) stop();
-    throw error;
-  }
 }
 
 /** The pre-aggregating recorders of the groups that are on, watching since before the first await. */

@@ -7,6 +7,9 @@
 import { loadConfig } from './config.js';
 import { SLOTS, type HttpServerMetrics } from './http-server-metrics.js';
 import { instrumentHttpServers, type HttpRecorder } from './http-server.js';
+import { HTTP2_SERVER_CHANNELS } from './http2/node20.js';
+import { instrumentHttp2Servers } from './http2/server.js';
+import { createPathFilter, createRouteResolver } from './routes.js';
 import { debug, muteWarnings } from './warn.js';
 import { workerThreads } from './worker-thread.js';
 
@@ -16,14 +19,27 @@ export const WORKER_HTTP_CHANNEL = 'mon:http:worker-thread';
 type Ended = [number, number, boolean, string | undefined, number];
 
 /** Worker side: what the preload does in a worker thread instead of starting a pipeline. */
+/** Set once mon records in this worker thread: two copies (`-r` and `--import` together) record once. */
+const STARTED = Symbol.for('mon.worker-thread');
+
 export function startInWorkerThread(): void {
+  const global = globalThis as typeof globalThis & { [STARTED]?: true };
+  if (global[STARTED] === true) return;
+  global[STARTED] = true;
   try {
     // The same environment as the main thread (unless the app gave the worker its own): whatever is
     // wrong in it, the main thread said once.
     muteWarnings();
     const config = loadConfig();
     if (config.disabled || !config.groups.has('http')) return;
-    instrumentHttpServers(forwardingRecorder(), config.http);
+    const options = config.http;
+    const recorder = forwardingRecorder();
+    const routes = createRouteResolver({ patterns: options.routePatterns, normalize: options.normalizePaths, maxRoutes: options.maxRoutes });
+    instrumentHttpServers(recorder, options, routes);
+    // HTTP/2 requests too (gRPC calls in a worker thread are not counted: docs/configuration.md).
+    if (HTTP2_SERVER_CHANNELS) {
+      instrumentHttp2Servers({ http: recorder, routes, ignored: options.ignorePaths ? createPathFilter(options.ignorePaths) : undefined });
+    }
     debug('worker thread: HTTP requests are forwarded to the main thread');
   } catch (error) {
     debug('worker thread: could not record HTTP requests: %o', error);

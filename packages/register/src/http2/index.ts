@@ -8,6 +8,6 @@
 //   node20.ts       Node 20: no channels, one warning when an HTTP/2 server listens
 // docs/http2-grpc.md is the user's side of this.
 export { instrumentHttp2Clients } from './client.js';
-export { HTTP2_CHANNELS, warnUncountedHttp2 } from './node20.js';
+export { HTTP2_CLIENT_CHANNELS, HTTP2_SERVER_CHANNELS, warnUncountedHttp2 } from './node20.js';
 export { RpcMetrics } from './rpc-metrics.js';
 export { instrumentHttp2Servers } from './server.js';

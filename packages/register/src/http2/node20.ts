@@ -9,8 +9,15 @@ import { warn } from '../warn.js';
 
 const LISTEN = 'tracing:net.server.listen:asyncStart';
 
-/** Whether this Node line publishes the http2 stream channels (22 and later). */
-export const HTTP2_CHANNELS = Number(process.versions.node.split('.')[0]) >= 22;
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+/**
+ * Whether this Node publishes every `http2.server.stream.*` channel mon reads: `start` came in
+ * 22.17 / 24.2 and `close` only in 22.18 / 24.3 (Node's changelogs). With `start` and no `close`
+ * every stream would stay active for ever, so those releases count nothing and get the warning.
+ */
+export const HTTP2_SERVER_CHANNELS = major >= 25 || (major === 24 && minor >= 3) || (major === 22 && minor >= 18);
+/** Likewise `http2.client.stream.*`: all of them in 22.17; in 24.1 (`created`, `start`) and 24.2 (`close`). */
+export const HTTP2_CLIENT_CHANNELS = major >= 25 || (major === 24 && minor >= 2) || (major === 22 && minor >= 17);
 
 /** node:http2's server classes, found by name: loading node:http2 to compare would cost every app. */
 function isHttp2Server(server: unknown): boolean {
@@ -21,9 +28,9 @@ function isHttp2Server(server: unknown): boolean {
   return false;
 }
 
-/** On Node 20: warns once when an HTTP/2 server listens. Returns the function that stops watching. */
+/** Where the server channels are missing (Node 20, 22 before 22.18, 24 before 24.3): warns once when an HTTP/2 server listens. Returns the function that stops watching. */
 export function warnUncountedHttp2(): () => void {
-  if (HTTP2_CHANNELS) return () => {};
+  if (HTTP2_SERVER_CHANNELS) return () => {};
   let warned = false;
   const onListen = (message: unknown): void => {
     if (warned) return;
@@ -37,7 +44,7 @@ export function warnUncountedHttp2(): () => void {
     dc.unsubscribe(LISTEN, onListen);
     warn(
       MON_HTTP2_NOT_COUNTED,
-      `Node ${process.versions.node} publishes no HTTP/2 diagnostics channels: this HTTP/2 server's requests and gRPC calls are not counted. Node 22 or later counts them.`,
+      `Node ${process.versions.node} does not publish the HTTP/2 diagnostics channels mon reads: this HTTP/2 server's requests and gRPC calls are not counted. Node 22.18, 24.3 or later counts them.`,
     );
   };
   dc.subscribe(LISTEN, onListen);

@@ -21,8 +21,8 @@
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { HTTP2_SLOT, SLOTS, methodIndex, slotOf, type HttpServerMetrics } from '../http-server-metrics.js';
-import { startTiming, stopTiming } from '../http-server.js';
+import { HTTP2_SLOT, SLOTS, methodIndex, slotOf } from '../http-server-metrics.js';
+import { startTiming, stopTiming, type HttpRecorder } from '../http-server.js';
 import type { RouteResolver } from '../routes.js';
 import { UNKNOWN, isGrpc, statusOf, statusOfUnanswered, timeoutMillis } from './grpc-status.js';
 import { OTHER, type RpcMetrics } from './rpc-metrics.js';
@@ -33,13 +33,14 @@ interface StreamMessage {
 }
 
 export interface Http2ServerTargets {
-  http?: HttpServerMetrics | undefined;
+  /** The metrics, or (in a worker thread) a forwarder (worker-http.ts). */
+  http?: HttpRecorder | undefined;
   rpc?: RpcMetrics | undefined;
   routes?: RouteResolver | undefined;
   ignored?: ((url: string | undefined) => boolean) | undefined;
 }
 
-let http: HttpServerMetrics | undefined;
+let http: HttpRecorder | undefined;
 let rpc: RpcMetrics | undefined;
 let routes: RouteResolver | undefined;
 let ignored: ((url: string | undefined) => boolean) | undefined;
