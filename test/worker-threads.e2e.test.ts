@@ -15,12 +15,14 @@ afterEach(async () => {
   dir = undefined;
 });
 
-describe.each(['--import', '-r'])('worker threads under %s @mon/register', (flag) => {
+// Both at once (NODE_OPTIONS="--require …" and --import on the command line): two copies of mon
+// load in every thread, and each request is still counted once.
+describe.each([['--import'], ['-r'], ['-r', '--import']])('worker threads under %s @mon/register', (...flags) => {
   it("a pino transport's thread and an app's own worker: no second endpoint, no warning; the worker's requests counted", async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'mon-workers-'));
     const logFile = path.join(dir, 'log.ndjson');
     const workerPort = await freePort();
-    app = await spawnApp(fixture('worker-threads.mjs'), { nodeArgs: [flag, '@mon/register'], env: { LOG_FILE: logFile, WORKER_PORT: String(workerPort) } });
+    app = await spawnApp(fixture('worker-threads.mjs'), { nodeArgs: flags.flatMap((flag) => [flag, '@mon/register']), env: { LOG_FILE: logFile, WORKER_PORT: String(workerPort) } });
     for (let i = 0; i < 3; i++) expect((await request(workerPort, `/items/${i}`)).body).toBe(`item ${i}`);
     expect((await request(app.port, '/')).body).toBe('main');
     // Forwarded from the worker thread: poll, the message may trail the response.
