@@ -34,10 +34,10 @@ describe('node --import @mon/register', () => {
     }
   });
 
-  it("before the app's first line, loads none of what serves or reads a scrape: node:http, node:cluster, node:v8", async () => {
+  it("before the app's first line, loads none of what serves or reads a scrape: node:http, node:http2, node:cluster, node:v8", async () => {
     const bare = new Set(await modulesLoaded(false, 0));
     const added = (await modulesLoaded(true, 0)).filter((m) => !bare.has(m));
-    expect(added.filter((m) => /^NativeModule (http|_http_server|cluster|child_process|v8|undici)$/.test(m))).toEqual([]);
+    expect(added.filter((m) => /^NativeModule (http|http2|_http_server|internal\/http2\/core|cluster|child_process|v8|undici)$/.test(m))).toEqual([]);
   });
 
   it('once the app has started, serves through node:http, and still loads neither undici (node:http ESM facade), node:crypto nor fs/promises', async () => {

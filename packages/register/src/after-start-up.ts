@@ -5,7 +5,7 @@
 // modules ask for meters as they load), the HTTP channels and framework hooks (the first request
 // must be counted), the cluster watch (a worker's hello comes once). What serves a scrape (the
 // /metrics endpoint with node:http, the live page) and what a scrape reads (host and runtime
-// metrics, with node:v8 and perf_hooks) waits START_UP_GRACE_MS: Prometheus scrapes every 15-60 s,
+// metrics, with node:v8) waits START_UP_GRACE_MS: Prometheus scrapes every 15-60 s,
 // so a second costs nothing there, while a short-lived process (a CLI under NODE_OPTIONS, a
 // `node -e`) ends before it and never pays for either. Measured on Node 24 (`node --import
 // @mon/register -e 0`, callgrind): 252 M instructions before, of which this moves ~85 M.

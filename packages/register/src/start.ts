@@ -199,7 +199,7 @@ async function buildPipeline(
     // Read at scrapes only; nothing the app does before then needs them (after-start-up.ts).
     stops.push(
       afterStartUp('host metrics', 'sources', async () => {
-        // Imported here, not at the top: node:v8 and perf_hooks load with them.
+        // Imported here, not at the top: node:v8 and the host sources load with them.
         const { startHostMetrics } = await import('@mon/host');
         if (stopped) return;
         host = startHostMetrics(meterProvider, {

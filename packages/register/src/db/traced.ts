@@ -80,7 +80,7 @@ export function subscribeTraced(metrics: DbMetrics, spec: TracedChannel): () => 
     },
     end(context) {
       // Only a synchronous throw has its error before `end`; an answer comes after it.
-      if ((context as DriverContext).error === undefined) return;
+      if (typeof context !== 'object' || context === null || (context as DriverContext).error === undefined) return;
       const start = calls.get(context);
       if (start !== undefined) finish(context, start);
     },
