@@ -7,15 +7,9 @@
 import { domainToASCII } from 'node:url';
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type CollectionResult,
-  type MetricData,
-  type MetricProducer,
-} from '@opentelemetry/sdk-metrics';
-import type { Resource } from '@opentelemetry/resources';
-import { DURATION_BOUNDARIES, Durations, KNOWN_METHODS } from './http-server-metrics.js';
+import { AggregationTemporality, DataPointType, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { durationsProducer, pushDurations, type Sent } from './durations-producer.js';
+import { Durations, KNOWN_METHODS } from './http-server-metrics.js';
 
 export const CLIENT_INSTRUMENTS = {
   duration: 'http.client.request.duration',
@@ -62,13 +56,6 @@ export class Target {
   /** key (see seriesKey) -> series. */
   readonly series = new Map<number, Durations>();
   constructor(readonly attributes: Readonly<Attributes>) {}
-}
-
-/** Per delta reader: what it was last sent. */
-interface Snapshot {
-  count: number;
-  sum: number;
-  buckets: number[];
 }
 
 export interface HttpClientMetricsOptions {
@@ -276,26 +263,10 @@ export class HttpClientMetrics {
 
   /** A producer for one reader; see HttpServerMetrics.producer for the temporality rules. */
   producer(temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE): MetricProducer {
-    const sent = temporality === AggregationTemporality.DELTA ? new WeakMap<Durations, Snapshot>() : undefined;
-    let lastCollection = this.startTime;
-    return {
-      collect: async (): Promise<CollectionResult> => {
-        const now = hrTime();
-        const metrics = this.collect(now, sent, lastCollection);
-        lastCollection = now;
-        return {
-          // An app that made no call yet sends no scope at all: an empty one is noise on the wire.
-          resourceMetrics: {
-            resource: undefined as unknown as Resource,
-            scopeMetrics: metrics.length > 0 ? [{ scope: { name: '@mon/register' }, metrics }] : [],
-          },
-          errors: [],
-        };
-      },
-    };
+    return durationsProducer(this.startTime, temporality, (now, sent, lastCollection) => this.collect(now, sent, lastCollection));
   }
 
-  private collect(now: HrTime, sent: WeakMap<Durations, Snapshot> | undefined, lastCollection: HrTime): MetricData[] {
+  private collect(now: HrTime, sent: Sent, lastCollection: HrTime): MetricData[] {
     const delta = sent !== undefined;
     const startTime = delta ? lastCollection : this.startTime;
     const durations: MetricData & { dataPointType: DataPointType.HISTOGRAM } = {
@@ -323,31 +294,7 @@ export class HttpClientMetrics {
     };
     for (const target of this.allTargets()) {
       for (const series of target.series.values()) {
-        let count = series.count;
-        let sum = series.sumMicros / 1e6;
-        let buckets = series.buckets;
-        if (sent !== undefined) {
-          const last = sent.get(series);
-          const current = { count, sum, buckets: buckets.slice() };
-          sent.set(series, current);
-          if (last !== undefined) {
-            count -= last.count;
-            sum -= last.sum;
-            buckets = current.buckets.map((c, i) => c - last.buckets[i]!);
-          }
-          if (count === 0) continue;
-        }
-        durations.dataPoints.push({
-          startTime,
-          endTime: now,
-          attributes: series.attributes,
-          value: {
-            buckets: { boundaries: DURATION_BOUNDARIES as number[], counts: buckets.slice() },
-            count,
-            sum,
-            ...(delta ? {} : { min: series.minMicros / 1e6, max: series.maxMicros / 1e6 }),
-          },
-        });
+        pushDurations(durations.dataPoints, series, sent, startTime, now);
       }
       for (let method = 0; method < METHODS; method++) {
         if (!target.seen[method]) continue;

@@ -8,16 +8,10 @@
 // from bounded sets).
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type CollectionResult,
-  type MetricData,
-  type MetricProducer,
-} from '@opentelemetry/sdk-metrics';
-import type { Resource } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { durationsProducer, pushDurations, type Sent } from '../durations-producer.js';
 import { MAX_ADDRESS_LENGTH, MAX_CLIENT_SERIES, MAX_ERROR_TYPES, OTHER, errorTypeName } from '../http-client-metrics.js';
-import { DURATION_BOUNDARIES, Durations } from '../http-server-metrics.js';
+import { Durations } from '../http-server-metrics.js';
 import { redisReplyPrefix, REDIS_OPERATIONS } from './redis-operation.js';
 import { SQL_OPERATIONS } from './sql-operation.js';
 
@@ -63,13 +57,6 @@ export class Target {
     readonly system: System,
     readonly attributes: Readonly<Attributes>,
   ) {}
-}
-
-/** Per delta reader: what it was last sent. */
-interface Snapshot {
-  count: number;
-  sum: number;
-  buckets: number[];
 }
 
 export interface DbMetricsOptions {
@@ -224,26 +211,10 @@ export class DbMetrics {
 
   /** A producer for one reader; see HttpServerMetrics.producer for the temporality rules. */
   producer(temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE): MetricProducer {
-    const sent = temporality === AggregationTemporality.DELTA ? new WeakMap<Series, Snapshot>() : undefined;
-    let lastCollection = this.startTime;
-    return {
-      collect: async (): Promise<CollectionResult> => {
-        const now = hrTime();
-        const metrics = this.collect(now, sent, lastCollection);
-        lastCollection = now;
-        return {
-          // An app that made no database call sends no scope at all.
-          resourceMetrics: {
-            resource: undefined as unknown as Resource,
-            scopeMetrics: metrics.length > 0 ? [{ scope: { name: '@mon/register' }, metrics }] : [],
-          },
-          errors: [],
-        };
-      },
-    };
+    return durationsProducer(this.startTime, temporality, (now, sent, lastCollection) => this.collect(now, sent, lastCollection));
   }
 
-  private collect(now: HrTime, sent: WeakMap<Series, Snapshot> | undefined, lastCollection: HrTime): MetricData[] {
+  private collect(now: HrTime, sent: Sent, lastCollection: HrTime): MetricData[] {
     const delta = sent !== undefined;
     const startTime = delta ? lastCollection : this.startTime;
     const histogram = (name: string, description: string): MetricData & { dataPointType: DataPointType.HISTOGRAM } => ({
@@ -259,31 +230,7 @@ export class DbMetrics {
     ];
     for (const target of this.allTargets()) {
       for (const series of target.series.values()) {
-        let count = series.count;
-        let sum = series.sumMicros / 1e6;
-        let buckets = series.buckets;
-        if (sent !== undefined) {
-          const last = sent.get(series);
-          const current = { count, sum, buckets: buckets.slice() };
-          sent.set(series, current);
-          if (last !== undefined) {
-            count -= last.count;
-            sum -= last.sum;
-            buckets = current.buckets.map((c, i) => c - last.buckets[i]!);
-          }
-          if (count === 0) continue;
-        }
-        byKind[series.kind]!.dataPoints.push({
-          startTime,
-          endTime: now,
-          attributes: series.attributes,
-          value: {
-            buckets: { boundaries: DURATION_BOUNDARIES as number[], counts: buckets.slice() },
-            count,
-            sum,
-            ...(delta ? {} : { min: series.minMicros / 1e6, max: series.maxMicros / 1e6 }),
-          },
-        });
+        pushDurations(byKind[series.kind]!.dataPoints, series, sent, startTime, now);
       }
     }
     return byKind.filter((m) => m.dataPoints.length > 0);

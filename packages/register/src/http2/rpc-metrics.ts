@@ -8,9 +8,9 @@
 // not shaped `/package.Service/Method`, or a call the server answered UNIMPLEMENTED, never mints one.
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
-import { AggregationTemporality, DataPointType, type CollectionResult, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
-import type { Resource } from '@opentelemetry/resources';
-import { DURATION_BOUNDARIES, Durations } from '../http-server-metrics.js';
+import { AggregationTemporality, DataPointType, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { durationsProducer, pushDurations, type Sent } from '../durations-producer.js';
+import { Durations } from '../http-server-metrics.js';
 import { STATUSES, STATUS_NAMES, UNIMPLEMENTED, isServerFault } from './grpc-status.js';
 
 export const RPC_INSTRUMENTS = {
@@ -36,13 +36,6 @@ export interface RpcMetricsOptions {
   /** Called once, the first time a method goes to `_OTHER` because of maxMethods. */
   onTooManyMethods?: () => void;
   onOverflow?: () => void;
-}
-
-/** Per delta reader: what it was last sent. */
-interface Snapshot {
-  count: number;
-  sum: number;
-  buckets: number[];
 }
 
 /** The server side has one scope; the client side one per target (the HTTP client's Target). */
@@ -149,26 +142,13 @@ export class RpcMetrics {
 
   /** A producer for one reader; see HttpServerMetrics.producer for the temporality rules. */
   producer(temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE): MetricProducer {
-    const sent = temporality === AggregationTemporality.DELTA ? new WeakMap<Durations, Snapshot>() : undefined;
-    let lastCollection = this.startTime;
-    return {
-      collect: async (): Promise<CollectionResult> => {
-        const now = hrTime();
-        const metric = this.collect(now, sent, lastCollection);
-        lastCollection = now;
-        return {
-          // No call yet: no scope at all, as the HTTP client's producer does.
-          resourceMetrics: {
-            resource: undefined as unknown as Resource,
-            scopeMetrics: metric.dataPoints.length > 0 ? [{ scope: { name: '@mon/register' }, metrics: [metric] }] : [],
-          },
-          errors: [],
-        };
-      },
-    };
+    return durationsProducer(this.startTime, temporality, (now, sent, lastCollection) => {
+      const metric = this.collect(now, sent, lastCollection);
+      return metric.dataPoints.length > 0 ? [metric] : [];
+    });
   }
 
-  private collect(now: HrTime, sent: WeakMap<Durations, Snapshot> | undefined, lastCollection: HrTime): MetricData & { dataPointType: DataPointType.HISTOGRAM } {
+  private collect(now: HrTime, sent: Sent, lastCollection: HrTime): MetricData & { dataPointType: DataPointType.HISTOGRAM } {
     const delta = sent !== undefined;
     const durations: MetricData & { dataPointType: DataPointType.HISTOGRAM } = {
       descriptor: {
@@ -187,31 +167,7 @@ export class RpcMetrics {
     const startTime = delta ? lastCollection : this.startTime;
     for (const table of this.scopes.values()) {
       for (const series of table.values()) {
-        let count = series.count;
-        let sum = series.sumMicros / 1e6;
-        let buckets = series.buckets;
-        if (sent !== undefined) {
-          const last = sent.get(series);
-          const current = { count, sum, buckets: buckets.slice() };
-          sent.set(series, current);
-          if (last !== undefined) {
-            count -= last.count;
-            sum -= last.sum;
-            buckets = current.buckets.map((c, i) => c - last.buckets[i]!);
-          }
-          if (count === 0) continue;
-        }
-        durations.dataPoints.push({
-          startTime,
-          endTime: now,
-          attributes: series.attributes,
-          value: {
-            buckets: { boundaries: DURATION_BOUNDARIES as number[], counts: buckets.slice() },
-            count,
-            sum,
-            ...(delta ? {} : { min: series.minMicros / 1e6, max: series.maxMicros / 1e6 }),
-          },
-        });
+        pushDurations(durations.dataPoints, series, sent, startTime, now);
       }
     }
     return durations;
