@@ -11,7 +11,7 @@ import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressTime, rulesPath } from './alert-rules.js';
 import { cgroupSupport, createCgroup, type TestCgroup } from './cgroups.js';
-import { example, freePort, request, root, sample, scrape, sleep, sumSamples, waitForEndpoint, waitForStderr, type App } from './helpers.js';
+import { appOf, example, freePort, listening, request, root, sample, scrape, sleep, sumSamples, waitForEndpoint, waitForStderr, type App } from './helpers.js';
 import { prometheusBinary, startPrometheus, type Prometheus } from './prometheus.js';
 
 const MiB = 1024 * 1024;
@@ -37,31 +37,8 @@ async function startApp(cgroup: TestCgroup, script = example('http-esm/server.mj
     OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
     OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
   });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const app: App = {
-    child,
-    port,
-    metricsPort,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      return exited;
-    },
-  };
-  const deadline = Date.now() + 20_000;
-  while (!/listening \d+/.test(out)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await app.stop();
-      throw new Error(`app did not start in the cgroup\nstdout: ${out}\nstderr: ${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const app = appOf(child, port, metricsPort);
+  await listening(app, 20_000, 'app did not start in the cgroup');
   await waitForEndpoint(metricsPort);
   return app;
 }

@@ -169,7 +169,7 @@ describe.skipIf(skip)('database client metrics from the drivers’ tracing chann
   });
 
   it('adds up the operations of node:cluster workers on the primary', async () => {
-    await startApp({}, 'db-calls-cluster.mjs');
+    await startApp({ WORKER_APP: 'db-calls.mjs' }, 'two-workers.mjs');
     const pids = new Set<string>();
     for (let i = 0; i < 4; i++) await run('/node-redis', pids);
     // Both workers made calls: the primary had two processes' operations to add.

@@ -92,6 +92,13 @@ export async function spawnApp(script: string, options: SpawnOptions = {}): Prom
     { cwd: options.cwd ?? root, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   options.onSpawn?.(child);
+  const app = appOf(child, port, metricsPort);
+  if (options.waitForListening !== false) await listening(app, 15_000, `app did not start: ${script}`);
+  return app;
+}
+
+/** An App around a spawned child: its output kept, `stop` kills it (SIGKILL) and waits for its exit. */
+export function appOf(child: ChildProcess, port: number, metricsPort: number): App {
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -99,7 +106,7 @@ export async function spawnApp(script: string, options: SpawnOptions = {}): Prom
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
-  const app: App = {
+  return {
     child,
     port,
     metricsPort,
@@ -111,17 +118,18 @@ export async function spawnApp(script: string, options: SpawnOptions = {}): Prom
       return exited;
     },
   };
-  if (options.waitForListening !== false) {
-    const deadline = Date.now() + 15_000;
-    while (!/listening \d+/.test(out)) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        await app.stop();
-        throw new Error(`app did not start: ${script}\nstdout: ${out}\nstderr: ${err}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Waits until the app prints `listening <port>`; an app that exits or takes longer is stopped and the test fails. */
+export async function listening(app: App, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!/listening \d+/.test(app.stdout())) {
+    if (app.child.exitCode !== null || Date.now() > deadline) {
+      await app.stop();
+      throw new Error(`${what}\nstdout: ${app.stdout()}\nstderr: ${app.stderr()}`);
     }
+    await new Promise((r) => setTimeout(r, 20));
   }
-  return app;
 }
 
 export interface Reply {

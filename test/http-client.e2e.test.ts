@@ -286,7 +286,7 @@ describe('HTTP client metrics', () => {
   });
 
   it('adds up the calls of node:cluster workers on the primary', async () => {
-    app = await spawnApp(fixture('http-client-cluster.mjs'));
+    app = await spawnApp(fixture('two-workers.mjs'), { env: { WORKER_APP: 'http-client.mjs' } });
     // Fresh connections: the primary hands them to the workers in turn.
     const pids = new Set<string>();
     for (let i = 0; i < 10; i++) {
