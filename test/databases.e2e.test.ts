@@ -210,6 +210,7 @@ describe.skipIf(skip)('database client metrics from the drivers’ tracing chann
     });
     try {
       const page = await context.newPage();
+      await scrape(app!.metricsPort); // the endpoint opens after the app's start-up; a browser does not retry a refusal
       await page.goto(`http://127.0.0.1:${app!.metricsPort}/`);
       // Operations keep coming while the page polls (every 2 s, over a 10 s window) until it shows them.
       let rows: string[][] = [];
