@@ -231,6 +231,25 @@ describe.runIf(HTTP2_CHANNELS)('HTTP/2 servers (Node 22+)', () => {
     expect(sumSamples(text, 'http_server_requests_total', { ...V2, url_scheme: 'https' })).toBe(3);
   });
 
+  it('marks outgoing node:http2 calls network_protocol_version="2" (HTTP/1.1 calls unchanged), and a refused connection by its code, as HTTP/1 does', async () => {
+    app = await spawnApp(fixture('http2-client.mjs'));
+    expect(app.stdout()).toContain('results [200,200,404,"ECONNREFUSED",200]');
+    const [, h2Port, closedPort] = /h2 (\d+) closed (\d+)/.exec(app.stdout())!;
+    const text = await waitFor(
+      () => scrape(app!.metricsPort).then((r) => r.body),
+      (t) => sumSamples(t, 'http_client_request_duration_seconds_count') >= 5,
+    );
+    const h2 = { ...V2, http_request_method: 'GET', server_address: '127.0.0.1', url_scheme: 'http' };
+    expect(sumWithout(text, 'http_client_request_duration_seconds_count', { ...h2, server_port: h2Port!, http_response_status_code: '200' }, ['error_type'])).toBe(2);
+    expect(sample(text, 'http_client_request_duration_seconds_count', { ...h2, server_port: h2Port!, http_response_status_code: '404', error_type: '404' })).toBe(1);
+    expect(sample(text, 'http_client_request_duration_seconds_count', { ...h2, server_port: closedPort!, error_type: 'ECONNREFUSED' })).toBe(1);
+    // The HTTP/1.1 call keeps the labels HTTP/1.1 calls always had.
+    expect(sumWithout(text, 'http_client_request_duration_seconds_count', { server_port: String(app.port), http_response_status_code: '200' }, ['network_protocol_version'])).toBe(1);
+    expect(sumSamples(text, 'http_client_request_duration_seconds_count')).toBe(5);
+    expect(sumSamples(text, 'http_client_request_duration_seconds_count', V2)).toBe(4);
+    expect(sumSamples(text, 'http_client_active_requests')).toBe(0);
+  });
+
   it('takes Fastify 5 routes with http2: true', async () => {
     app = await spawnApp(fixture('fastify-http2.mjs'));
     const origin = `http://127.0.0.1:${app.port}`;
