@@ -133,8 +133,14 @@ function onError(message: unknown): void {
  */
 function causeOf(error: unknown): unknown {
   if (error == null) return ABORTED;
-  const { code, cause } = error as { code?: unknown; cause?: unknown };
-  return code === 'ERR_HTTP2_STREAM_CANCEL' && cause != null ? cause : error;
+  try {
+    const { code, cause } = error as { code?: unknown; cause?: unknown };
+    return code === 'ERR_HTTP2_STREAM_CANCEL' && cause != null ? cause : error;
+  } catch {
+    // The app's own error passed to stream.destroy(), with a throwing getter: errorTypeName makes
+    // it _OTHER; a listener that throws would crash the app.
+    return error;
+  }
 }
 
 function onClose(message: unknown): void {
