@@ -16,13 +16,13 @@ async function calls(): Promise<{ text: string; results: string[] }> {
   app = await spawnApp(fixture('grpc-calls.mjs'));
   const results = JSON.parse(/calls (.*)/.exec(app.stdout())![1]!) as string[];
   // What the app's own client saw: the server answered each call as meant.
-  expect(results).toEqual(['OK', 'OK', 'OK', 'NOT_FOUND', 'NOT_FOUND', 'UNKNOWN', 'UNIMPLEMENTED', 'DEADLINE_EXCEEDED', 'CANCELLED', 'OK 3']);
+  expect(results).toEqual(['OK', 'OK', 'OK', 'NOT_FOUND', 'NOT_FOUND', 'UNKNOWN', 'UNIMPLEMENTED', 'OK', 'DEADLINE_EXCEEDED', 'CANCELLED', 'OK 3']);
   // The server side of a cancelled call closes a moment after the client's: poll until both are in.
   const deadline = Date.now() + 8_000;
   let text = '';
   do {
     text = (await scrape(app.metricsPort)).body;
-    if (sumSamples(text, 'rpc_server_call_duration_seconds_count') === 10 || !HTTP2_CHANNELS) break;
+    if (sumSamples(text, 'rpc_server_call_duration_seconds_count') === 11 || !HTTP2_CHANNELS) break;
     await sleep(50);
   } while (Date.now() < deadline);
   return { text, results };
@@ -52,6 +52,7 @@ describe.runIf(HTTP2_CHANNELS)('gRPC (Node 22+)', () => {
       'mon.test.Echo/Explode UNKNOWN error=UNKNOWN': 1,
       // A service the server does not have: no method name of its own.
       '_OTHER UNIMPLEMENTED error=UNIMPLEMENTED': 1,
+      'mon.test.Echo/Slow OK': 1,
       'mon.test.Echo/Slow DEADLINE_EXCEEDED error=DEADLINE_EXCEEDED': 1,
       // Cancelled by the client: not the server's fault.
       'mon.test.Echo/Slow CANCELLED': 1,
@@ -63,11 +64,12 @@ describe.runIf(HTTP2_CHANNELS)('gRPC (Node 22+)', () => {
       'mon.test.Echo/Find NOT_FOUND error=NOT_FOUND': 2,
       'mon.test.Echo/Explode UNKNOWN error=UNKNOWN': 1,
       '_OTHER UNIMPLEMENTED error=UNIMPLEMENTED': 1,
+      'mon.test.Echo/Slow OK': 1,
       'mon.test.Echo/Slow DEADLINE_EXCEEDED error=DEADLINE_EXCEEDED': 1,
       'mon.test.Echo/Slow CANCELLED error=CANCELLED': 1,
       'mon.test.Echo/Count OK': 1,
     });
-    expect(sumSamples(text, 'rpc_client_call_duration_seconds_count', { server_address: '127.0.0.1', server_port: String(app!.port) })).toBe(10);
+    expect(sumSamples(text, 'rpc_client_call_duration_seconds_count', { server_address: '127.0.0.1', server_port: String(app!.port) })).toBe(11);
     // The streaming call lasted its three 20 ms writes, at least.
     expect(sumSamples(text, 'rpc_server_call_duration_seconds_sum', { rpc_method: 'mon.test.Echo/Count' })).toBeGreaterThanOrEqual(0.04);
     // gRPC calls are RPCs, not HTTP requests: the HTTP series hold only the three plain HTTP/2 calls.

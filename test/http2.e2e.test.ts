@@ -127,6 +127,41 @@ describe.runIf(HTTP2_CHANNELS)('HTTP/2 servers (Node 22+)', () => {
     expect(text).not.toMatch(/missing/);
   });
 
+  it('counts many streams on one session once each: finished, reset by the client, and in flight when the session dies', async () => {
+    const { h2c } = await start();
+    await waitForEndpoint(app!.metricsPort);
+    const session = http2.connect(h2c);
+    session.on('error', () => {});
+    const request = (path: string, cancel: boolean): Promise<void> =>
+      new Promise((resolve) => {
+        const req = session.request({ ':path': path });
+        req.on('error', () => {});
+        req.resume();
+        if (cancel) req.on('ready', () => setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), 50));
+        req.on('close', () => resolve());
+        req.end();
+      });
+    // 60 streams at once on one connection (more than mon's per-session table starts with), a third reset by the client.
+    await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? request('/slow?ms=3000', true) : request('/', false))));
+    // Five more in flight when the connection goes away.
+    const dying = Array.from({ length: 5 }, () => request('/slow?ms=3000', false));
+    await waitFor(
+      () => scrape(app!.metricsPort).then((r) => r.body),
+      (t) => sumSamples(t, 'http_server_active_requests', V2) === 5,
+    );
+    session.destroy();
+    await Promise.all(dying);
+
+    const text = await waitFor(
+      () => scrape(app!.metricsPort).then((r) => r.body),
+      (t) => sumSamples(t, 'http_server_requests_total', { ...V2, error_type: 'aborted' }) === 25,
+    );
+    expect(sumWithout(text, 'http_server_requests_total', { ...V2, http_request_method: 'GET', http_response_status_code: '200' }, ['error_type'])).toBe(40);
+    expect(sumSamples(text, 'http_server_requests_total', { ...V2, error_type: 'aborted' })).toBe(25);
+    expect(sumSamples(text, 'http_server_requests_total')).toBe(65);
+    expect(sumSamples(text, 'http_server_active_requests')).toBe(0);
+  });
+
   it('counts a request that only claims to be gRPC (its content-type) as HTTP when the server answers it as HTTP: no rpc.method from the client', async () => {
     const { h2c } = await start();
     const grpc = { method: 'POST', headers: { 'content-type': 'application/grpc' } };
@@ -194,6 +229,25 @@ describe.runIf(HTTP2_CHANNELS)('HTTP/2 servers (Node 22+)', () => {
     expect(sumSamples(text, 'http_client_request_duration_seconds_count', { server_address: 'localhost', http_response_status_code: '200' })).toBe(2);
     expect(sumSamples(text, 'http_client_request_duration_seconds_count', { http_response_status_code: '404' })).toBe(1);
     expect(sumSamples(text, 'http_server_requests_total', { ...V2, url_scheme: 'https' })).toBe(3);
+  });
+
+  it('marks outgoing node:http2 calls network_protocol_version="2" (HTTP/1.1 calls unchanged), and a refused connection by its code, as HTTP/1 does', async () => {
+    app = await spawnApp(fixture('http2-client.mjs'));
+    expect(app.stdout()).toContain('results [200,200,404,"ECONNREFUSED",200]');
+    const [, h2Port, closedPort] = /h2 (\d+) closed (\d+)/.exec(app.stdout())!;
+    const text = await waitFor(
+      () => scrape(app!.metricsPort).then((r) => r.body),
+      (t) => sumSamples(t, 'http_client_request_duration_seconds_count') >= 5,
+    );
+    const h2 = { ...V2, http_request_method: 'GET', server_address: '127.0.0.1', url_scheme: 'http' };
+    expect(sumWithout(text, 'http_client_request_duration_seconds_count', { ...h2, server_port: h2Port!, http_response_status_code: '200' }, ['error_type'])).toBe(2);
+    expect(sample(text, 'http_client_request_duration_seconds_count', { ...h2, server_port: h2Port!, http_response_status_code: '404', error_type: '404' })).toBe(1);
+    expect(sample(text, 'http_client_request_duration_seconds_count', { ...h2, server_port: closedPort!, error_type: 'ECONNREFUSED' })).toBe(1);
+    // The HTTP/1.1 call keeps the labels HTTP/1.1 calls always had.
+    expect(sumWithout(text, 'http_client_request_duration_seconds_count', { server_port: String(app.port), http_response_status_code: '200' }, ['network_protocol_version'])).toBe(1);
+    expect(sumSamples(text, 'http_client_request_duration_seconds_count')).toBe(5);
+    expect(sumSamples(text, 'http_client_request_duration_seconds_count', V2)).toBe(4);
+    expect(sumSamples(text, 'http_client_active_requests')).toBe(0);
   });
 
   it('takes Fastify 5 routes with http2: true', async () => {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { prometheusMetricName, type MetricKind } from '@mon/prometheus';
 import { afterEach, describe, expect, it } from 'vitest';
-import { example, fixture, freePort, request, root, scrape, sleep, spawnApp, type App } from './helpers.js';
+import { example, fixture, freePort, parseLabels, request, root, scrape, sleep, spawnApp, sumSamples, type App } from './helpers.js';
 import { attributes, metricsOf, pointValue, startReceiver, type OtlpMetric, type Receiver } from './otlp-receiver.js';
 
 let app: App | undefined;
@@ -211,6 +211,78 @@ describe('OTLP', () => {
     expect(prometheusOnly.some((url) => url.includes('/register/dist/bundle/index.js'))).toBe(true);
     expect(prometheusOnly.filter(isExporter)).toEqual([]);
     expect(loaded('otlp').filter(isExporter).length).toBeGreaterThan(0);
+  });
+});
+
+const HTTP2_CHANNELS = Number(process.versions.node.split('.')[0]) >= 22;
+
+/** Label set -> count of one series family as served: `name` a counter or a histogram's _count. */
+function servedCounts(text: string, name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)$/gm)) {
+    if (m[1] !== name) continue;
+    const labels = parseLabels(m[2]!);
+    const key = JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+    out[key] = (out[key] ?? 0) + Number(m[3]);
+  }
+  return out;
+}
+
+/** The same from the last export of one OTLP metric, its attribute keys as Prometheus label names. */
+function exportedCounts(metrics: OtlpMetric[], name: string): Record<string, number> {
+  const last = metrics.filter((m) => m.name === name).at(-1);
+  const out: Record<string, number> = {};
+  for (const point of (last?.histogram ?? last?.sum)?.dataPoints ?? []) {
+    const labels = Object.fromEntries(Object.entries(attributes(point)).map(([k, v]) => [k.replace(/\./g, '_'), String(v)]));
+    const key = JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+    out[key] = (out[key] ?? 0) + pointValue(point);
+  }
+  return out;
+}
+
+describe.runIf(HTTP2_CHANNELS)('OTLP, HTTP/2 and gRPC (Node 22+: Node 20 publishes no http2 channels)', () => {
+  it('exports the RPC series and the HTTP/2 requests with the names, attributes and counts served on /metrics', async () => {
+    receiver = await startReceiver();
+    // A @grpc/grpc-js server and client making 11 calls (OK, NOT_FOUND, a throw, an unknown
+    // service, a deadline, a cancel, a stream), and 3 plain HTTP/2 requests to an h2c server.
+    app = await spawnApp(fixture('grpc-calls.mjs'), { env: otlpEnv({ OTEL_METRICS_EXPORTER: 'prometheus,otlp' }) });
+    // The server side of a cancelled call closes a moment after the client's: poll until all are in.
+    let text = '';
+    for (const deadline = Date.now() + 8_000; Date.now() < deadline; await sleep(50)) {
+      text = (await scrape(app.metricsPort)).body;
+      if (sumSamples(text, 'rpc_server_call_duration_seconds_count') === 11 && sumSamples(text, 'http_server_requests_total') === 3) break;
+    }
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe('SIGTERM');
+    const metrics = metricsOf(receiver.received);
+
+    const families: Array<[otlp: string, prometheus: string, calls: number]> = [
+      ['rpc.server.call.duration', 'rpc_server_call_duration_seconds_count', 11],
+      ['rpc.client.call.duration', 'rpc_client_call_duration_seconds_count', 11],
+      ['http.server.requests', 'http_server_requests_total', 3],
+      ['http.server.request.duration', 'http_server_request_duration_seconds_count', 3],
+      ['http.client.request.duration', 'http_client_request_duration_seconds_count', 3],
+    ];
+    for (const [otlpName, promName, calls] of families) {
+      const served = servedCounts(text, promName);
+      expect(Object.values(served).reduce((a, b) => a + b, 0), promName).toBe(calls);
+      expect(exportedCounts(metrics, otlpName), otlpName).toEqual(served);
+    }
+    // Spelled out once, so that a label lost on both sides cannot pass unnoticed.
+    const rpcServer = metrics.filter((m) => m.name === 'rpc.server.call.duration').at(-1)!;
+    expect(rpcServer.unit).toBe('s');
+    expect(rpcServer.histogram!.aggregationTemporality).toBe(CUMULATIVE);
+    expect(rpcServer.histogram!.dataPoints.map(attributes)).toContainEqual({
+      'rpc.system.name': 'grpc',
+      'rpc.method': 'mon.test.Echo/Find',
+      'rpc.response.status_code': 'NOT_FOUND',
+    });
+    expect(metrics.filter((m) => m.name === 'http.server.requests').at(-1)!.sum!.dataPoints.map(attributes)).toContainEqual({
+      'http.request.method': 'GET',
+      'url.scheme': 'http',
+      'http.response.status_code': 200,
+      'network.protocol.version': '2',
+    });
   });
 });
 

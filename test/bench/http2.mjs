@@ -9,7 +9,7 @@
 // server's utime+stime from /proc over the window (10 ms ticks: hence thousands of requests).
 // The mon variant's endpoint is scraped afterwards: every request must have been counted.
 //
-//   node test/bench/http2.mjs [--rounds 3] [--requests 30000] [--grpc-requests 10000] [--concurrency 50]
+//   node test/bench/http2.mjs [--rounds 3] [--requests 30000] [--grpc-requests 10000] [--concurrency 50] [--kinds http1,http2,grpc]
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     // Long enough for V8 to optimize mon's listeners: with 5 000, JIT work showed as 100+ B/req.
     warm: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
+    // A comma-separated subset of http1,http2,grpc (all by default).
+    kinds: { type: 'string', default: 'http1,http2,grpc' },
   },
 });
 const rounds = Number(values.rounds);
@@ -97,7 +99,7 @@ async function measure(kind, variant) {
 
 const loadBefore = load();
 const rows = [];
-for (const kind of KINDS) {
+for (const kind of KINDS.filter((k) => values.kinds.split(',').includes(k.id))) {
   const results = Object.fromEntries(VARIANTS.map((v) => [v.id, []]));
   for (let round = 0; round < rounds; round++) {
     // Order rotated per round: no variant always runs first on a warming machine.

@@ -55,6 +55,8 @@ export class Target {
   readonly seen = new Array<boolean>(METHODS).fill(false);
   /** key (see seriesKey) -> series. */
   readonly series = new Map<number, Durations>();
+  /** The same server called over HTTP/2 (HttpClientMetrics.overHttp2), once it was. */
+  http2: Target | undefined = undefined;
   constructor(readonly attributes: Readonly<Attributes>) {}
 }
 
@@ -188,6 +190,17 @@ export class HttpClientMetrics {
     return (this.otherTargets[https] ??= new Target(Object.freeze({ 'server.address': OTHER, 'url.scheme': https ? 'https' : 'http' })));
   }
 
+  /**
+   * The target of a node:http2 call to the server `target` names: its series carry
+   * network.protocol.version="2", as the server side's HTTP/2 series do (the conventions recommend
+   * the attribute); HTTP/1.1 calls keep the attributes they always had. Made once per target, on its
+   * first HTTP/2 call, and not counted against maxHosts (it is the same server): at most two
+   * targets' worth of series per server, still within maxSeries.
+   */
+  overHttp2(target: Target): Target {
+    return (target.http2 ??= new Target(Object.freeze({ ...target.attributes, 'network.protocol.version': '2' })));
+  }
+
   /** error.type index for what a call failed with: 0 for nothing. */
   errorTypeOf(error: unknown): number {
     return this.errorIndex(errorTypeName(error));
@@ -256,8 +269,15 @@ export class HttpClientMetrics {
   }
 
   private *allTargets(): Iterable<Target> {
-    yield* this.targets.values();
-    for (const other of this.otherTargets) if (other !== undefined) yield other;
+    for (const target of this.targets.values()) {
+      yield target;
+      if (target.http2 !== undefined) yield target.http2;
+    }
+    for (const other of this.otherTargets) {
+      if (other === undefined) continue;
+      yield other;
+      if (other.http2 !== undefined) yield other.http2;
+    }
     if (this.overflowTarget !== undefined) yield this.overflowTarget;
   }
 

@@ -2,10 +2,12 @@
 // channels (Node 22+): node:http2's `session.request()` and everything built on it, @grpc/grpc-js
 // clients among them. A call starts at `created` (when the app makes it, connection wait
 // included, as an HTTP/1 call is timed), takes its response headers from `finish`, a gRPC status
-// from the response's trailers, and ends at `close`, published once per stream.
+// from the response's trailers, and ends at `close`, published once per stream (or at the error
+// Node publishes just after the close of a destroyed stream: see onClose).
 //
-// HTTP/2 requests go into http.client.request.duration with the HTTP/1 calls (same Target, so the
-// same MON_MAX_CLIENT_HOSTS cap); gRPC calls into rpc.client.call.duration only. fetch with
+// HTTP/2 requests go into http.client.request.duration with the HTTP/1 calls (the same Target, so
+// the same MON_MAX_CLIENT_HOSTS cap), marked network.protocol.version="2" as on the server side;
+// gRPC calls into rpc.client.call.duration only. fetch with
 // `allowH2` rides on node:http2 too, but undici's own channels already count it (http-client.ts):
 // its sessions are recognised once each and left out here.
 import dc from 'node:diagnostics_channel';
@@ -29,6 +31,8 @@ class Call {
   error: unknown = undefined;
   /** gRPC: the call's deadline (grpc-timeout) in milliseconds, -1 for none. */
   deadline = -1;
+  /** Its duration, set at close: -1 while open. */
+  micros = -1;
   constructor(
     readonly target: Target,
     /** HTTP: the method index; gRPC: the rpc.method index, -1 while not known yet. */
@@ -68,7 +72,7 @@ function targetOf(session: Http2Session, headers: IncomingHttpHeaders): Target |
     // Once per session: the origin the app connected to, as :scheme and :authority say it.
     const scheme = headers[':scheme'] === 'https' ? 'https' : 'http';
     const authority = headers[':authority'];
-    target = isUndiciSession(session) || http === undefined ? null : http.targetOfOrigin(`${scheme}://${typeof authority === 'string' ? authority : ''}`);
+    target = isUndiciSession(session) || http === undefined ? null : http.overHttp2(http.targetOfOrigin(`${scheme}://${typeof authority === 'string' ? authority : ''}`));
     sessions.set(session, target);
   }
   return target;
@@ -116,16 +120,49 @@ function onTrailers(this: ClientHttp2Stream, trailers: IncomingHttpHeaders): voi
 function onError(message: unknown): void {
   const { stream, error } = message as StreamMessage;
   const call = calls.get(stream);
-  if (call !== undefined && call.error === undefined) call.error = error ?? ABORTED;
+  if (call === undefined) return;
+  if (call.error === undefined) call.error = causeOf(error);
+  // Closed already, waiting for this error (see onClose).
+  if (call.micros !== -1) end(stream, call);
+}
+
+/**
+ * What a call failed with. A request still waiting for its connection when the connection failed
+ * gets ERR_HTTP2_STREAM_CANCEL, whose cause is the connection's error: that cause (ECONNREFUSED,
+ * ENOTFOUND...) is the error.type, as an HTTP/1 call to the same server records it.
+ */
+function causeOf(error: unknown): unknown {
+  if (error == null) return ABORTED;
+  try {
+    const { code, cause } = error as { code?: unknown; cause?: unknown };
+    return code === 'ERR_HTTP2_STREAM_CANCEL' && cause != null ? cause : error;
+  } catch {
+    // The app's own error passed to stream.destroy(), with a throwing getter: errorTypeName makes
+    // it _OTHER; a listener that throws would crash the app.
+    return error;
+  }
 }
 
 function onClose(message: unknown): void {
   const { stream } = message as StreamMessage;
   const call = calls.get(stream);
-  if (call === undefined) return;
-  calls.delete(stream);
+  if (call === undefined || call.micros !== -1) return;
   const elapsed = Math.round((clock() - call.start) * 1000);
-  const micros = elapsed > 0 ? elapsed : 0;
+  call.micros = elapsed > 0 ? elapsed : 0;
+  // A stream destroyed (its connection failed, or the app destroyed it) publishes close first and
+  // its error, if any, just after (Http2Stream._destroy in lib/internal/http2/core.js): the call
+  // ends on that error, or on the next tick if none came. Only such streams pay the tick.
+  if (stream.destroyed && call.error === undefined) process.nextTick(endIfOpen, stream, call);
+  else end(stream, call);
+}
+
+function endIfOpen(stream: ClientHttp2Stream, call: Call): void {
+  if (calls.get(stream) === call) end(stream, call);
+}
+
+function end(stream: ClientHttp2Stream, call: Call): void {
+  calls.delete(stream);
+  const micros = call.micros;
   const rstCode = stream.rstCode ?? 0;
   if (call.grpc) {
     let status = call.grpcStatus;

@@ -14,18 +14,19 @@
 // requests of a `createSecureServer({ allowHTTP1: true })` never reach these channels: Node hands
 // them to its HTTP/1 server code, where http-server.ts counts them once.
 //
-// Per stream: one WeakMap entry holding a small integer (a V8 Smi), as http-server.ts does, and
-// the same clock (startTiming/stopTiming). That entry is what HTTP/2 costs beyond HTTP/1: keyed
-// by a ServerHttp2Stream, V8's table allocates ~90 B per stream where keyed by a ServerResponse it
-// allocates nothing measurable (test/bench/http2.mjs, floor+WeakMap; RESULTS.md "HTTP/2 and gRPC").
+// Per stream: a few numbers written into its session's StreamTable (stream-table.ts), made once
+// per session, and the same clock as http-server.ts (startTiming/stopTiming): no allocation per
+// stream. A WeakMap entry keyed by the ServerHttp2Stream, as this file had first, cost ~90 B per
+// stream in V8's table (test/bench/http2.mjs, the floor+WeakMap row; RESULTS.md "HTTP/2 and gRPC").
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { HTTP2_SLOT, SLOTS, methodIndex, slotOf } from '../http-server-metrics.js';
 import { startTiming, stopTiming, type HttpRecorder } from '../http-server.js';
 import type { RouteResolver } from '../routes.js';
 import { UNKNOWN, isGrpc, statusOf, statusOfUnanswered, timeoutMillis } from './grpc-status.js';
 import { OTHER, type RpcMetrics } from './rpc-metrics.js';
+import { StreamTable } from './stream-table.js';
 
 interface StreamMessage {
   stream: ServerHttp2Stream;
@@ -44,62 +45,68 @@ let http: HttpRecorder | undefined;
 let rpc: RpcMetrics | undefined;
 let routes: RouteResolver | undefined;
 let ignored: ((url: string | undefined) => boolean) | undefined;
-/** rpc.methodSpan, plus one for "not known yet" (its :path waits in pendingPaths). */
+/** rpc.methodSpan, plus one for "not known yet" (its :path waits in the stream table). */
 let rpcSpan = 1;
 let pending = 0;
 
 /**
- * Streams in flight. HTTP: id * SLOTS + slot (>= 0), as http-server.ts packs a response. gRPC:
- * -1 - (id * rpcSpan + method), negative, so one WeakMap holds both.
+ * Streams in flight, per session: its table, made when its first stream starts, gone with the
+ * session. In the table, HTTP: id * SLOTS + slot (>= 0), as http-server.ts packs a response; gRPC:
+ * -1 - (id * rpcSpan + method), negative, so one column holds both.
  */
-const inFlight = new WeakMap<ServerHttp2Stream, number>();
-/** The :path of HTTP streams, kept only when routes may come from it (MON_ROUTE_PATTERNS...). */
-const paths = new WeakMap<ServerHttp2Stream, string>();
-/** The :path of gRPC calls to a method not named yet (the first calls to each, or unknown ones). */
-const pendingPaths = new WeakMap<ServerHttp2Stream, string>();
+const sessions = new WeakMap<Http2Session, StreamTable>();
 /** methodIndex('POST'): every gRPC call is a POST. */
 const POST = methodIndex('POST');
-/** The deadline of gRPC calls that carry one (grpc-timeout), in milliseconds: a small integer. */
-const deadlines = new WeakMap<ServerHttp2Stream, number>();
 
 function onStreamStart(message: unknown): void {
   const { stream, headers } = message as StreamMessage;
   const path = headers[':path'];
   if (ignored !== undefined && ignored(path)) return;
+  const session = stream.session;
+  if (session === undefined) return;
+  let table = sessions.get(session);
   if (isGrpc(headers['content-type']) && headers[':method'] === 'POST') {
     if (rpc === undefined) return;
+    if (table === undefined) sessions.set(session, (table = new StreamTable(session.encrypted === true)));
     let method = rpc.knownMethod(path);
-    if (method === -1) {
-      method = pending;
-      pendingPaths.set(stream, path as string);
-    }
+    if (method === -1) method = pending;
     const timeout = headers['grpc-timeout'];
-    if (timeout !== undefined) deadlines.set(stream, timeoutMillis(timeout));
-    inFlight.set(stream, -1 - (startTiming() * rpcSpan + method));
+    // The :path is kept for a method not named yet (the first calls to each, or unknown ones).
+    table.add(stream.id!, -1 - (startTiming() * rpcSpan + method), timeout === undefined ? -1 : timeoutMillis(timeout), method === pending ? path : undefined);
     return;
   }
   if (http === undefined) return;
-  const slot = slotOf(methodIndex(headers[':method']), stream.session?.encrypted === true) + HTTP2_SLOT;
-  inFlight.set(stream, startTiming() * SLOTS + slot);
+  if (table === undefined) sessions.set(session, (table = new StreamTable(session.encrypted === true)));
+  const slot = slotOf(methodIndex(headers[':method']), table.encrypted) + HTTP2_SLOT;
+  // The :path is kept only when routes may come from it (MON_ROUTE_PATTERNS...).
+  table.add(stream.id!, startTiming() * SLOTS + slot, -1, routes?.usesPath === true ? path : undefined);
   http.requestStarted(slot);
-  if (routes?.usesPath === true && path !== undefined) paths.set(stream, path);
 }
 
 function onStreamClose(message: unknown): void {
   const { stream } = message as StreamMessage;
-  const packed = inFlight.get(stream);
-  if (packed === undefined) return;
-  inFlight.delete(stream);
-  if (packed >= 0) httpEnded(stream, packed);
-  else callEnded(stream, -1 - packed);
+  // Node publishes close before it lets go of the stream's session (closeStream in
+  // lib/internal/http2/core.js reads it), on Node 22, 24 and 26.
+  const session = stream.session;
+  const table = session === undefined ? undefined : sessions.get(session);
+  if (table === undefined) return;
+  const i = table.find(stream.id!);
+  if (i === -1) return;
+  const packed = table.packed[i]!;
+  const deadline = table.deadlines[i]!;
+  const path = table.paths[i];
+  const encrypted = table.encrypted;
+  table.removeAt(i);
+  if (packed >= 0) httpEnded(stream, packed, path);
+  else callEnded(stream, -1 - packed, deadline, path, encrypted);
 }
 
-function httpEnded(stream: ServerHttp2Stream, packed: number): void {
+function httpEnded(stream: ServerHttp2Stream, packed: number, path: string | undefined): void {
   const slot = packed % SLOTS;
-  recordHttp(stream, slot, stopTiming((packed - slot) / SLOTS));
+  recordHttp(stream, slot, stopTiming((packed - slot) / SLOTS), path);
 }
 
-function recordHttp(stream: ServerHttp2Stream, slot: number, micros: number): void {
+function recordHttp(stream: ServerHttp2Stream, slot: number, micros: number, path: string | undefined): void {
   const sent = stream.sentHeaders as Record<string, unknown> | undefined;
   // The status actually sent (0: no headers went out). An app may pass it as a string.
   const raw = sent === undefined ? 0 : sent[':status'];
@@ -113,7 +120,7 @@ function recordHttp(stream: ServerHttp2Stream, slot: number, micros: number): vo
   if (routes !== undefined) {
     try {
       // Framework routes are kept under the stream (frameworks/framework-routes.ts).
-      route = routes.routeOf(stream as unknown as IncomingMessage, status, routes.usesPath ? (paths.get(stream) ?? '/') : undefined);
+      route = routes.routeOf(stream as unknown as IncomingMessage, status, routes.usesPath ? (path ?? '/') : undefined);
     } catch {
       // As in http-server.ts: the app's objects must never make this listener throw.
       route = undefined;
@@ -122,7 +129,8 @@ function recordHttp(stream: ServerHttp2Stream, slot: number, micros: number): vo
   http!.requestEnded(slot, status, aborted, route, micros);
 }
 
-function callEnded(stream: ServerHttp2Stream, unpacked: number): void {
+/** `path`: the call's :path if its method was not named at its start. */
+function callEnded(stream: ServerHttp2Stream, unpacked: number, deadline: number, path: string | undefined, encrypted: boolean): void {
   const method = unpacked % rpcSpan;
   const micros = stopTiming((unpacked - method) / rpcSpan);
   // grpc-status: in the trailers, or in the headers of a trailers-only response.
@@ -138,23 +146,22 @@ function callEnded(stream: ServerHttp2Stream, unpacked: number): void {
     if (sent !== undefined && !answeredGrpc) {
       // Answered, but not as gRPC: an HTTP request whose client claimed gRPC (see the top).
       if (http !== undefined) {
-        const slot = slotOf(POST, stream.session?.encrypted === true) + HTTP2_SLOT;
-        if (routes?.usesPath === true) paths.set(stream, pendingPaths.get(stream) ?? '/');
+        const slot = slotOf(POST, encrypted) + HTTP2_SLOT;
         http.requestStarted(slot);
-        recordHttp(stream, slot, micros);
+        recordHttp(stream, slot, micros, path);
       }
       return;
     }
     // No status sent: the stream was reset (the deadline passed, or the client cancelled), or it
     // ended without one. Unless the server had begun a gRPC response, whether it speaks gRPC at
     // all is unknown: the call then names no method an answered call has not named before.
-    const status = stream.rstCode ? statusOfUnanswered(stream.rstCode, deadlines.get(stream) ?? -1, micros) : UNKNOWN;
-    const named = method !== pending ? method : answeredGrpc ? rpc!.methodOf(pendingPaths.get(stream), status) : OTHER;
+    const status = stream.rstCode ? statusOfUnanswered(stream.rstCode, deadline, micros) : UNKNOWN;
+    const named = method !== pending ? method : answeredGrpc ? rpc!.methodOf(path, status) : OTHER;
     rpc!.record(undefined, named, status, micros);
     return;
   }
   const status = statusOf(value);
-  rpc!.record(undefined, method === pending ? rpc!.methodOf(pendingPaths.get(stream), status) : method, status, micros);
+  rpc!.record(undefined, method === pending ? rpc!.methodOf(path, status) : method, status, micros);
 }
 
 /** Subscribes once; returns the function that unsubscribes. */
