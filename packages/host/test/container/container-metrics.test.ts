@@ -53,6 +53,19 @@ describe('container.* from cgroup v2 (a directory tree)', () => {
     expect(value(c, 'container.cpu.limit')).toBe(2);
   });
 
+  it('with the cpu group collecting too, a resized quota is seen at the next collection', async () => {
+    // process.cpu.utilization and container.cpu.* share one walk of the quota files per collection
+    // (shared-reading.ts, whose tests show each caller gets a reading no older than its last call):
+    // the sharing must never hand the container figures the previous collection's limit.
+    t = v2Tree();
+    h = start({ groups: ['cpu', 'container'], root: t.root, warn: vi.fn() });
+    expect(value(await h.collect(), 'container.cpu.limit')).toBe(0.5);
+    t.write(`${leaf}/cpu.max`, '25000 100000\n');
+    expect(value(await h.collect(), 'container.cpu.limit')).toBe(0.25);
+    t.write(`${leaf}/cpu.max`, '100000 100000\n');
+    expect(value(await h.collect(), 'container.cpu.limit')).toBe(1);
+  });
+
   it("takes the smallest limit on the way up, and the throttling of the cgroup whose quota binds", async () => {
     t = v2Tree({ memoryMax: 'max', podMemoryMax: String(128 * MiB), cpuMax: 'max 100000', podCpuMax: '25000 100000' });
     h = startIn(t);
