@@ -22,10 +22,11 @@ export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
 
   return {
     version: 1,
-    memory: () => memory?.(),
-    cpu(): CpuReading | undefined {
+    memory: (onlyLimited = false) => memory?.(onlyLimited),
+    cpu(onlyLimited = false): CpuReading | undefined {
       if (!quota && !acct) return undefined;
       const limit = quota?.('cpu');
+      if (onlyLimited && limit === undefined) return undefined;
       const throttling = dirs.cpu ? throttlingAt.get(limit?.dir ?? dirs.cpu[0]!)!.read() : undefined;
       const ticks = acct?.read();
       const seconds = (key: string) => {
@@ -64,7 +65,7 @@ function quotaOf(files: CgroupFiles, levels: Levels) {
   });
 }
 
-function memoryOf(files: CgroupFiles, levels: Levels): () => MemoryReading {
+function memoryOf(files: CgroupFiles, levels: Levels): (onlyLimited: boolean) => MemoryReading | undefined {
   const leaf = levels[0]!;
   const file = (name: string) => files.file(path.join(leaf, name));
   const usage = file('memory.usage_in_bytes');
@@ -85,18 +86,19 @@ function memoryOf(files: CgroupFiles, levels: Levels): () => MemoryReading {
     return limit;
   };
 
-  return () => {
-    // memory.usage_in_bytes is the cgroup's page counter: what the limit is enforced on, kernel
-    // memory (slab, stacks, sockets) included. memory.stat has no such figure: its total_rss +
-    // total_cache leave the kernel memory out (1-10 % less, measured), so the usage, the working
-    // set cAdvisor and the kubelet compute from it, and the limit it is held against come from here.
-    const used = Number(usage.require());
+  return (onlyLimited) => {
     // total_*: this cgroup and its children, as usage_in_bytes counts them.
     const text = stat.require();
     // The kernel's own smallest limit from this cgroup up (hierarchical_memory_limit): no read per
     // level, and it sees limits above what a namespace shows. Walked where it is missing.
     const hierarchical = field(text, 'hierarchical_memory_limit');
     const limit = hierarchical === undefined ? walkedLimit() : hierarchical < UNLIMITED ? hierarchical : undefined;
+    if (onlyLimited && limit === undefined) return undefined;
+    // memory.usage_in_bytes is the cgroup's page counter: what the limit is enforced on, kernel
+    // memory (slab, stacks, sockets) included. memory.stat has no such figure: its total_rss +
+    // total_cache leave the kernel memory out (1-10 % less, measured), so the usage, the working
+    // set cAdvisor and the kubelet compute from it, and the limit it is held against come from here.
+    const used = Number(usage.require());
     const hits = failcnt.read();
     const memswHits = memswFailcnt.read();
     const oom = oomControl.read();

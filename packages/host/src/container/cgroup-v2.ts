@@ -43,14 +43,16 @@ export function cgroupV2(levels: Levels): Cgroup {
 
   return {
     version: 2,
-    memory(): MemoryReading | undefined {
+    memory(onlyLimited = false): MemoryReading | undefined {
+      const limit = smallest(at, memoryMax)?.value;
+      if (onlyLimited && limit === undefined) return undefined;
       const text = current.read();
       if (text === undefined) return undefined; // memory controller not enabled for this cgroup
       const usage = Number(text);
       const statText = stat.require();
       const eventsText = events.read();
       return {
-        limit: smallest(at, memoryMax)?.value,
+        limit,
         usage,
         workingSet: Math.max(0, usage - (field(statText, 'inactive_file') ?? 0)),
         rss: field(statText, 'anon') ?? 0,
@@ -58,8 +60,9 @@ export function cgroupV2(levels: Levels): Cgroup {
         oomKills: eventsText === undefined ? undefined : field(eventsText, 'oom_kill'),
       };
     },
-    cpu(): CpuReading | undefined {
+    cpu(onlyLimited = false): CpuReading | undefined {
       const limit = cpuLimit('cpu');
+      if (onlyLimited && limit === undefined) return undefined;
       // cpu.stat exists in every cgroup (usage even without the cpu controller); throttling is kept
       // where the quota is enforced, which may be a parent.
       const own = at[0]!.cpuStat.read();
