@@ -76,15 +76,15 @@ if (options.save) {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
   // The sections of the benches run alone survive a full run: the per-line section (lines.mjs),
   // the instruction counts (instructions.mjs), the cluster pushes' (cluster-push.mjs), the
-  // database calls' (db.mjs), HTTP/2 and gRPC (http2.mjs), idle cost (idle.mjs) and the two
-  // scrapers (test/windows.e2e.test.ts).
+  // database calls' (db.mjs), HTTP/2 and gRPC (http2.mjs), idle cost (idle.mjs), the host
+  // collection's (packages/host/bench/collect.bench.mjs) and the two scrapers (test/windows.e2e.test.ts).
   const current = readFileSync(file, 'utf8');
   const section = (title) => new RegExp(`\\n(## ${title}\\n[\\s\\S]*?)(?=\\n## |$)`).exec(current)?.[1];
   const perLine = section('Per Node line');
   const instructions = section('Instructions per request');
   const clusterPush = section('Cluster pushes');
   const databases = section('Database calls');
-  const alone = ['HTTP/2 and gRPC', 'Idle', 'Two scrapers'].map(section);
+  const alone = ['HTTP/2 and gRPC', 'Idle', 'Host collection', 'Two scrapers'].map(section);
   writeFileSync(
     file,
     [header, summarySection, perLine, instructions, ...sections, clusterPush, databases, ...alone].filter((s) => s !== undefined).join('\n'),

@@ -4,7 +4,8 @@
 import path from 'node:path';
 import type { CgroupDirs, Levels } from './find.js';
 import type { Cgroup, CpuReading, MemoryReading } from './cgroup.js';
-import { cgroupFiles, field } from './files.js';
+import { cgroupFiles, field, type CgroupFile, type CgroupFiles } from './files.js';
+import { sharedReading } from './shared-reading.js';
 
 // "No limit" is PAGE_COUNTER_MAX pages, 2^63 - 1 rounded down to a page (9223372036854771712 with
 // 4 KiB pages); anything that large is no limit whatever the page size.
@@ -14,69 +15,20 @@ const SECONDS_PER_TICK = 0.01;
 
 export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
   const files = cgroupFiles();
-  const read = (dir: string, name: string) => files.read(path.join(dir, name));
-  const require = (dir: string, name: string) => {
-    const text = read(dir, name);
-    if (text === undefined) throw new Error(`${path.join(dir, name)} does not exist`);
-    return text;
-  };
-
-  const memoryLimit = (levels: Levels) => {
-    let limit: number | undefined;
-    for (const dir of levels) {
-      const text = read(dir, 'memory.limit_in_bytes');
-      const value = text === undefined ? NaN : Number(text);
-      if (value < UNLIMITED && (limit === undefined || value < limit)) limit = value;
-    }
-    return limit;
-  };
-  const cpuLimit = (levels: Levels) => {
-    let best: { value: number; dir: string } | undefined;
-    for (const dir of levels) {
-      const quota = Number(read(dir, 'cpu.cfs_quota_us') ?? -1);
-      if (!(quota > 0)) continue; // -1: no quota
-      const period = Number(read(dir, 'cpu.cfs_period_us'));
-      if (!(period > 0)) continue;
-      const value = quota / period;
-      if (!best || value < best.value) best = { value, dir };
-    }
-    return best;
-  };
+  const memory = dirs.memory ? memoryOf(files, dirs.memory) : undefined;
+  const quota = dirs.cpu ? quotaOf(files, dirs.cpu) : undefined;
+  const acct = dirs.cpuacct ? files.file(path.join(dirs.cpuacct[0]!, 'cpuacct.stat')) : undefined;
+  const throttlingAt = new Map<string, CgroupFile>((dirs.cpu ?? []).map((dir) => [dir, files.file(path.join(dir, 'cpu.stat'))]));
 
   return {
     version: 1,
-    memory(): MemoryReading | undefined {
-      const levels = dirs.memory;
-      if (!levels) return undefined;
-      const leaf = levels[0]!;
-      const usage = Number(require(leaf, 'memory.usage_in_bytes'));
-      // total_*: this cgroup and its children, as usage_in_bytes counts them.
-      const stat = require(leaf, 'memory.stat');
-      const failcnt = read(leaf, 'memory.failcnt');
-      // With swap accounting a charge is tried against memory + swap first (memory.memsw.*), and a
-      // failure there is counted in its own failcnt: a container whose swap limit binds hits that one.
-      const memswFailcnt = read(leaf, 'memory.memsw.failcnt');
-      const oomControl = read(leaf, 'memory.oom_control');
-      // The kernel's own smallest limit from this cgroup up (hierarchical_memory_limit): no read
-      // per level, and it sees limits above what a namespace shows. Walked where it is missing.
-      const hierarchical = field(stat, 'hierarchical_memory_limit');
-      return {
-        limit: hierarchical === undefined ? memoryLimit(levels) : hierarchical < UNLIMITED ? hierarchical : undefined,
-        usage,
-        workingSet: Math.max(0, usage - (field(stat, 'total_inactive_file') ?? 0)),
-        rss: field(stat, 'total_rss') ?? 0,
-        limitHits: failcnt === undefined ? undefined : Number(failcnt) + Number(memswFailcnt ?? 0),
-        // oom_kill in memory.oom_control since Linux 4.13.
-        oomKills: oomControl === undefined ? undefined : field(oomControl, 'oom_kill'),
-      };
-    },
-    cpu(): CpuReading | undefined {
-      const levels = dirs.cpu;
-      const acct = dirs.cpuacct?.[0];
-      if (!levels && !acct) return undefined;
-      const limit = levels ? cpuLimit(levels) : undefined;
-      const throttling = levels ? read(limit?.dir ?? levels[0]!, 'cpu.stat') : undefined;
-      const ticks = acct === undefined ? undefined : read(acct, 'cpuacct.stat');
+    memory: (onlyLimited = false) => memory?.(onlyLimited),
+    cpu(onlyLimited = false): CpuReading | undefined {
+      if (!quota && !acct) return undefined;
+      const limit = quota?.('cpu');
+      if (onlyLimited && limit === undefined) return undefined;
+      const throttling = dirs.cpu ? throttlingAt.get(limit?.dir ?? dirs.cpu[0]!)!.read() : undefined;
+      const ticks = acct?.read();
       const seconds = (key: string) => {
         const v = ticks === undefined ? undefined : field(ticks, key);
         return v === undefined ? undefined : v * SECONDS_PER_TICK;
@@ -91,7 +43,73 @@ export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
         throttledTime: throttledNs === undefined ? undefined : throttledNs / 1e9,
       };
     },
-    cpuLimit: () => (dirs.cpu ? cpuLimit(dirs.cpu)?.value : undefined),
+    cpuLimit: () => quota?.('cpuLimit')?.value,
     close: files.close,
+  };
+}
+
+/** The smallest quota / period from this cgroup up, and the level holding it (where its throttling is counted). */
+function quotaOf(files: CgroupFiles, levels: Levels) {
+  const at = levels.map((dir) => ({ dir, quota: files.file(path.join(dir, 'cpu.cfs_quota_us')), period: files.file(path.join(dir, 'cpu.cfs_period_us')) }));
+  return sharedReading(() => {
+    let best: { value: number; dir: string } | undefined;
+    for (const level of at) {
+      const quota = Number(level.quota.read() ?? -1);
+      if (!(quota > 0)) continue; // -1: no quota
+      const period = Number(level.period.read());
+      if (!(period > 0)) continue;
+      const value = quota / period;
+      if (!best || value < best.value) best = { value, dir: level.dir };
+    }
+    return best;
+  });
+}
+
+function memoryOf(files: CgroupFiles, levels: Levels): (onlyLimited: boolean) => MemoryReading | undefined {
+  const leaf = levels[0]!;
+  const file = (name: string) => files.file(path.join(leaf, name));
+  const usage = file('memory.usage_in_bytes');
+  const stat = file('memory.stat');
+  const oomControl = file('memory.oom_control');
+  const failcnt = file('memory.failcnt');
+  // With swap accounting a charge is tried against memory + swap first (memory.memsw.*), and a
+  // failure there is counted in its own failcnt: a container whose swap limit binds hits that one.
+  const memswFailcnt = file('memory.memsw.failcnt');
+  const limitsAt = levels.map((dir) => files.file(path.join(dir, 'memory.limit_in_bytes')));
+  const walkedLimit = () => {
+    let limit: number | undefined;
+    for (const f of limitsAt) {
+      const text = f.read();
+      const value = text === undefined ? NaN : Number(text);
+      if (value < UNLIMITED && (limit === undefined || value < limit)) limit = value;
+    }
+    return limit;
+  };
+
+  return (onlyLimited) => {
+    // total_*: this cgroup and its children, as usage_in_bytes counts them.
+    const text = stat.require();
+    // The kernel's own smallest limit from this cgroup up (hierarchical_memory_limit): no read per
+    // level, and it sees limits above what a namespace shows. Walked where it is missing.
+    const hierarchical = field(text, 'hierarchical_memory_limit');
+    const limit = hierarchical === undefined ? walkedLimit() : hierarchical < UNLIMITED ? hierarchical : undefined;
+    if (onlyLimited && limit === undefined) return undefined;
+    // memory.usage_in_bytes is the cgroup's page counter: what the limit is enforced on, kernel
+    // memory (slab, stacks, sockets) included. memory.stat has no such figure: its total_rss +
+    // total_cache leave the kernel memory out (1-10 % less, measured), so the usage, the working
+    // set cAdvisor and the kubelet compute from it, and the limit it is held against come from here.
+    const used = Number(usage.require());
+    const hits = failcnt.read();
+    const memswHits = memswFailcnt.read();
+    const oom = oomControl.read();
+    return {
+      limit,
+      usage: used,
+      workingSet: Math.max(0, used - (field(text, 'total_inactive_file') ?? 0)),
+      rss: field(text, 'total_rss') ?? 0,
+      limitHits: hits === undefined ? undefined : Number(hits) + Number(memswHits ?? 0),
+      // oom_kill in memory.oom_control since Linux 4.13.
+      oomKills: oom === undefined ? undefined : field(oom, 'oom_kill'),
+    };
   };
 }

@@ -32,9 +32,13 @@ export interface CpuReading {
 
 export interface Cgroup {
   readonly version: 1 | 2;
-  /** Undefined where the memory controller is not there for this process. */
-  memory(): MemoryReading | undefined;
-  cpu(): CpuReading | undefined;
+  /**
+   * Undefined where the memory controller is not there for this process, and, with `onlyLimited`,
+   * where no memory limit is set (then only what the limit takes is read).
+   */
+  memory(onlyLimited?: boolean): MemoryReading | undefined;
+  /** Undefined where neither CPU controller is there, and, with `onlyLimited`, where no quota is set (then only the quota is read). */
+  cpu(onlyLimited?: boolean): CpuReading | undefined;
   /** The CPU limit alone (cpu() without the statistics): for the process CPU utilization's denominator. */
   cpuLimit(): number | undefined;
   close(): void;

@@ -68,17 +68,21 @@ export function startContainerMetrics(meter: Meter, report: Report, cgroup: Cgro
   const instruments: Observable[] = [usage, workingSet, available, rss, cpuTime, memoryLimit, limitHits, oomKills, cpuLimit, periods, throttledPeriods, throttledTime];
 
   const callback: BatchObservableCallback = (result) => {
-    // Re-read at each collection: a pod is resized in place, and its limits with it.
+    // Re-read at each collection: a pod is resized in place, and its limits with it. The limits
+    // first: without any (a bare host, a systemd slice) only they are read, not the figures that
+    // would not be observed (collect.bench.mjs: 0.10-0.12 ms there instead of 0.17-0.22). The quota walk
+    // is shared with process.cpu.utilization, so reading it twice costs a memory-only limit little.
     let memory;
     let cpu;
     try {
-      memory = cgroup.memory();
-      cpu = cgroup.cpu();
+      cpu = cgroup.cpu(true);
+      memory = cgroup.memory(cpu === undefined);
+      if (memory?.limit === undefined && cpu === undefined) return;
+      cpu ??= cgroup.cpu();
     } catch (error) {
       report('container', error, FIX);
       return;
     }
-    if (memory?.limit === undefined && cpu?.limit === undefined) return;
     const observe = (instrument: Observable, value: number | undefined, attributes?: Attributes) => {
       if (value !== undefined && Number.isFinite(value)) result.observe(instrument, value, attributes);
     };

@@ -1,8 +1,9 @@
 // Container metrics from this process's cgroup. This file is the table of contents.
 //
-// find.ts (where the cgroups are), files.ts (kept-open cgroup files), cgroup.ts (one reading, same
-// shape for both versions), cgroup-v1.ts, cgroup-v2.ts, container-metrics.ts (the instruments),
-// heap-limit.ts (the warning when V8's heap may outgrow the container).
+// find.ts (where the cgroups are), files.ts (kept-open cgroup files), shared-reading.ts (one quota
+// walk for two callbacks), cgroup.ts (one reading, same shape for both versions), cgroup-v1.ts,
+// cgroup-v2.ts, container-metrics.ts (the instruments), heap-limit.ts (the warning when V8's heap
+// may outgrow the container).
 export { openCgroup } from './cgroup.js';
 export type { Cgroup, CpuReading, MemoryReading } from './cgroup.js';
 export { findCgroups } from './find.js';

@@ -53,6 +53,19 @@ describe('container.* from cgroup v2 (a directory tree)', () => {
     expect(value(c, 'container.cpu.limit')).toBe(2);
   });
 
+  it('with the cpu group collecting too, a resized quota is seen at the next collection', async () => {
+    // process.cpu.utilization and container.cpu.* share one walk of the quota files per collection
+    // (shared-reading.ts, whose tests show each caller gets a reading no older than its last call):
+    // the sharing must never hand the container figures the previous collection's limit.
+    t = v2Tree();
+    h = start({ groups: ['cpu', 'container'], root: t.root, warn: vi.fn() });
+    expect(value(await h.collect(), 'container.cpu.limit')).toBe(0.5);
+    t.write(`${leaf}/cpu.max`, '25000 100000\n');
+    expect(value(await h.collect(), 'container.cpu.limit')).toBe(0.25);
+    t.write(`${leaf}/cpu.max`, '100000 100000\n');
+    expect(value(await h.collect(), 'container.cpu.limit')).toBe(1);
+  });
+
   it("takes the smallest limit on the way up, and the throttling of the cgroup whose quota binds", async () => {
     t = v2Tree({ memoryMax: 'max', podMemoryMax: String(128 * MiB), cpuMax: 'max 100000', podCpuMax: '25000 100000' });
     h = startIn(t);
@@ -84,6 +97,31 @@ describe('container.* from cgroup v2 (a directory tree)', () => {
     expect([...c.metrics.keys()].filter((n) => points(c, n).length > 0)).toEqual([]);
     expect(warn).not.toHaveBeenCalled();
     expect(onError).not.toHaveBeenCalled();
+  });
+
+  it('no limit anywhere: reads the limits and not the statistics', async () => {
+    t = v2Tree({ memoryMax: 'max', cpuMax: 'max 100000' });
+    // Where these were read, a missing one would be reported as a failing source.
+    for (const file of ['memory.stat', 'memory.events', 'cpu.stat']) fs.rmSync(`${t.root}/${leaf}/${file}`);
+    const onError = vi.fn();
+    h = startIn(t, vi.fn(), onError);
+    const c = await h.collect();
+    expect([...c.metrics.keys()].filter((n) => points(c, n).length > 0)).toEqual([]);
+    expect(onError).not.toHaveBeenCalled();
+    // A limit set later (a pod resized in place) brings the figures, and the missing file is reported.
+    t.write(`${leaf}/memory.max`, `${256 * MiB}\n`);
+    await h.collect();
+    expect(onError).toHaveBeenCalledTimes(1);
+  });
+
+  it('a memory limit alone: CPU time and throttling counts without a CPU limit', async () => {
+    t = v2Tree({ cpuMax: 'max 100000' });
+    h = startIn(t);
+    const c = await h.collect();
+    expect(value(c, 'container.memory.limit')).toBe(256 * MiB);
+    expect(points(c, 'container.cpu.limit')).toEqual([]);
+    expect(value(c, 'container.cpu.time', { 'cpu.mode': 'user' })).toBe(4);
+    expect(value(c, 'container.cpu.periods')).toBe(120);
   });
 
   it('no cgroup at all (not Linux, no /proc): no series, no warning, no error', async () => {

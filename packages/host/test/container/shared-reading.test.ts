@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { sharedReading } from '../../src/container/shared-reading.js';
+
+describe('sharedReading', () => {
+  it('serves two callers of one collection with one reading, and reads again for the next', () => {
+    let n = 0;
+    const shared = sharedReading(() => ++n);
+    // One collection: process.cpu.utilization, then container.cpu.*.
+    expect([shared('cpuLimit'), shared('cpu')]).toEqual([1, 1]);
+    expect([shared('cpuLimit'), shared('cpu')]).toEqual([2, 2]);
+  });
+
+  it('reads at every call of a caller collecting alone', () => {
+    let n = 0;
+    const shared = sharedReading(() => ++n);
+    expect([shared('cpu'), shared('cpu'), shared('cpu')]).toEqual([1, 2, 3]);
+  });
+
+  it("never hands a caller another caller's reading older than maxAgeMs", () => {
+    let n = 0;
+    let clock = 0;
+    const shared = sharedReading(() => ++n, 1000, () => clock);
+    expect(shared('cpu')).toBe(1);
+    clock += 999;
+    expect(shared('cpuLimit')).toBe(1);
+    expect(shared('cpu')).toBe(2);
+    clock += 1001;
+    expect(shared('cpuLimit')).toBe(3);
+  });
+
+  it('a failed reading is thrown to its caller and not kept', () => {
+    let fail = true;
+    const shared = sharedReading(() => {
+      if (fail) throw new Error('EIO');
+      return 7;
+    });
+    expect(() => shared('cpuLimit')).toThrow('EIO');
+    fail = false;
+    expect(shared('cpu')).toBe(7);
+  });
+});
