@@ -1,7 +1,7 @@
 // Where a server's memory goes under load, for soak.mjs's RSS figures: one server of each variant
 // in turn (servers/heap-probe.mjs preloaded), warmed up and scraped once (so the code and the
 // SDK's storage a first collection creates are there), then --rounds times: --requests requests
-// (wrk -t1 -c50, stopped by count), one scrape, a probe. Each probe prints RSS, the JS heap in use
+// (wrk -t1 -c50, stopped by count), --scrapes scrapes (default 1), a probe. Each probe prints RSS, the JS heap in use
 // after a full GC, what V8 has committed per space and what its young generation has grown to;
 // with --trace-gc, V8's own account of every scavenge in the round (bytes that survived in the
 // young generation and bytes promoted to the old one, per scavenge: what makes V8 grow its young
@@ -9,7 +9,7 @@
 // of one process with heap-diff.mjs. A snapshot leaves the process holding more native memory: the
 // RSS of a run with snapshots is not comparable with one without.
 //
-//   node test/bench/heap-growth.mjs [--node 24] [--requests 1000000] [--rounds 2] [--trace-gc]
+//   node test/bench/heap-growth.mjs [--node 24] [--requests 1000000] [--rounds 2] [--scrapes 1] [--trace-gc]
 //        [--variant mon] [--variant gc-floor] ...   (default: bare, mon, mon-http, gc-floor)
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,6 +28,8 @@ const VARIANTS = {
   'mon-http': { nodeArgs: MON, metrics: METRICS, env: { MON_METRICS: 'http', MON_UI: 'off' } },
   'mon-no-runtime': { nodeArgs: MON, metrics: METRICS, env: { MON_METRICS: 'http,cpu,memory,disk,process' } },
   'gc-floor': { nodeArgs: ['--import', href('gc-observer-floor.mjs')] },
+  // mon with V8's young generation held to 4 MB semi-spaces (V8's flag, in MB): what bare's stays at.
+  'mon-young-4': { nodeArgs: ['--max-semi-space-size=4', ...MON], metrics: METRICS },
 };
 const MB = 1024 * 1024;
 
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     node: { type: 'string' },
     requests: { type: 'string', default: '1000000' },
     rounds: { type: 'string', default: '2' },
+    scrapes: { type: 'string', default: '1' },
     'trace-gc': { type: 'boolean' },
     variant: { type: 'string', multiple: true },
   },
@@ -47,6 +50,7 @@ if (values.node !== undefined) {
 }
 const requests = Number(values.requests);
 const rounds = Number(values.rounds);
+const scrapes = Number(values.scrapes);
 
 async function probe(server) {
   const from = server.proc.stdout().length;
@@ -60,10 +64,11 @@ function scavenges(text) {
   let survived = 0;
   let promoted = 0;
   for (const line of text.split('\n')) {
-    if (!line.includes(' gc=s ')) continue;
+    // name=value pairs up to Node 24, JSON from Node 26.
+    if (!line.includes(' gc=s ') && !line.includes('"gc":"s"')) continue;
     count++;
-    survived += Number(/ new_space_survived=(\d+)/.exec(line)?.[1] ?? 0);
-    promoted += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0);
+    survived += Number(/[ "]new_space_survived"?[=:](\d+)/.exec(line)?.[1] ?? 0);
+    promoted += Number(/[ "]promoted"?[=:](\d+)/.exec(line)?.[1] ?? 0);
   }
   return count ? `${count} scavenges, per scavenge ${Math.round(survived / count)} B survived, ${Math.round(promoted / count)} B promoted` : '';
 }
@@ -92,7 +97,7 @@ for (const id of values.variant ?? ['bare', 'mon', 'mon-http', 'gc-floor']) {
     for (let round = 1; round <= rounds; round++) {
       const mark = server.proc.stdout().length;
       const result = await wrk(server.url, { seconds: 3600, connections: 50, requests });
-      if (spec.metrics) await get(server.metricsUrl);
+      for (let i = 0; spec.metrics && i < scrapes; i++) await get(server.metricsUrl);
       const rss = rssBytes(server.pid);
       const gc = scavenges(server.proc.stdout().slice(mark));
       console.log(`${id} +${result.requests} requests (${Math.round(result.rps)} req/s), VmRSS ${(rss / MB).toFixed(1)} MB before the probe's GC: ${show(await probe(server))}${gc ? `; ${gc}` : ''}`);
