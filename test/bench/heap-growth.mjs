@@ -9,7 +9,7 @@
 // of one process with heap-diff.mjs. A snapshot leaves the process holding more native memory: the
 // RSS of a run with snapshots is not comparable with one without.
 //
-//   node test/bench/heap-growth.mjs [--node 24] [--requests 1000000] [--rounds 2] [--scrapes 1] [--trace-gc]
+//   node test/bench/heap-growth.mjs [--node 24] [--requests 1000000] [--rounds 2] [--scrapes 1] [--trace-gc] [--env NAME=value]
 //        [--variant mon] [--variant gc-floor] ...   (default: bare, mon, mon-http, gc-floor)
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     scrapes: { type: 'string', default: '1' },
     'trace-gc': { type: 'boolean' },
     variant: { type: 'string', multiple: true },
+    env: { type: 'string', multiple: true },
   },
 });
 if (values.node !== undefined) {
@@ -51,6 +52,8 @@ if (values.node !== undefined) {
 const requests = Number(values.requests);
 const rounds = Number(values.rounds);
 const scrapes = Number(values.scrapes);
+// --env NAME=value, for every server: MALLOC_ARENA_MAX=1, say, to see what glibc's per-thread arenas hold.
+const extraEnv = Object.fromEntries((values.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 
 async function probe(server) {
   const from = server.proc.stdout().length;
@@ -83,7 +86,7 @@ for (const id of values.variant ?? ['bare', 'mon', 'mon-http', 'gc-floor']) {
   const spec = VARIANTS[id];
   if (!spec) throw new Error(`unknown --variant ${id}; known: ${Object.keys(VARIANTS).join(', ')}`);
   const nodeArgs = ['--expose-gc', ...(values['trace-gc'] ? ['--trace-gc-nvp'] : []), '--import', href('heap-probe.mjs'), ...(spec.nodeArgs ?? [])];
-  const server = await start({ id, name: id, script: 'hello.mjs', nodeArgs, env: spec.env, metrics: spec.metrics });
+  const server = await start({ id, name: id, script: 'hello.mjs', nodeArgs, env: { ...spec.env, ...extraEnv }, metrics: spec.metrics });
   try {
     await get(server.url);
     await wrk(server.url, { seconds: 2, connections: 50 });
