@@ -63,6 +63,18 @@ async function probeHeap(server) {
   return JSON.parse((await waitForLine(server.proc, /^heap-probe (\{.*\})$/m, from))[1]);
 }
 
+/** Resolves once the variant's metrics endpoint answers (polled for up to 15 s). */
+async function endpointReady({ variant, server }) {
+  for (const deadline = performance.now() + 15_000; ; ) {
+    try {
+      return await countedRequests(variant, server);
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
+
 /** Least-squares slope of y over x. */
 function slope(points) {
   if (points.length < 2) return NaN;
@@ -84,12 +96,15 @@ async function afterRequests(variant, { soakRequests, connections }) {
     const idle = rssBytes(server.pid);
     // Warm-up first (JIT code, per-route state), so the heap difference is what the requests left.
     await wrk(server.url, { seconds: 2, connections });
-    const heapWarm = (await probeHeap(server)).used;
+    const warm = await probeHeap(server);
+    progress(`    ${variant.name}, after warm-up: ${JSON.stringify(warm)}`);
+    const heapWarm = warm.used;
     const result = await wrk(server.url, { seconds: 3600, connections, requests: soakRequests });
     const count = await countedRequests(variant, server);
     if (count === 0) throw new Error(`${commandOf(variant)} counted 0 requests after ${result.requests} served`);
     const after = rssBytes(server.pid);
     const probe = await probeHeap(server);
+    progress(`    ${variant.name}, after ${result.requests} requests: ${JSON.stringify(probe)}`);
     return {
       idle,
       after,
@@ -110,6 +125,9 @@ async function soak(variants, soakSeconds) {
   try {
     for (const variant of variants) running.push({ variant, server: await probed(variant), samples: [] });
     for (const r of running) await get(r.server.url);
+    // mon opens its endpoint a second after start (register/src/after-start-up.ts): the first
+    // scrape, at the first sample, waits for it rather than failing the soak.
+    for (const r of running) if (r.variant.metrics) await endpointReady(r);
     // wrk runs past the last sample and ends by itself: the soak is bounded even if this process dies.
     const loads = running.map((r) =>
       wrk(r.server.url, { seconds: SAMPLE_SECONDS + soakSeconds + 2, connections: SOAK_CONNECTIONS }),
@@ -122,12 +140,17 @@ async function soak(variants, soakSeconds) {
         if (r.variant.metrics) await countedRequests(r.variant, r.server);
         r.samples.push({ x: t, y: rssBytes(r.server.pid) });
         // After the first sample past warm-up (RSS read first: the full GC must not be in it).
-        if (k === 1) r.heapStart = (await probeHeap(r.server)).used;
+        if (k === 1) {
+          const probe = await probeHeap(r.server);
+          progress(`    ${r.variant.name}, after warm-up: ${JSON.stringify(probe)}`);
+          r.heapStart = probe.used;
+        }
       }
       progress(`  soak ${fixed(t)} s: ` + running.map((r) => `${r.variant.name} ${fixed(r.samples.at(-1).y / MB, 1)} MB`).join(', '));
     }
     for (const r of running) {
       const probe = await probeHeap(r.server);
+      progress(`    ${r.variant.name}, at the end: ${JSON.stringify(probe)}`);
       r.heapEnd = probe.used;
       r.newSpace = probe.newSpace;
     }
