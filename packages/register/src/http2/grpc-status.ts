@@ -123,14 +123,24 @@ export function timeoutMillis(value: unknown): number {
   return ms < 0x3fffffff ? ms : 0x3fffffff;
 }
 
-/** Timer slack: a deadline's reset can come a little before the full timeout has passed here. */
-const DEADLINE_SLACK_MICROS = 5000;
+/**
+ * Slack: a deadline's reset can come before the full timeout has passed as measured here. The
+ * client's timer runs from before it sent the headers, the server's clock from when it read them,
+ * so the server sees the call shorter by the time in between: a few ms, tens on a busy machine.
+ * Hence a tenth of the deadline, at least 5 ms: a call reset within its deadline's last tenth is
+ * taken for the deadline, whatever the reset code says.
+ */
+const MIN_DEADLINE_SLACK_MICROS = 5000;
 
 /**
  * The status of a call reset before any grpc-status: DEADLINE_EXCEEDED when it carried a
  * deadline and ran that long (what both gRPC peers report), else what the reset code says.
  */
 export function statusOfUnanswered(rstCode: number, deadlineMillis: number, micros: number): number {
-  if (deadlineMillis >= 0 && micros + DEADLINE_SLACK_MICROS >= deadlineMillis * 1000) return DEADLINE_EXCEEDED;
+  if (deadlineMillis >= 0) {
+    const deadlineMicros = deadlineMillis * 1000;
+    const slack = deadlineMicros / 10 > MIN_DEADLINE_SLACK_MICROS ? deadlineMicros / 10 : MIN_DEADLINE_SLACK_MICROS;
+    if (micros + slack >= deadlineMicros) return DEADLINE_EXCEEDED;
+  }
   return statusOfReset(rstCode);
 }
