@@ -112,6 +112,14 @@ class Connection {
 }
 
 const connections = new WeakMap<Socket, Connection>();
+/**
+ * The socket last looked up and its connection. A request's finish usually comes right after its
+ * start when the handler answers at once, and a keep-alive client's next request on the same
+ * socket: one compare instead of a WeakMap lookup. Cleared when that socket closes, so a closed
+ * socket is never kept alive by it.
+ */
+let lastSocket: Socket | undefined;
+let lastConnection: Connection | undefined;
 
 function connectionOf(socket: Socket): Connection {
   const connection = new Connection();
@@ -138,7 +146,9 @@ function onRequestStart(message: unknown): void {
   const id = acquireId();
   startTimes[id] = hrtimeBigint();
   metrics.requestStarted(slot);
-  const connection = connections.get(socket) ?? connectionOf(socket);
+  const connection = socket === lastSocket ? lastConnection! : (connections.get(socket) ?? connectionOf(socket));
+  lastSocket = socket;
+  lastConnection = connection;
   if (connection.response === null) {
     connection.response = response;
     connection.packed = id * SLOTS + slot;
@@ -152,7 +162,7 @@ function onRequestStart(message: unknown): void {
 // whole, before it moves on to the socket's next request.
 function onResponseFinish(message: unknown): void {
   const { response, socket } = message as RequestStart;
-  const connection = connections.get(socket);
+  const connection = socket === lastSocket ? lastConnection : connections.get(socket);
   // A request not counted (the metrics endpoint's, an ignored path): never in a connection.
   if (connection === undefined) return;
   if (connection.response === response) {
@@ -187,6 +197,10 @@ function next(connection: Connection): void {
 }
 
 function onSocketClose(this: Socket): void {
+  if (this === lastSocket) {
+    lastSocket = undefined;
+    lastConnection = undefined;
+  }
   const connection = connections.get(this);
   if (connection === undefined) return;
   // Everything still in flight on a closed connection was never answered in full.
