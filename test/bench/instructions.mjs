@@ -339,7 +339,7 @@ export function markdown({ rows, versions }) {
   });
   return [
     `\`node test/bench/instructions.mjs\` on ${new Date().toISOString().slice(0, 10)}; ${machine().replace(/^Node \S+, /, '')}. ` +
-      'Instructions per request: callgrind count of a server answering the last of the requests in the third column minus one answering those before the first, over the difference; ' +
+      'Instructions per request: callgrind count of a server answering N requests minus one answering M, over N − M (the requests column: M + 1 to N); ' +
       "the main thread's (the app's JavaScript, Node's HTTP, GC on the main thread), then every thread's (with V8's background compiler jobs).",
     '',
     table(header, body),
