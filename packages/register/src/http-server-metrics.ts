@@ -34,7 +34,8 @@ const METHOD_NAMES = [...KNOWN_METHODS, '_OTHER'];
 const methodIndexes = new Map(KNOWN_METHODS.map((m, i) => [m, i]));
 
 export function methodIndex(method: string | undefined): number {
-  // Map.get(undefined) is simply a miss.
+  // Most requests are GETs: a string compare, before a Map lookup. Map.get(undefined) is a miss.
+  if (method === 'GET') return 0;
   return methodIndexes.get(method as string) ?? OTHER;
 }
 

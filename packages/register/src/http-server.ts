@@ -1,8 +1,10 @@
 // The only code that runs per request, written to allocate nothing on the JS heap beyond what
 // Node itself does (test/bench/allocations.mjs measures it against a bare subscriber):
-// - the start time goes into a BigInt64Array slot whose index, a small integer, is the WeakMap
-//   value: a double as the value would be a 16-byte heap number per request (see the clock below);
-// - one 'close' listener per response; route resolution (routes.ts) hands back cached strings.
+// - the start time goes into a BigInt64Array slot whose index, a small integer, is kept in the
+//   socket's Connection: a double there would be a 16-byte heap number per request (see the clock);
+// - the end is Node's own http.server.response.finish message; a request that never finishes ends
+//   with its socket's 'close', one listener per connection, not per request;
+// - route resolution (routes.ts) hands back cached strings.
 //
 // http.server.* channels are Stability 1 in Node; test/e2e covers the Node versions we claim.
 // They fire for every node:http and node:https server in the process, ESM or CJS, with no loader
@@ -19,7 +21,7 @@ import { createPathFilter, createRouteResolver, type RouteResolver } from './rou
 interface RequestStart {
   request: IncomingMessage;
   response: ServerResponse;
-  socket: Socket & { _httpMessage?: ServerResponse | null; encrypted?: boolean };
+  socket: Socket & { encrypted?: boolean };
   server: Server & { [TELEMETRY_SERVER]?: boolean };
 }
 
@@ -38,13 +40,9 @@ const now = new BigInt64Array(1);
 const nowWords = new Uint32Array(now.buffer);
 
 /**
- * Requests in flight: response -> id * SLOTS + slot, a small integer (a V8 Smi, stored without
- * allocating) as long as fewer than 2^30 / SLOTS requests are in flight at once. The id indexes
- * startTimes (nanoseconds, read back as 32-bit halves so the difference is computed exactly without
- * creating a BigInt); ids are reused through a free list. The slot (method and scheme) is fixed at
- * the start, so middleware that rewrites req.method cannot unbalance the active-requests count.
+ * Ids of requests in flight index startTimes (nanoseconds, read back as 32-bit halves so the
+ * difference is computed exactly without creating a BigInt); ids are reused through a free list.
  */
-const inFlight = new WeakMap<ServerResponse, number>();
 let startTimes = new BigInt64Array(256);
 let startWords = new Uint32Array(startTimes.buffer);
 let freeIds = new Int32Array(256);
@@ -88,26 +86,49 @@ export function stopTiming(id: number): number {
   return micros;
 }
 
-/**
- * Pipelined requests queued behind another response on the same socket. If the client goes away
- * before they are answered, Node never emits 'close' on their responses: they are ended here, when
- * their socket closes, or they would stay "active" forever (and keep their id).
- */
-const queuedBySocket = new WeakMap<Socket, Set<ServerResponse>>();
-let queuedCount = 0;
+/** A pipelined request waiting behind the one being answered (rare: allocated only then). */
+interface Waiting {
+  response: ServerResponse;
+  packed: number;
+}
 
-function watchQueued(socket: Socket, response: ServerResponse): void {
-  let queued = queuedBySocket.get(socket);
-  if (queued === undefined) {
-    const responses = new Set<ServerResponse>();
-    queued = responses;
-    queuedBySocket.set(socket, responses);
-    socket.once('close', () => {
-      for (const abandoned of responses) onResponseClose.call(abandoned);
-    });
-  }
-  queued.add(response);
-  queuedCount++;
+/**
+ * One connection's requests in flight, kept per socket rather than per response: a keep-alive
+ * connection serves many requests, and a WeakMap entry for a fresh object per request (V8 gives each
+ * its identity hash, then an ephemeron-table entry to insert, delete and rehash) cost ~1 k
+ * instructions a request (test/bench/RESULTS.md, "Instructions per request"). Node answers a
+ * socket's requests in the order they arrived (HTTP/1.1 pipelining; _http_server.js asserts it), so
+ * the oldest in flight is the next to finish. `packed` is id * SLOTS + slot, a small integer (a V8
+ * Smi, stored without allocating) while fewer than 2^30 / SLOTS requests are in flight at once; the
+ * slot (method and scheme) is fixed at the start, so middleware that rewrites req.method cannot
+ * unbalance the active-requests count.
+ */
+class Connection {
+  /** The oldest request in flight, the one being answered; null when none is. */
+  response: ServerResponse | null = null;
+  packed = 0;
+  /** Pipelined requests behind it, oldest first; undefined until a client pipelines. */
+  waiting: Waiting[] | undefined = undefined;
+}
+
+const connections = new WeakMap<Socket, Connection>();
+/**
+ * The socket last looked up and its connection. A request's finish usually comes right after its
+ * start when the handler answers at once, and a keep-alive client's next request on the same
+ * socket: one compare instead of a WeakMap lookup. Cleared when that socket closes, so a closed
+ * socket is never kept alive by it.
+ */
+let lastSocket: Socket | undefined;
+let lastConnection: Connection | undefined;
+
+function connectionOf(socket: Socket): Connection {
+  const connection = new Connection();
+  connections.set(socket, connection);
+  // Once per connection. A request whose response never finished (the client went away, the app
+  // destroyed the socket, a timeout) ends here, counted as aborted; so do pipelined ones queued
+  // behind it, on which Node never emits anything.
+  socket.on('close', onSocketClose);
+  return connection;
 }
 
 /** Where requests are recorded: the metrics, or (in a worker thread) a forwarder (worker-thread.ts). */
@@ -124,38 +145,86 @@ function onRequestStart(message: unknown): void {
   const slot = slotOf(methodIndex(request.method), socket.encrypted === true);
   const id = acquireId();
   startTimes[id] = hrtimeBigint();
-  inFlight.set(response, id * SLOTS + slot);
   metrics.requestStarted(slot);
-  // Node publishes before it attaches the response: a socket still busy with an earlier response
-  // means this one is queued behind it (HTTP pipelining).
-  if (socket._httpMessage != null) watchQueued(socket, response);
-  // 'close' fires once per response: after 'finish', or alone when the client went away. One
-  // listener sees both, so an aborted request is counted once and never left active.
-  response.on('close', onResponseClose);
+  const connection = socket === lastSocket ? lastConnection! : (connections.get(socket) ?? connectionOf(socket));
+  lastSocket = socket;
+  lastConnection = connection;
+  if (connection.response === null) {
+    connection.response = response;
+    connection.packed = id * SLOTS + slot;
+  } else {
+    // HTTP pipelining: answered after the ones before it on this socket.
+    (connection.waiting ??= []).push({ response, packed: id * SLOTS + slot });
+  }
 }
 
-function onResponseClose(this: ServerResponse): void {
-  const packed = inFlight.get(this);
-  if (packed === undefined) return;
-  inFlight.delete(this);
-  const slot = packed % SLOTS;
-  const id = (packed - slot) / SLOTS;
-  const micros = microsSince(id);
-  freeIds[freeCount++] = id;
-  if (queuedCount !== 0) {
-    const socket = this.req?.socket;
-    if (socket != null && queuedBySocket.get(socket)?.delete(this) === true) queuedCount--;
+// http.server.response.finish: published by Node when the response has been handed to the socket
+// whole, before it moves on to the socket's next request.
+function onResponseFinish(message: unknown): void {
+  const { response, socket } = message as RequestStart;
+  const connection = socket === lastSocket ? lastConnection : connections.get(socket);
+  // A request not counted (the metrics endpoint's, an ignored path): never in a connection.
+  if (connection === undefined) return;
+  if (connection.response === response) {
+    const packed = connection.packed;
+    next(connection);
+    ended(response, packed, false);
+  } else if (connection.waiting !== undefined) {
+    // Not the oldest: an ignored request between counted ones finishes here and is in no list.
+    // Should a counted one ever finish out of order, it is found among the waiting all the same.
+    const waiting = connection.waiting;
+    for (let i = 0; i < waiting.length; i++) {
+      if (waiting[i]!.response === response) {
+        const { packed } = waiting[i]!;
+        waiting.splice(i, 1);
+        ended(response, packed, false);
+        return;
+      }
+    }
   }
-  const status = this.headersSent ? this.statusCode : 0;
+}
+
+/** The next request on the connection becomes the one being answered. */
+function next(connection: Connection): void {
+  const waiting = connection.waiting;
+  const following = waiting === undefined ? undefined : waiting.shift();
+  if (following === undefined) {
+    connection.response = null;
+  } else {
+    connection.response = following.response;
+    connection.packed = following.packed;
+  }
+}
+
+function onSocketClose(this: Socket): void {
+  if (this === lastSocket) {
+    lastSocket = undefined;
+    lastConnection = undefined;
+  }
+  const connection = connections.get(this);
+  if (connection === undefined) return;
+  // Everything still in flight on a closed connection was never answered in full.
+  while (connection.response !== null) {
+    const response = connection.response;
+    const packed = connection.packed;
+    next(connection);
+    ended(response, packed, !response.writableFinished);
+  }
+}
+
+function ended(response: ServerResponse, packed: number, aborted: boolean): void {
+  const slot = packed % SLOTS;
+  const micros = stopTiming((packed - slot) / SLOTS);
+  const status = response.headersSent ? response.statusCode : 0;
   let route: string | undefined;
   try {
-    route = routeOf(this.req, status);
+    route = routeOf(response.req, status);
   } catch {
-    // The route comes from the app's own objects; whatever they hold, this listener must not
-    // throw into the app (it runs from the response's 'close' event). No try/catch cost unless thrown.
+    // The route comes from the app's own objects; whatever they hold, this must not throw into the
+    // app (it runs from Node's 'finish' and 'close' events). No try/catch cost unless thrown.
     route = undefined;
   }
-  metrics.requestEnded(slot, status, !this.writableFinished, route, micros);
+  metrics.requestEnded(slot, status, aborted, route, micros);
 }
 
 /**
@@ -171,8 +240,10 @@ export function instrumentHttpServers(
   routeOf = routes.routeOf;
   ignored = options.ignorePaths ? createPathFilter(options.ignorePaths) : undefined;
   dc.subscribe('http.server.request.start', onRequestStart);
+  dc.subscribe('http.server.response.finish', onResponseFinish);
   return () => {
     dc.unsubscribe('http.server.request.start', onRequestStart);
+    dc.unsubscribe('http.server.response.finish', onResponseFinish);
     routes.stop();
   };
 }

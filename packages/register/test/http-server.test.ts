@@ -1,7 +1,8 @@
-// The hot path (src/http-server.ts) on its own: fake `http.server.request.start` messages, fake
-// responses that emit 'close', and the recorder's totals. Covers what the e2e tests reach only
-// indirectly: the id free list, its growth past 256 requests in flight, queued (pipelined)
-// responses ended by their socket's close, and a route source that throws.
+// The hot path (src/http-server.ts) on its own: fake `http.server.request.start` and
+// `http.server.response.finish` messages, fake sockets that emit 'close', and the recorder's totals.
+// Covers what the e2e tests reach only indirectly: the id free list, its growth past 256 requests in
+// flight, pipelined requests on one connection ended in order or by their socket's close, requests
+// the recorder skips between counted ones, and a route source that throws.
 import dc from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,10 +11,10 @@ import { HttpServerMetrics } from '../src/http-server-metrics.js';
 import { instrumentHttpServers } from '../src/http-server.js';
 
 const channel = dc.channel('http.server.request.start');
+const finish = dc.channel('http.server.response.finish');
 const OPTIONS: Config['http'] = { maxRoutes: 500 } as Config['http'];
 
 class FakeSocket extends EventEmitter {
-  _httpMessage: FakeResponse | null = null;
   encrypted = false;
 }
 
@@ -24,11 +25,12 @@ class FakeResponse extends EventEmitter {
   constructor(readonly req: FakeRequest) {
     super();
   }
-  /** Answers: headers and body out, then 'close', as Node does. */
-  answer(status: number): void {
+  /** Answers: headers and body out, then Node's finish message and 'close', as Node does. */
+  answer(status: number, server: object = {}): void {
     this.statusCode = status;
     this.headersSent = true;
     this.writableFinished = true;
+    finish.publish({ request: this.req, response: this, socket: this.req.socket, server });
     this.emit('close');
   }
 }
@@ -98,18 +100,46 @@ describe('instrumentHttpServers', () => {
     expect(await totals(metrics)).toEqual({ requests: 900, active: 0, byStatus: { '200': 900 } });
   });
 
-  it('ends queued (pipelined) responses as aborted when their socket closes before they are answered', async () => {
+  it('ends pipelined requests in order, and those left when their socket closes as aborted', async () => {
     const metrics = new HttpServerMetrics();
     stop = instrumentHttpServers(metrics, OPTIONS);
     const socket = new FakeSocket();
-    const current = start('GET', '/', socket);
-    socket._httpMessage = current; // Node attaches the first response; the next ones queue behind it
+    const first = start('GET', '/', socket);
     start('GET', '/', socket);
     start('GET', '/', socket);
     expect((await totals(metrics)).active).toBe(3);
-    current.emit('close'); // the client went away: the answered-or-not current one closes
-    socket.emit('close'); // and Node never closes the queued ones: their socket does
-    expect(await totals(metrics)).toEqual({ requests: 3, active: 0, byStatus: { 'none aborted': 3 } });
+    first.answer(201);
+    expect(await totals(metrics)).toMatchObject({ requests: 1, active: 2 });
+    socket.emit('close'); // the client went away before the other two were answered
+    expect(await totals(metrics)).toEqual({ requests: 3, active: 0, byStatus: { '201': 1, 'none aborted': 2 } });
+    socket.emit('close'); // a second 'close' ends nothing twice
+    expect((await totals(metrics)).requests).toBe(3);
+  });
+
+  it('counts a response aborted after its headers went out with the status sent', async () => {
+    const metrics = new HttpServerMetrics();
+    stop = instrumentHttpServers(metrics, OPTIONS);
+    const socket = new FakeSocket();
+    const response = start('GET', '/', socket);
+    response.headersSent = true;
+    response.statusCode = 200;
+    socket.emit('close');
+    // Node's finish message never comes for it; a late one (a write callback) is not a second request.
+    finish.publish({ request: response.req, response, socket, server });
+    expect(await totals(metrics)).toEqual({ requests: 1, active: 0, byStatus: { '200 aborted': 1 } });
+  });
+
+  it('keeps a connection\'s counted requests in step when an ignored path is pipelined between them', async () => {
+    const metrics = new HttpServerMetrics();
+    stop = instrumentHttpServers(metrics, { ...OPTIONS, ignorePaths: ['/healthz'] });
+    const socket = new FakeSocket();
+    const a = start('GET', '/a', socket);
+    const health = start('GET', '/healthz', socket);
+    const b = start('POST', '/b', socket);
+    a.answer(200);
+    health.answer(204);
+    b.answer(500);
+    expect(await totals(metrics)).toEqual({ requests: 2, active: 0, byStatus: { '200': 1, '500 500': 1 } });
   });
 
   it('counts a request whose route source throws, without a route, and never throws into the app', async () => {
@@ -132,7 +162,7 @@ describe('instrumentHttpServers', () => {
     const request = new FakeRequest('GET', '/metrics', new FakeSocket());
     const response = new FakeResponse(request);
     channel.publish({ request, response, socket: request.socket, server: telemetry });
-    response.answer(200);
+    response.answer(200, telemetry);
     expect((await totals(metrics)).requests).toBe(0);
   });
 });
