@@ -66,6 +66,8 @@ export function costsBlock(results) {
   const summary = tableAfter(results, '## Summary');
   if (!header || !summary) throw new Error('RESULTS.md has no header line or no ## Summary table');
   const perLine = tableAfter(results, '## Per Node line');
+  const at = results.indexOf(INSTRUCTIONS_TABLE);
+  const instructions = at === -1 ? undefined : tableAfter(results.slice(at - 1), INSTRUCTIONS_TABLE);
   return [
     START,
     `From \`${header[1]}\` on ${header[2]} (${header[3]}; ${header[4].replace(/\.$/, '')}); every figure's method and spread is in`,
@@ -73,6 +75,9 @@ export function costsBlock(results) {
     '',
     summary,
     ...(perLine ? ['', 'On each Node line (`node test/bench/lines.mjs`):', '', perLine] : []),
+    ...(instructions
+      ? ['', 'What a request costs in instructions, the verdict on the hot path (`node test/bench/instructions.mjs`, goal mon ≤ 1.03 × bare on the main thread):', '', instructions]
+      : []),
     END,
   ].join('\n');
 }
