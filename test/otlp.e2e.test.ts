@@ -32,6 +32,19 @@ function otlpEnv(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
+/**
+ * Waits until the app's pipeline is built (it loads on first need, or once the app has started:
+ * packages/register/src/start.ts), for tests about a signal that arrives in a running app. The app
+ * must run with NODE_DEBUG=mon. A signal before that is the short-lived case (startup.e2e.test.ts).
+ */
+async function pipelineBuilt(app: App): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!app.stderr().includes('pipeline built')) {
+    if (Date.now() > deadline) throw new Error(`the pipeline was not built\nstderr: ${app.stderr()}`);
+    await sleep(20);
+  }
+}
+
 function requestsMetric(metrics: OtlpMetric[]): OtlpMetric[] {
   return metrics.filter((m) => m.name === 'http.server.requests');
 }
@@ -189,7 +202,8 @@ describe('OTLP', () => {
     const loaded = (exporter: string): string[] => {
       const out = spawnSync(
         process.execPath,
-        ['--import', fixture('record-loads.mjs'), '--import', '@mon/register', '-e', 'setTimeout(() => {}, 300)'],
+        // A meter: the pipeline (and its exporters) load on first need, and this is one.
+        ['--import', fixture('record-loads.mjs'), '--import', '@mon/register', '-e', RECORD_ONE],
         {
           cwd: root,
           env: {
@@ -208,11 +222,15 @@ describe('OTLP', () => {
     };
     const isExporter = (url: string): boolean => exporterChunks.some((f) => url.endsWith(`/chunks/${f}`));
     const prometheusOnly = loaded('prometheus');
+    expect(prometheusOnly.some((url) => /\/chunks\/pipeline-/.test(url))).toBe(true);
     expect(prometheusOnly.some((url) => url.includes('/register/dist/bundle/index.js'))).toBe(true);
     expect(prometheusOnly.filter(isExporter)).toEqual([]);
     expect(loaded('otlp').filter(isExporter).length).toBeGreaterThan(0);
   });
 });
+
+/** An app's one counter increment, at its top level, then 300 ms of life. */
+const RECORD_ONE = "require('@opentelemetry/api').metrics.getMeter('t').createCounter('t.things').add(1); setTimeout(() => {}, 300)";
 
 describe('OTLP backend trouble', () => {
   it('connection refused: one warning, the app serves every request and still exits on SIGTERM', async () => {
@@ -296,9 +314,11 @@ describe('OTLP backend trouble', () => {
   it('an app with its own SIGTERM handler keeps control, and the flush still happens', async () => {
     receiver = await startReceiver();
     // Serving 1.5 s after the signal, so a loaded machine's pause cannot end it before the request.
-    app = await spawnApp(fixture('own-sigterm.mjs'), { env: otlpEnv({ CLEANUP_MS: '1500' }) });
+    app = await spawnApp(fixture('own-sigterm.mjs'), { env: otlpEnv({ CLEANUP_MS: '1500', NODE_DEBUG: 'mon' }) });
     await request(app.port, '/');
     await request(app.port, '/');
+    // Else the signal's flush loads the SDK first, and may count the request served meanwhile.
+    await pipelineBuilt(app);
     app.child.kill('SIGTERM');
     await sleep(100);
     expect((await request(app.port, '/')).body).toBe('ok\n');
@@ -325,8 +345,10 @@ describe('OTLP backend trouble', () => {
 
   it.each(['SIGTERM', 'SIGINT'] as const)('an app using signal-exit for cleanup still dies of %s, after the flush', async (signal) => {
     receiver = await startReceiver();
-    app = await spawnApp(fixture('signal-exit.mjs'), { env: otlpEnv() });
+    app = await spawnApp(fixture('signal-exit.mjs'), { env: otlpEnv({ NODE_DEBUG: 'mon' }) });
     await request(app.port, '/');
+    // The bound below is the flush's, not the SDK's load (a signal before it: startup.e2e.test.ts).
+    await pipelineBuilt(app);
     const started = Date.now();
     app.child.kill(signal);
     expect(await app.exited).toBe(signal);

@@ -18,10 +18,12 @@ export const START_UP_GRACE_MS = 1_000;
 type Task = () => void | Promise<void>;
 
 /**
- * 'sources' (what a scrape reads) all start, and their promises settle, before any 'endpoint'
- * task (what serves a scrape) runs: the first scrape finds every metric.
+ * 'pipeline' (loading and building the SDK, which queues the others) settles first; then 'sources'
+ * (what a scrape reads) all start, and their promises settle, before any 'endpoint' task (what
+ * serves a scrape) runs: the first scrape finds every metric.
  */
-export type Stage = 'sources' | 'endpoint';
+export type Stage = 'pipeline' | 'sources' | 'endpoint';
+const STAGES: readonly Stage[] = ['pipeline', 'sources', 'endpoint'];
 
 let timer: NodeJS.Timeout | undefined;
 let tasks: Array<{ name: string; task: Task; stage: Stage }> = [];
@@ -52,7 +54,7 @@ export function cancelAfterStartUp(): void {
 
 async function runAll(): Promise<void> {
   timer = undefined;
-  for (const stage of ['sources', 'endpoint'] as const) {
+  for (const stage of STAGES) {
     const due = tasks.filter((t) => t.stage === stage);
     // Cancelled meanwhile (shut down while the sources started): nothing more.
     if (due.length === 0) continue;
