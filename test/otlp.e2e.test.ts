@@ -2,6 +2,8 @@
 // decodes them with the official schema.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { prometheusMetricName, type MetricKind } from '@mon/prometheus';
@@ -366,6 +368,39 @@ describe('OTLP backend trouble', () => {
     expect(await app.exited).toBe('SIGINT');
     const last = requestsMetric(metricsOf(receiver.received)).at(-1)!;
     expect(last.sum!.dataPoints.reduce((n, p) => n + pointValue(p), 0)).toBe(4);
+  });
+
+  // The SDK loads on first need (packages/register/src/start.ts): at exit, when anything was recorded.
+  it.each([
+    ["an app's counter, recorded at its top level", `require('@opentelemetry/api').metrics.getMeter('cli').createCounter('cli.runs').add(1, { command: 'build' });`],
+    [
+      'outgoing calls only, no meter and no server',
+      `const http = require('node:http');
+       http.get(process.env.TARGET, (r) => { r.resume(); r.on('end', () => http.get(process.env.TARGET, (r) => r.resume())); });`,
+    ],
+  ])('a short-lived process exports what it recorded at exit: %s', async (_, script) => {
+    receiver = await startReceiver();
+    const target = http.createServer((_, res) => res.end('x')).listen(0, '127.0.0.1');
+    await once(target, 'listening');
+    try {
+      const child = spawn(process.execPath, ['--import', '@mon/register', '-e', script], {
+        cwd: root,
+        env: { ...process.env, ...otlpEnv(), TARGET: `http://127.0.0.1:${(target.address() as AddressInfo).port}/` },
+        stdio: 'ignore',
+      });
+      const [code] = (await once(child, 'exit')) as [number];
+      expect(code).toBe(0);
+    } finally {
+      target.close();
+    }
+    const metrics = metricsOf(receiver.received);
+    if (script.includes('cli.runs')) {
+      const runs = metrics.filter((m) => m.name === 'cli.runs').at(-1)!;
+      expect(runs.sum!.dataPoints.map((p) => [attributes(p), pointValue(p)])).toEqual([[{ command: 'build' }, 1]]);
+    } else {
+      const calls = metrics.filter((m) => m.name === 'http.client.request.duration').at(-1)!;
+      expect(calls.histogram!.dataPoints.reduce((n, p) => n + pointValue(p), 0)).toBe(2);
+    }
   });
 
   it('flushes when the event loop empties (beforeExit)', async () => {
