@@ -115,7 +115,10 @@ describe.skipIf(!support.version)(`container metrics in a real cgroup ${support.
       expect(cgroup!.memoryLimit()).toBe(256 * MiB);
       expect(sample(text, 'container_cpu_limit')).toBe(0.5);
       const workingSet = sample(text, 'container_memory_working_set_bytes')!;
-      expect(Math.abs(workingSet - files) / files).toBeLessThan(0.05);
+      // Within 5 %, or 2 MiB: the process allocates and frees memory between mon's read (during the
+      // scrape) and this one, ~1 MiB (seen: 0.8), more than 5 % of the ~14 MiB working set it has
+      // here; it failed at 5.6 % once the preload stopped loading the SDK before the app's first line.
+      expect(Math.abs(workingSet - files)).toBeLessThan(Math.max(0.05 * files, 2 * MiB));
       expect(sample(text, 'container_memory_available_bytes')).toBe(256 * MiB - workingSet);
       expect(sample(text, 'container_memory_usage_bytes')).toBeGreaterThanOrEqual(workingSet);
       expect(sample(text, 'container_memory_rss_bytes')).toBeGreaterThan(10 * MiB);

@@ -2,6 +2,8 @@
 // decodes them with the official schema.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { prometheusMetricName, type MetricKind } from '@mon/prometheus';
@@ -30,6 +32,19 @@ function otlpEnv(extra: Record<string, string> = {}): Record<string, string> {
     OTEL_METRIC_EXPORT_TIMEOUT: '3000',
     ...extra,
   };
+}
+
+/**
+ * Waits until the app's pipeline is built (it loads on first need, or once the app has started:
+ * packages/register/src/start.ts), for tests about a signal that arrives in a running app. The app
+ * must run with NODE_DEBUG=mon. A signal before that is the short-lived case (startup.e2e.test.ts).
+ */
+async function pipelineBuilt(app: App): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!app.stderr().includes('pipeline built')) {
+    if (Date.now() > deadline) throw new Error(`the pipeline was not built\nstderr: ${app.stderr()}`);
+    await sleep(20);
+  }
 }
 
 function requestsMetric(metrics: OtlpMetric[]): OtlpMetric[] {
@@ -189,7 +204,8 @@ describe('OTLP', () => {
     const loaded = (exporter: string): string[] => {
       const out = spawnSync(
         process.execPath,
-        ['--import', fixture('record-loads.mjs'), '--import', '@mon/register', '-e', 'setTimeout(() => {}, 300)'],
+        // A meter: the pipeline (and its exporters) load on first need, and this is one.
+        ['--import', fixture('record-loads.mjs'), '--import', '@mon/register', '-e', RECORD_ONE],
         {
           cwd: root,
           env: {
@@ -208,6 +224,7 @@ describe('OTLP', () => {
     };
     const isExporter = (url: string): boolean => exporterChunks.some((f) => url.endsWith(`/chunks/${f}`));
     const prometheusOnly = loaded('prometheus');
+    expect(prometheusOnly.some((url) => /\/chunks\/pipeline-/.test(url))).toBe(true);
     expect(prometheusOnly.some((url) => url.includes('/register/dist/bundle/index.js'))).toBe(true);
     expect(prometheusOnly.filter(isExporter)).toEqual([]);
     expect(loaded('otlp').filter(isExporter).length).toBeGreaterThan(0);
@@ -285,6 +302,9 @@ describe.runIf(HTTP2_CHANNELS)('OTLP, HTTP/2 and gRPC (Node 22+: Node 20 publish
     });
   });
 });
+
+/** An app's one counter increment, at its top level, then 300 ms of life. */
+const RECORD_ONE = "require('@opentelemetry/api').metrics.getMeter('t').createCounter('t.things').add(1); setTimeout(() => {}, 300)";
 
 describe('OTLP backend trouble', () => {
   it('connection refused: one warning, the app serves every request and still exits on SIGTERM', async () => {
@@ -368,9 +388,11 @@ describe('OTLP backend trouble', () => {
   it('an app with its own SIGTERM handler keeps control, and the flush still happens', async () => {
     receiver = await startReceiver();
     // Serving 1.5 s after the signal, so a loaded machine's pause cannot end it before the request.
-    app = await spawnApp(fixture('own-sigterm.mjs'), { env: otlpEnv({ CLEANUP_MS: '1500' }) });
+    app = await spawnApp(fixture('own-sigterm.mjs'), { env: otlpEnv({ CLEANUP_MS: '1500', NODE_DEBUG: 'mon' }) });
     await request(app.port, '/');
     await request(app.port, '/');
+    // Else the signal's flush loads the SDK first, and may count the request served meanwhile.
+    await pipelineBuilt(app);
     app.child.kill('SIGTERM');
     await sleep(100);
     expect((await request(app.port, '/')).body).toBe('ok\n');
@@ -397,8 +419,10 @@ describe('OTLP backend trouble', () => {
 
   it.each(['SIGTERM', 'SIGINT'] as const)('an app using signal-exit for cleanup still dies of %s, after the flush', async (signal) => {
     receiver = await startReceiver();
-    app = await spawnApp(fixture('signal-exit.mjs'), { env: otlpEnv() });
+    app = await spawnApp(fixture('signal-exit.mjs'), { env: otlpEnv({ NODE_DEBUG: 'mon' }) });
     await request(app.port, '/');
+    // The bound below is the flush's, not the SDK's load (a signal before it: startup.e2e.test.ts).
+    await pipelineBuilt(app);
     const started = Date.now();
     app.child.kill(signal);
     expect(await app.exited).toBe(signal);
@@ -416,6 +440,39 @@ describe('OTLP backend trouble', () => {
     expect(await app.exited).toBe('SIGINT');
     const last = requestsMetric(metricsOf(receiver.received)).at(-1)!;
     expect(last.sum!.dataPoints.reduce((n, p) => n + pointValue(p), 0)).toBe(4);
+  });
+
+  // The SDK loads on first need (packages/register/src/start.ts): at exit, when anything was recorded.
+  it.each([
+    ["an app's counter, recorded at its top level", `require('@opentelemetry/api').metrics.getMeter('cli').createCounter('cli.runs').add(1, { command: 'build' });`],
+    [
+      'outgoing calls only, no meter and no server',
+      `const http = require('node:http');
+       http.get(process.env.TARGET, (r) => { r.resume(); r.on('end', () => http.get(process.env.TARGET, (r) => r.resume())); });`,
+    ],
+  ])('a short-lived process exports what it recorded at exit: %s', async (_, script) => {
+    receiver = await startReceiver();
+    const target = http.createServer((_, res) => res.end('x')).listen(0, '127.0.0.1');
+    await once(target, 'listening');
+    try {
+      const child = spawn(process.execPath, ['--import', '@mon/register', '-e', script], {
+        cwd: root,
+        env: { ...process.env, ...otlpEnv(), TARGET: `http://127.0.0.1:${(target.address() as AddressInfo).port}/` },
+        stdio: 'ignore',
+      });
+      const [code] = (await once(child, 'exit')) as [number];
+      expect(code).toBe(0);
+    } finally {
+      target.close();
+    }
+    const metrics = metricsOf(receiver.received);
+    if (script.includes('cli.runs')) {
+      const runs = metrics.filter((m) => m.name === 'cli.runs').at(-1)!;
+      expect(runs.sum!.dataPoints.map((p) => [attributes(p), pointValue(p)])).toEqual([[{ command: 'build' }, 1]]);
+    } else {
+      const calls = metrics.filter((m) => m.name === 'http.client.request.duration').at(-1)!;
+      expect(calls.histogram!.dataPoints.reduce((n, p) => n + pointValue(p), 0)).toBe(2);
+    }
   });
 
   it('flushes when the event loop empties (beforeExit)', async () => {

@@ -2,9 +2,11 @@
 // built-ins it does not need at start-up stay unloaded; what that saves in milliseconds is measured
 // in test/bench/startup.mjs, not here.
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { START_UP_GRACE_MS } from '../packages/register/src/after-start-up.js';
-import { fixture, freePort, root } from './helpers.js';
+import { fixture, freePort, request, root, sample, scrape, spawnApp, type App } from './helpers.js';
 
 /** Node's modules loaded `afterMs` after the app's first line (0: at its first line). */
 async function modulesLoaded(preload: boolean, afterMs = 50): Promise<string[]> {
@@ -49,5 +51,61 @@ describe('node --import @mon/register', () => {
     const bare = new Set(await modulesLoaded(false, START_UP_GRACE_MS + 3_000));
     const added = loaded.filter((m) => !bare.has(m));
     expect(added.filter((m) => /undici|crypto|internal\/fs\/promises/.test(m))).toEqual([]);
+  });
+});
+
+/** The bundle's chunks that define the OpenTelemetry SDK's MeterProvider (not mon's stand-in). */
+function sdkChunks(): string[] {
+  const dir = path.join(root, 'packages/register/dist/bundle/chunks');
+  return readdirSync(dir).filter((f) => f.endsWith('.js') && /[^\w]MeterProvider=class/.test(readFileSync(path.join(dir, f), 'utf8')));
+}
+
+/** The module URLs a process under the preload loaded, printed at its exit (fixtures/record-loads.mjs). */
+async function urlsLoaded(script: string, env: Record<string, string> = {}): Promise<string[]> {
+  const out = spawnSync(process.execPath, ['--import', fixture('record-loads.mjs'), '--import', '@mon/register', '-e', script], {
+    cwd: root,
+    env: { ...process.env, OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()), ...env },
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  expect(out.stderr).toBe('');
+  expect(out.status).toBe(0);
+  return JSON.parse(out.stdout.trim().split('\n').at(-1)!) as string[];
+}
+
+describe('the OpenTelemetry SDK, loaded on first need', () => {
+  let app: App | undefined;
+  afterEach(async () => {
+    await app?.stop();
+    app = undefined;
+  });
+
+  it('a short-lived process that records nothing never loads it, with Prometheus or OTLP', async () => {
+    const chunks = sdkChunks();
+    // The check would pass vacuously if the SDK were no longer in a chunk of its own.
+    expect(chunks.length).toBeGreaterThan(0);
+    const isSdk = (url: string): boolean => chunks.some((f) => url.endsWith(`/chunks/${f}`));
+    for (const exporter of ['prometheus', 'otlp']) {
+      const loaded = await urlsLoaded('0', { OTEL_METRICS_EXPORTER: exporter, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
+      expect(loaded.some((url) => url.includes('/register/dist/bundle/index.js'))).toBe(true);
+      expect(loaded.filter(isSdk)).toEqual([]);
+    }
+    // ... and an app's first meter does load it.
+    const meter = await urlsLoaded("require('@opentelemetry/api').metrics.getMeter('t')");
+    expect(meter.filter(isSdk).length).toBeGreaterThan(0);
+  });
+
+  it("serves the instruments an app created and recorded at its top level, before anything else happened", async () => {
+    app = await spawnApp(fixture('top-level-meter.cjs'));
+    await request(app.port, '/');
+    const text = (await scrape(app.metricsPort)).body;
+    expect(sample(text, 'app_boots_total', { phase: 'top' })).toBe(2);
+    expect(sample(text, 'app_boots_total', { phase: 'request' })).toBe(1);
+    expect(sample(text, 'app_boot_duration_seconds_count')).toBe(1);
+    expect(sample(text, 'app_boot_duration_seconds_sum')).toBe(0.25);
+    expect(sample(text, 'app_config_entries')).toBe(7);
+    expect(sample(text, 'app_queue_length', { queue: 'mail' })).toBe(3);
+    expect(sample(text, 'http_server_requests_total', { http_response_status_code: '200' })).toBe(1);
+    expect(app.stderr()).toBe('');
   });
 });

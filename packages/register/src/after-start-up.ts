@@ -2,10 +2,12 @@
 //
 // The preload runs before every line of the app, so all it does is added to the app's start-up.
 // Only what must exist before the app's code does runs there: the global MeterProvider (the app's
-// modules ask for meters as they load), the HTTP channels and framework hooks (the first request
-// must be counted), the cluster watch (a worker's hello comes once). What serves a scrape (the
-// /metrics endpoint with node:http, the live page) and what a scrape reads (host and runtime
-// metrics, with node:v8) waits START_UP_GRACE_MS: Prometheus scrapes every 15-60 s,
+// modules ask for meters as they load; a stand-in until the SDK is built, lazy-meter-provider.ts),
+// the HTTP channels and framework hooks (the first request must be counted), the watch for child
+// processes (a worker's hello comes once). The OpenTelemetry pipeline itself (the 'pipeline' stage,
+// unless a first need came earlier: start.ts), what serves a scrape (the /metrics endpoint with
+// node:http, the live page) and what a scrape reads (host and runtime metrics, with node:v8) wait
+// START_UP_GRACE_MS: Prometheus scrapes every 15-60 s,
 // so a second costs nothing there, while a short-lived process (a CLI under NODE_OPTIONS, a
 // `node -e`) ends before it and never pays for either. Measured on Node 24 (`node --import
 // @mon/register -e 0`, callgrind): 252 M instructions before, of which this moves ~85 M.
@@ -18,10 +20,12 @@ export const START_UP_GRACE_MS = 1_000;
 type Task = () => void | Promise<void>;
 
 /**
- * 'sources' (what a scrape reads) all start, and their promises settle, before any 'endpoint'
- * task (what serves a scrape) runs: the first scrape finds every metric.
+ * 'pipeline' (loading and building the SDK, which queues the others) settles first; then 'sources'
+ * (what a scrape reads) all start, and their promises settle, before any 'endpoint' task (what
+ * serves a scrape) runs: the first scrape finds every metric.
  */
-export type Stage = 'sources' | 'endpoint';
+export type Stage = 'pipeline' | 'sources' | 'endpoint';
+const STAGES: readonly Stage[] = ['pipeline', 'sources', 'endpoint'];
 
 let timer: NodeJS.Timeout | undefined;
 let tasks: Array<{ name: string; task: Task; stage: Stage }> = [];
@@ -52,7 +56,7 @@ export function cancelAfterStartUp(): void {
 
 async function runAll(): Promise<void> {
   timer = undefined;
-  for (const stage of ['sources', 'endpoint'] as const) {
+  for (const stage of STAGES) {
     const due = tasks.filter((t) => t.stage === stage);
     // Cancelled meanwhile (shut down while the sources started): nothing more.
     if (due.length === 0) continue;

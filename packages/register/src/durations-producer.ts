@@ -2,15 +2,9 @@
 // RPC) share at collection time: a MetricProducer per reader, and a Durations series turned into
 // one histogram data point, cumulative or delta. Never on the hot path: record() stays in each.
 import type { HrTime } from '@opentelemetry/api';
-import { hrTime } from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  type CollectionResult,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-  type MetricProducer,
-} from '@opentelemetry/sdk-metrics';
+import { hrTime } from './hr-time.js';
+import type { CollectionResult, DataPoint, Histogram, MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality } from './sdk-constants.js';
 import type { Resource } from '@opentelemetry/resources';
 import { DURATION_BOUNDARIES, type Durations } from './http-server-metrics.js';
 

@@ -1,10 +1,13 @@
 // One reader per configured exporter. Exporter packages are imported only when chosen, so a
-// Prometheus-only app never loads the OTLP stack (start-up time and RSS: test/bench).
+// Prometheus-only app never loads the OTLP stack (start-up time and RSS: test/bench). This file is
+// part of the pipeline (pipeline.ts), loaded on first need with sdk-metrics.
 import {
   AggregationTemporality,
   AggregationType,
+  ConsoleMetricExporter,
   InstrumentType,
   MeterProvider,
+  PeriodicExportingMetricReader,
   type AggregationOption,
   type MetricProducer,
   type MetricReader,
@@ -15,7 +18,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { Peek } from '@mon/host';
 import { MON_EXPORTER_FAILED, MON_METRICS_PORT, MON_EXPORT_FAILED } from '@mon/warnings';
-import { CarryOver, clusterPrimaryReader, clusterRole, clusterWorkerReader, readCarried } from './cluster/index.js';
+import { CarryOver, clusterPrimaryReader, clusterRole, clusterWorkerReader, readCarried, type EarlyChildren } from './cluster/index.js';
 import type { Config, OtlpConfig } from './config.js';
 import { afterStartUp } from './after-start-up.js';
 import { markTelemetryAgent } from './http-client.js';
@@ -29,18 +32,20 @@ export type ProducersFor = (temporality: AggregationTemporality, histograms?: 'e
 
 /**
  * The readers to give the process's MeterProvider; `resource` is the one it will have. `peek`
- * wraps the collections of `/metrics?peek=1`, which the live page polls.
+ * wraps the collections of `/metrics?peek=1`, which the live page polls. `earlyChildren`: the
+ * children this process started before (cluster/early-children.ts).
  */
 export async function createReaders(
   config: Readonly<Config>,
   producersFor: ProducersFor,
   resource: Resource,
   peek: Peek = (collect) => collect(),
+  earlyChildren?: EarlyChildren,
 ): Promise<MetricReader[]> {
   const readers: MetricReader[] = [];
   for (const name of config.exporters) {
     try {
-      if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor, resource, peek));
+      if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor, resource, peek, earlyChildren));
       else readers.push(await pushReader(config, name, producersFor));
     } catch (error) {
       warn(MON_EXPORTER_FAILED, `the ${name} exporter could not start (${describe(error)}); the others carry on.`);
@@ -58,7 +63,13 @@ export async function createReaders(
  * The reader returned here only collects; the endpoint that serves it (@mon/prometheus, node:http,
  * the live page) is loaded and bound after the app's start-up (after-start-up.ts).
  */
-async function prometheusReader(config: Readonly<Config>, producersFor: ProducersFor, resource: Resource, peek: Peek): Promise<MetricReader> {
+async function prometheusReader(
+  config: Readonly<Config>,
+  producersFor: ProducersFor,
+  resource: Resource,
+  peek: Peek,
+  earlyChildren: EarlyChildren | undefined,
+): Promise<MetricReader> {
   const producers = producersFor(AggregationTemporality.CUMULATIVE);
   const { host, port, auth, ui } = config.prometheus;
   const serve = async (producer: MetricProducer, quietWhenBusy = false): Promise<MetricReader> => {
@@ -116,22 +127,26 @@ async function prometheusReader(config: Readonly<Config>, producersFor: Producer
   }
   // Under pm2 (carryOver set), an instance carries on from the totals of the one it replaces.
   const carry = config.pm2?.carryOver;
-  if (carry === undefined) return clusterPrimaryReader(producers, resource, serveAfterStartUp);
+  if (carry === undefined) return clusterPrimaryReader(producers, resource, serveAfterStartUp, { earlyChildren });
   const carried = await readCarried(carry.file, carry.generation);
-  return clusterPrimaryReader(producers, resource, (cluster) => {
-    const carryOver = new CarryOver(cluster, carried, { ...carry, producers });
-    carryOver.start();
-    return serveAfterStartUp(carryOver);
-  });
+  return clusterPrimaryReader(
+    producers,
+    resource,
+    (cluster) => {
+      const carryOver = new CarryOver(cluster, carried, { ...carry, producers });
+      carryOver.start();
+      return serveAfterStartUp(carryOver);
+    },
+    { earlyChildren },
+  );
 }
 
 async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', producersFor: ProducersFor): Promise<MetricReader> {
-  const { PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
   // The SDK requires timeout <= interval.
   const exportTimeoutMillis = Math.min(config.exportTimeoutMillis, config.exportIntervalMillis);
   const exporter =
     name === 'console'
-      ? await consoleExporter()
+      ? new ConsoleMetricExporter()
       : new WarnOnFailure(
           // The exporter's own deadline (it bounds its retries) must end before the reader's, or
           // the reader gives up first with a bare "timed out" and the real cause is never seen.
@@ -145,11 +160,6 @@ async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', pr
     exportTimeoutMillis,
     metricProducers: producersFor(temporality, name === 'otlp' && config.otlp.histogramAggregation === 'base2_exponential_bucket_histogram' ? 'exponential' : 'explicit'),
   });
-}
-
-async function consoleExporter(): Promise<PushMetricExporter> {
-  const { ConsoleMetricExporter } = await import('@opentelemetry/sdk-metrics');
-  return new ConsoleMetricExporter();
 }
 
 async function otlpExporter(otlp: OtlpConfig): Promise<PushMetricExporter> {

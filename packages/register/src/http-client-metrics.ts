@@ -6,8 +6,9 @@
 // rest share one `_OTHER` target), its method, its status and its error type (both bounded too).
 import { domainToASCII } from 'node:url';
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { hrTime } from '@opentelemetry/core';
-import { AggregationTemporality, DataPointType, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { hrTime } from './hr-time.js';
+import type { MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType } from './sdk-constants.js';
 import { durationsProducer, pushDurations, type Sent } from './durations-producer.js';
 import { Durations, KNOWN_METHODS } from './http-server-metrics.js';
 

@@ -13,6 +13,7 @@
 import dc from 'node:diagnostics_channel';
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { HttpClientMetrics, Target } from './http-client-metrics.js';
+import { clock } from './clock.js';
 import { methodIndex } from './http-server-metrics.js';
 
 /** Set on the agents of mon's own exporters: their calls are mon's traffic, not the app's. */
@@ -43,11 +44,6 @@ class Call {
   ) {}
 }
 
-/**
- * The clock, taken once: fake-timer libraries replace performance.now in tests and must not skew
- * the app's call durations (the server side keeps its own clock for the same reason).
- */
-const clock: () => number = performance.now.bind(performance);
 
 /** error.type of a node:http response that ended before its body did, with no error given. */
 const ABORTED = Object.freeze({ name: 'aborted' });

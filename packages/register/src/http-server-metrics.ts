@@ -6,14 +6,9 @@
 // (method, scheme, status, aborted, route) combination becomes one Series whose attribute object is
 // built once; a request costs one Map lookup by a small integer and a few number writes.
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { hrTime } from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type CollectionResult,
-  type MetricData,
-  type MetricProducer,
-} from '@opentelemetry/sdk-metrics';
+import { hrTime } from './hr-time.js';
+import type { CollectionResult, MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType } from './sdk-constants.js';
 import type { Resource } from '@opentelemetry/resources';
 import type { HistogramWithExponential } from '@mon/prometheus';
 import { ExponentialBuckets, combineSnapshots, type ExponentialSnapshot } from './exponential-buckets.js';

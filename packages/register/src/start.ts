@@ -1,41 +1,49 @@
-// Builds the pipeline once per process: config -> resource -> readers -> MeterProvider (global)
-// -> HTTP server and client instrumentation and host metrics.
-import { setGlobalErrorHandler } from '@opentelemetry/core';
-import { MeterProvider, TimeoutError, type AggregationTemporality, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
-import type { HostMetricGroup, HostMetrics, Peek } from '@mon/host';
-import { MON_START_FAILED, MON_SOURCE_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_EXPORT_TIMEOUT, MON_TOO_MANY_ROUTES } from '@mon/warnings';
-import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups } from './cluster/index.js';
+// What the preload does before the app's first line: config -> the pre-aggregating recorders,
+// watching their channels (HTTP servers and clients, databases, HTTP/2) -> a global MeterProvider
+// that stands in for the SDK's until it is built. Everything else (pipeline.ts: sdk-metrics, the
+// resource, readers, exporters, the endpoint, host metrics) is imported on first need:
+// - once the app has started (after-start-up.ts: an unref'd timer a short-lived process never reaches);
+// - the first meter the app asks for (lazy-meter-provider.ts: its instruments record from the start);
+// - the first child process, which may be a cluster worker (cluster/early-children.ts);
+// - at once in a cluster worker or pm2 instance, whose primary or port expects it as before;
+// - at exit, with a push exporter, when anything was recorded (the last export must go out).
+// Why: every process that inherits NODE_OPTIONS paid for loading and building all of it, and most
+// (`node -e`, a test runner's workers, a CLI) never serve or record anything. Measured with
+// callgrind on Node 24 (test/bench/RESULTS.md, "Start-up instructions").
+import { MON_START_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_TOO_MANY_ROUTES } from '@mon/warnings';
+import { watchEarlyChildren, type EarlyChildren } from './cluster/early-children.js';
+import { clusterRole } from './cluster/role.js';
 import { loadConfig, type Config } from './config.js';
 import { registerGlobalMeterProvider } from './app-api.js';
 import { afterStartUp, cancelAfterStartUp } from './after-start-up.js';
-import { createReaders } from './exporters.js';
 import { DbMetrics, instrumentDatabases } from './db/index.js';
 import { HttpClientMetrics, MAX_CLIENT_SERIES } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
-import { HttpServerMetrics, type HistogramAggregation } from './http-server-metrics.js';
+import { HttpServerMetrics } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
 import { HTTP2_CLIENT_CHANNELS, HTTP2_SERVER_CHANNELS, RpcMetrics, instrumentHttp2Clients, instrumentHttp2Servers, warnUncountedHttp2 } from './http2/index.js';
+import { LazyMeterProvider } from './lazy-meter-provider.js';
+import type { Pipeline } from './pipeline.js';
 import { createPathFilter, createRouteResolver } from './routes.js';
-import { buildResource } from './resource.js';
 import { receiveWorkerThreads } from './worker-http.js';
 import { flushOnExit } from './shutdown.js';
 import { debug, describe, warn } from './warn.js';
 
-/** What a running pipeline exposes; kept on globalThis so a second copy of mon finds it. */
-export interface Pipeline {
+/** What the preload started; kept on globalThis so a second copy of mon finds it. */
+export interface Started {
   config: Readonly<Config>;
-  meterProvider: MeterProvider;
-  readers: MetricReader[];
+  /** Builds the pipeline, once (later calls get the same promise); undefined if it failed (warned). */
+  pipeline: () => Promise<Pipeline | undefined>;
   shutdown: () => Promise<void>;
 }
 
 const PIPELINE = Symbol.for('mon.pipeline');
-type Global = typeof globalThis & { [PIPELINE]?: Pipeline | 'starting' | 'disabled' };
+type Global = typeof globalThis & { [PIPELINE]?: Started | 'starting' | 'disabled' };
 
 /**
  * Never throws and never rejects: telemetry failing to start costs one warning, not the app.
  */
-export async function start(): Promise<Pipeline | undefined> {
+export async function start(): Promise<Started | undefined> {
   const global = globalThis as Global;
   // Loaded twice (`--import` given twice, flag plus NODE_OPTIONS, two installed copies): one pipeline.
   if (global[PIPELINE] !== undefined) {
@@ -44,9 +52,9 @@ export async function start(): Promise<Pipeline | undefined> {
   }
   global[PIPELINE] = 'starting';
   try {
-    const pipeline = await build();
-    global[PIPELINE] = pipeline ?? 'disabled';
-    return pipeline;
+    const started = await build();
+    global[PIPELINE] = started ?? 'disabled';
+    return started;
   } catch (error) {
     global[PIPELINE] = 'disabled';
     warn(MON_START_FAILED, `could not start metrics (${describe(error)}); the app runs without them. NODE_DEBUG=mon shows more.`);
@@ -55,7 +63,7 @@ export async function start(): Promise<Pipeline | undefined> {
   }
 }
 
-async function build(): Promise<Pipeline | undefined> {
+async function build(): Promise<Started | undefined> {
   if (isPackageManager(process.argv[1])) {
     // NODE_OPTIONS is inherited by `npm start` itself: npm must not take the metrics port the app wants.
     debug('skipping package manager process %s', process.argv[1]);
@@ -125,14 +133,84 @@ async function build(): Promise<Pipeline | undefined> {
   // HTTP servers and clients are watched before the first await: under `-r @mon/register`
   // (require.ts) Node does not wait for the rest of start-up before it runs the app, and the
   // first request must still be counted. Under --import the order changes nothing.
+  const recorders: Recorders = { http, httpClient, db, rpcServer, rpcClient };
   const stops: Array<() => void> = [];
   try {
-    watch(config, { http, httpClient, db, rpcServer, rpcClient }, stops);
-    return await buildPipeline(config, { http, httpClient, db, rpcServer, rpcClient }, stops);
+    watch(config, recorders, stops);
+    return await standIn(config, recorders, stops);
   } catch (error) {
     for (const stop of stops) stop();
     throw error;
   }
+}
+
+/**
+ * The global MeterProvider and the triggers that build the pipeline (see the top of this file).
+ * Under `-r` (require.ts) the app may already run while this awaits the global's registration.
+ */
+async function standIn(config: Readonly<Config>, recorders: Recorders, stops: Array<() => void>): Promise<Started> {
+  const role = clusterRole(config.pm2);
+  let building: Promise<Pipeline | undefined> | undefined;
+  let shutDown = false;
+  const global = new LazyMeterProvider(() => void pipeline());
+  // A primary's workers say hello once; they reach it only through the Prometheus reader.
+  const earlyChildren: EarlyChildren | undefined =
+    role === 'primary' && config.exporters.includes('prometheus') ? watchEarlyChildren(() => void pipeline()) : undefined;
+  const pipeline = (): Promise<Pipeline | undefined> =>
+    (building ??= (async () => {
+      try {
+        if (shutDown) return undefined;
+        const { buildPipeline } = await import('./pipeline.js');
+        const built = await buildPipeline(config, recorders, global, earlyChildren);
+        stops.push(...built.stops);
+        return built;
+      } catch (error) {
+        global.drop();
+        earlyChildren?.take();
+        warn(MON_START_FAILED, `could not start metrics (${describe(error)}); the app runs without them. NODE_DEBUG=mon shows more.`);
+        debug('building the pipeline failed: %o', error);
+        return undefined;
+      }
+    })());
+  const mainScript = config.pm2?.script ?? process.argv[1];
+  debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(global, mainScript)) === 'app' ? "the app's" : "mon's own");
+  stops.push(afterStartUp('the metrics pipeline', 'pipeline', async () => void (await pipeline())));
+  if (config.exporters.some((e) => e !== 'prometheus')) {
+    // The last export at exit. A process that recorded nothing (no request, no call, no meter)
+    // has nothing to send: it exits without loading the SDK.
+    stops.push(
+      flushOnExit(async () => {
+        if (building === undefined && !global.asked && !(await recorded(recorders))) return;
+        await (await pipeline())?.meterProvider.forceFlush();
+      }, config.exportTimeoutMillis),
+    );
+  }
+  // A cluster worker answers its primary from its first moments, and a pm2 instance serves its own
+  // port: as before, the preload waits for their pipeline.
+  if (role !== 'primary') await pipeline();
+  debug('started: exporters=%s groups=%s', config.exporters.join(',') || 'none', [...config.groups].join(','));
+  return {
+    config,
+    pipeline,
+    shutdown: async () => {
+      shutDown = true;
+      cancelAfterStartUp();
+      earlyChildren?.take();
+      const built = await building;
+      for (const stop of stops) stop();
+      await built?.meterProvider.shutdown();
+    },
+  };
+}
+
+/** Whether any recorder has counted something (its producer collects without the SDK). */
+async function recorded({ http, httpClient, db, rpcServer, rpcClient }: Recorders): Promise<boolean> {
+  for (const recorder of [http, httpClient, db, rpcServer, rpcClient]) {
+    if (recorder === undefined) continue;
+    const { resourceMetrics } = await recorder.producer().collect();
+    if (resourceMetrics.scopeMetrics.some((scope) => scope.metrics.some((metric) => metric.dataPoints.length > 0))) return true;
+  }
+  return false;
 }
 
 /** Subscribes the recorders of the groups that are on to their channels; each stop goes on `stops`. */
@@ -156,92 +234,12 @@ function watch(config: Readonly<Config>, { http, httpClient, db, rpcServer, rpcC
 }
 
 /** The pre-aggregating recorders of the groups that are on, watching since before the first await. */
-interface Recorders {
+export interface Recorders {
   http: HttpServerMetrics | undefined;
   httpClient: HttpClientMetrics | undefined;
   db: DbMetrics | undefined;
   rpcServer: RpcMetrics | undefined;
   rpcClient: RpcMetrics | undefined;
-}
-
-async function buildPipeline(
-  config: Readonly<Config>,
-  { http, httpClient, db, rpcServer, rpcClient }: Recorders,
-  stops: Array<() => void>,
-): Promise<Pipeline> {
-  const resource = buildResource(config, config.pm2?.script ?? process.argv[1]);
-  const worker = clusterRole(config.pm2) === 'worker';
-  // Host metrics start after the MeterProvider that needs the readers: bound late.
-  let host: HostMetrics | undefined;
-  // A peek covers this process's host metrics and, in a cluster primary, its workers' (cluster/peek.ts).
-  const peek: Peek = (collect) => asPeek(() => (host === undefined ? collect() : host.peek(collect)));
-  // Pre-aggregated metrics: cluster workers push these to the primary between scrapes (cluster/).
-  const producersFor = (temporality: AggregationTemporality, histograms?: HistogramAggregation): MetricProducer[] => [
-    ...(http ? [http.producer(temporality, histograms)] : []),
-    ...(httpClient ? [httpClient.producer(temporality)] : []),
-    ...(db ? [db.producer(temporality)] : []),
-    ...(rpcServer ? [rpcServer.producer(temporality)] : []),
-    ...(rpcClient ? [rpcClient.producer(temporality)] : []),
-  ];
-  const readers = await createReaders(config, producersFor, resource, peek);
-  const meterProvider = new MeterProvider({
-    resource,
-    readers,
-    // System-wide metrics come from the cluster primary only (cluster/worker-instruments.ts).
-    ...(worker ? { views: WORKER_VIEWS } : {}),
-  });
-  debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(meterProvider, config.pm2?.script ?? process.argv[1])) === 'app' ? "the app's" : "mon's own");
-
-  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client' && g !== 'db');
-  if (worker) hostGroups = workerHostGroups(hostGroups);
-  if (hostGroups.length > 0) {
-    let stopped = false;
-    // Read at scrapes only; nothing the app does before then needs them (after-start-up.ts).
-    stops.push(
-      afterStartUp('host metrics', 'sources', async () => {
-        // Imported here, not at the top: node:v8 and the host sources load with them.
-        const { startHostMetrics } = await import('@mon/host');
-        if (stopped) return;
-        host = startHostMetrics(meterProvider, {
-          groups: hostGroups,
-          ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
-          warn,
-          onError: (source, error) =>
-            warn(MON_SOURCE_FAILED, `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),
-        });
-      }),
-      () => {
-        stopped = true;
-        host?.stop();
-      },
-    );
-  }
-  if (config.exporters.some((e) => e !== 'prometheus')) {
-    // The SDK hands failures it cannot return to anyone to this handler (default: the diag
-    // logger, silent unless the app set one). Export failures are already reported with their
-    // cause by the exporter wrapper; a reader-level timeout is the one left to say.
-    setGlobalErrorHandler((error) => {
-      debug('OpenTelemetry SDK: %o', error);
-      if (error instanceof TimeoutError) {
-        warn(
-          MON_EXPORT_TIMEOUT,
-          `a metrics export took longer than ${config.exportTimeoutMillis} ms and was abandoned; raise OTEL_METRIC_EXPORT_TIMEOUT or check the backend.`,
-        );
-      }
-    });
-    stops.push(flushOnExit(() => meterProvider.forceFlush(), config.exportTimeoutMillis));
-  }
-  debug('started: exporters=%s groups=%s', config.exporters.join(',') || 'none', [...config.groups].join(','));
-  return {
-    config,
-    meterProvider,
-    readers,
-    shutdown: async () => {
-      cancelAfterStartUp();
-      for (const stop of stops) stop();
-      await meterProvider.shutdown();
-    },
-  };
 }
 
 function isPackageManager(script: string | undefined): boolean {

@@ -50,6 +50,8 @@ export type { MergeRule } from './merge-rule.js';
 export { ClusterMerge, PRIMARY, WORKER_ATTRIBUTE } from './merge.js';
 export type { Contribution } from './merge.js';
 export { asPeek, isPeeking } from './peek.js';
+export { watchEarlyChildren } from './early-children.js';
+export type { EarlyChild, EarlyChildren } from './early-children.js';
 export { COLLECT_TIMEOUT_MS, ClusterPrimary, clusterPrimaryReader } from './primary.js';
 export type { ClusterPrimaryOptions } from './primary.js';
 export { PUSH_MAX_INTERVAL_MS, PUSH_MIN_INTERVAL_MS, clusterWorkerReader } from './worker.js';

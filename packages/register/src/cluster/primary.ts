@@ -17,10 +17,8 @@ import { ClusterMerge, PRIMARY, type Contribution } from './merge.js';
 import { OnDemandReader, OWN_COLLECT_TIMEOUT_MS } from './on-demand-reader.js';
 import { isPeeking } from './peek.js';
 import { isOurs, PEEK, PROTOCOL, SCRAPE, send, type Kind } from './protocol.js';
+import { CHILD_PROCESS_CHANNEL, type EarlyChildren } from './early-children.js';
 import { decodeScopes } from './wire.js';
-
-/** Node publishes every ChildProcess it creates here (cluster workers too), before it spawns. */
-const CHILD_PROCESS_CHANNEL = 'child_process';
 
 /** A scrape waits at most this long for the workers; a late one counts with its last known values. */
 export const COLLECT_TIMEOUT_MS = 1_000;
@@ -51,6 +49,8 @@ export interface ClusterPrimaryOptions {
   timeoutMillis?: number;
   /** EXIT_GRACE_MS (tests). */
   exitGraceMillis?: number;
+  /** The children started before this primary existed, and what they said (early-children.ts). */
+  earlyChildren?: EarlyChildren;
 }
 
 /**
@@ -63,6 +63,7 @@ export class ClusterPrimary implements MetricProducer {
   readonly #self: MetricReader;
   readonly #timeoutMillis: number;
   readonly #exitGraceMillis: number;
+  readonly #earlyChildren: EarlyChildren | undefined;
   readonly #merge = new ClusterMerge();
   readonly #workers = new Map<ChildProcess, WorkerState>();
   /** slot -> worker; a slot frees when its worker exits and the next worker takes the lowest free one. */
@@ -75,6 +76,7 @@ export class ClusterPrimary implements MetricProducer {
     this.#self = self;
     this.#timeoutMillis = options.timeoutMillis ?? COLLECT_TIMEOUT_MS;
     this.#exitGraceMillis = options.exitGraceMillis ?? EXIT_GRACE_MS;
+    this.#earlyChildren = options.earlyChildren;
   }
 
   /**
@@ -86,6 +88,11 @@ export class ClusterPrimary implements MetricProducer {
    */
   start(): () => void {
     const onChild = (message: unknown): void => this.watch((message as { process: ChildProcess }).process);
+    // Handed over and subscribed in one go: no child is missed in between.
+    for (const { child, messages } of this.#earlyChildren?.take() ?? []) {
+      this.watch(child);
+      for (const message of messages) this.#onMessage(child, message);
+    }
     dc.subscribe(CHILD_PROCESS_CHANNEL, onChild);
     return () => dc.unsubscribe(CHILD_PROCESS_CHANNEL, onChild);
   }

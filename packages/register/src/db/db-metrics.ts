@@ -7,8 +7,9 @@
 // the rest share one `_OTHER` target per system), its operation name and its error type (both
 // from bounded sets).
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { hrTime } from '@opentelemetry/core';
-import { AggregationTemporality, DataPointType, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { hrTime } from '../hr-time.js';
+import type { MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType } from '../sdk-constants.js';
 import { durationsProducer, pushDurations, type Sent } from '../durations-producer.js';
 import { MAX_ADDRESS_LENGTH, MAX_CLIENT_SERIES, MAX_ERROR_TYPES, OTHER, errorTypeName } from '../http-client-metrics.js';
 import { Durations } from '../http-server-metrics.js';

@@ -18,7 +18,7 @@
 import dc from 'node:diagnostics_channel';
 import { CREATE, OPERATION, REDIS, WAIT, type DbMetrics, type Target } from './db-metrics.js';
 import { redisOperation } from './redis-operation.js';
-import { clock, type TracedChannel } from './traced.js';
+import type { TracedChannel } from './traced.js';
 
 interface CommandContext {
   command?: unknown;
@@ -80,7 +80,8 @@ export function instrumentNodeRedisPools(metrics: DbMetrics): () => void {
         const target = clients.get(clientId);
         // A client never seen ready has no known server: no figure rather than a wrong one.
         if (target === undefined || typeof waitStartTimestamp !== 'number') return;
-        const micros = Math.round((clock() - waitStartTimestamp) * 1000);
+        // node-redis read performance.now(): so does this (loading perf_hooks, once, in apps that use it).
+        const micros = Math.round((performance.now() - waitStartTimestamp) * 1000);
         metrics.record(WAIT, target, 0, 0, micros > 0 ? micros : 0);
       },
     ],

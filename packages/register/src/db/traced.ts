@@ -10,6 +10,7 @@
 // at the end: its operation (the statement or command is still there) and its error (Node's
 // tracePromise and traceCallback set context.error before publishing `error`).
 import dc from 'node:diagnostics_channel';
+import { clock } from '../clock.js';
 import { OPERATION, REDIS, type DbMetrics, type Kind, type System } from './db-metrics.js';
 
 /** The fields mon reads from the drivers' contexts; each driver names its server the same way. */
@@ -20,8 +21,6 @@ export interface DriverContext {
   result?: unknown;
 }
 
-/** The clock, taken once (fake timers in an app's tests must not skew its figures). */
-export const clock: () => number = performance.now.bind(performance);
 
 /** Which database a channel speaks to: Redis, or the MySQL protocol (mysql or mariadb, by server). */
 export type Family = 'sql' | 'redis';
@@ -47,7 +46,7 @@ type Handlers = {
 
 /** Subscribes to one tracing channel; returns the function that unsubscribes. */
 export function subscribeTraced(metrics: DbMetrics, spec: TracedChannel): () => void {
-  /** context -> when the call started (performance.now()). */
+  /** context -> when the call started (clock.ts). */
   const calls = new WeakMap<object, number>();
   const { kind, family } = spec;
   const operation = spec.operation as ((context: object) => number) | undefined;

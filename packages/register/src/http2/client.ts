@@ -16,6 +16,8 @@ import type { HttpClientMetrics, Target } from '../http-client-metrics.js';
 import { methodIndex } from '../http-server-metrics.js';
 import { UNAVAILABLE, UNKNOWN, isGrpc, statusOf, statusOfUnanswered, timeoutMillis } from './grpc-status.js';
 import type { RpcMetrics } from './rpc-metrics.js';
+// Not the global performance (it loads perf_hooks at start-up): the same clock, see clock.ts.
+import { performance } from '../clock.js';
 
 interface StreamMessage {
   stream: ClientHttp2Stream;

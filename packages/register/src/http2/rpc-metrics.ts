@@ -7,8 +7,9 @@
 // rpc.method is bounded like http.route: at most `maxMethods` names, then `_OTHER`; a path that is
 // not shaped `/package.Service/Method`, or a call the server answered UNIMPLEMENTED, never mints one.
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { hrTime } from '@opentelemetry/core';
-import { AggregationTemporality, DataPointType, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { hrTime } from '../hr-time.js';
+import type { MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType } from '../sdk-constants.js';
 import { durationsProducer, pushDurations, type Sent } from '../durations-producer.js';
 import { Durations } from '../http-server-metrics.js';
 import { STATUSES, STATUS_NAMES, UNIMPLEMENTED, isServerFault } from './grpc-status.js';
