@@ -11,8 +11,8 @@
 // flight when wrk stopped, as for bare, and the process's background work (no scrape runs; mon's
 // GC observer shows in the heap profile below at about 1 B/req).
 //
-// With mon comes a floor variant (servers/dc-floor.mjs): bare plus a subscriber on the diagnostics
-// channel mon listens on, which makes Node build a message object per request. mon above the floor is
+// With mon comes a floor variant (servers/dc-floor.mjs): bare plus subscribers on the diagnostics
+// channels mon listens on (request start, response finish), which makes Node build a message object per request for each. mon above the floor is
 // what mon itself allocates. Then, to say where, one more window of mon runs V8's
 // sampling heap profiler instead (servers/gc-window.mjs with BENCH_HEAP_PROFILE), and the bytes
 // allocated under mon's frames are listed by mon function (lib/heapprofile.mjs).
