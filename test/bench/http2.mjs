@@ -10,11 +10,14 @@
 // The mon variant's endpoint is scraped afterwards: every request must have been counted.
 //
 //   node test/bench/http2.mjs [--rounds 3] [--requests 30000] [--grpc-requests 10000] [--concurrency 50] [--kinds http1,http2,grpc]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/cpu.mjs';
+import { ownAllocations } from './lib/heapprofile.mjs';
 import { cleanEnv, freePort, get, spawnNode, stop, waitForLine, waitListening } from './lib/process.mjs';
 import { load, machine, median, progress, table } from './lib/report.mjs';
 
@@ -32,6 +35,9 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     // A comma-separated subset of http1,http2,grpc (all by default).
     kinds: { type: 'string', default: 'http1,http2,grpc' },
+    // Instead of the table: where the bytes go. Per kind and round, a sampled heap profile of the
+    // window (servers/gc-window.mjs with BENCH_HEAP_PROFILE) for two floor processes and mon-quiet.
+    'heap-profile': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -61,10 +67,11 @@ async function runLoad(kind, port, count) {
   if (code !== 0) throw new Error(`load exited ${code}: ${proc.stderr()}`);
 }
 
-async function measure(kind, variant) {
+async function measure(kind, variant, heapProfile) {
   const port = await freePort();
   const metricsPort = await freePort();
   const env = cleanEnv({ PORT: String(port), BENCH_KIND: kind.id, OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort), OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', ...variant.env });
+  if (heapProfile) env.BENCH_HEAP_PROFILE = heapProfile;
   const args = typeof variant.args === 'function' ? variant.args(kind.id) : variant.args;
   const proc = spawnNode(['--import', server('gc-window.mjs'), ...args, path.join(here, 'servers', 'http2-hello.mjs')], { env, cwd: root });
   try {
@@ -84,6 +91,7 @@ async function measure(kind, variant) {
     from = proc.stdout().length;
     proc.child.kill('SIGUSR2');
     const stats = JSON.parse((await waitForLine(proc, /^gc-window (\{.*\})$/m, from))[1]);
+    if (heapProfile) return { profile: JSON.parse(readFileSync(heapProfile, 'utf8')) };
     const bytes = Object.values(stats.allocated).reduce((s, b) => s + Math.max(0, b), 0);
     if (variant.id.startsWith('mon')) {
       const text = (await get(`http://127.0.0.1:${metricsPort}/metrics`)).body;
@@ -95,6 +103,66 @@ async function measure(kind, variant) {
   } finally {
     await stop(proc);
   }
+}
+
+/**
+ * Sampled bytes per request: all of them, those under mon's frames (lib/heapprofile.mjs), and the
+ * rest by the allocating function (self bytes), so that two processes can be compared site by site.
+ */
+function sampled(profile, requests) {
+  const bySelf = new Map();
+  let total = 0;
+  const walk = (node) => {
+    if (node.selfSize > 0) {
+      const f = node.callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\//, '')}:${f.lineNumber + 1}`;
+      bySelf.set(key, (bySelf.get(key) ?? 0) + node.selfSize / requests);
+      total += node.selfSize / requests;
+    }
+    for (const child of node.children ?? []) walk(child);
+  };
+  walk(profile.head);
+  return { total, bySelf, mon: ownAllocations(profile, requests, 'register/dist/bundle') };
+}
+
+async function heapProfiles() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mon-bench-h2heap-'));
+  const floor = VARIANTS.find((v) => v.id === 'floor');
+  const monQuiet = VARIANTS.find((v) => v.id === 'mon-quiet');
+  const runs = [{ ...floor, id: 'floor A' }, { ...floor, id: 'floor B' }, monQuiet];
+  try {
+    for (const kind of KINDS.filter((k) => values.kinds.split(',').includes(k.id))) {
+      for (let round = 0; round < rounds; round++) {
+        const got = {};
+        for (const variant of runs.map((_, i) => runs[(i + round) % runs.length])) {
+          progress(`${kind.id} heap profile round ${round + 1}/${rounds}: ${variant.id}`);
+          const file = path.join(dir, 'window.heapprofile');
+          got[variant.id] = sampled((await measure(kind, variant, file)).profile, kind.requests);
+        }
+        const [a, b, m] = runs.map((v) => got[v.id]);
+        console.log(`\n#### ${kind.name}, round ${round + 1}: sampled B/req floor A ${a.total.toFixed(0)}, floor B ${b.total.toFixed(0)}, mon-quiet ${m.total.toFixed(0)}; under mon's frames ${m.mon.own.toFixed(1)}\n`);
+        for (const { site, bytes } of m.mon.sites.filter((x) => x.bytes >= 0.5)) console.log(`- mon: \`${site}\` ${bytes.toFixed(1)}`);
+        // Sites where mon-quiet differs from both floors by more than the floors differ from each other.
+        const keys = new Set([...a.bySelf.keys(), ...b.bySelf.keys(), ...m.bySelf.keys()]);
+        const diffs = [...keys]
+          .map((k) => {
+            const [x, y, z] = [a, b, m].map((p) => p.bySelf.get(k) ?? 0);
+            return { k, x, y, z, beyond: Math.min(Math.abs(z - x), Math.abs(z - y)) - Math.abs(x - y) };
+          })
+          .filter((d) => Math.abs(d.z - (d.x + d.y) / 2) >= 4)
+          .sort((p, q) => Math.abs(q.z - (q.x + q.y) / 2) - Math.abs(p.z - (p.x + p.y) / 2))
+          .slice(0, 15);
+        for (const d of diffs) console.log(`- site \`${d.k}\`: floor A ${d.x.toFixed(1)}, floor B ${d.y.toFixed(1)}, mon-quiet ${d.z.toFixed(1)}${d.beyond > 0 ? ' (beyond the floors\' spread)' : ''}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (values['heap-profile']) {
+  await heapProfiles();
+  process.exit(0);
 }
 
 const loadBefore = load();
