@@ -9,7 +9,12 @@
 // server's utime+stime from /proc over the window (10 ms ticks: hence thousands of requests).
 // The mon variant's endpoint is scraped afterwards: every request must have been counted.
 //
-//   node test/bench/http2.mjs [--rounds 3] [--requests 30000] [--grpc-requests 10000] [--concurrency 50] [--kinds http1,http2,grpc]
+// With --heap-profile, instead: per kind and round, the window of two floor processes and of
+// mon-quiet runs V8's sampling heap profiler, and it prints the bytes per request allocated under
+// mon's frames (lib/heapprofile.mjs), by mon function, and the allocating sites where mon-quiet
+// differs from the floors (two floors: what one process differs from the next on its own).
+//
+//   node test/bench/http2.mjs [--heap-profile] [--rounds 3] [--requests 30000] [--grpc-requests 10000] [--concurrency 50] [--kinds http1,http2,grpc]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
