@@ -159,13 +159,20 @@ describe('a worker that dies', () => {
   });
 
   it('between scrapes loses nothing once its last push went out', async () => {
-    app = await spawnApp(server);
+    // NODE_DEBUG=mon: each push says whether it sent anything (cluster/worker.ts).
+    app = await spawnApp(server, { env: { NODE_DEBUG: 'mon' } });
     await send(app.port, 20);
     const {
       pids: [victim],
     } = await workerPids(app.port, 1);
-    // A worker pushes its changed HTTP totals at least once a second (cluster.ts PUSH_MAX_INTERVAL_MS).
-    await sleep(1_500);
+    // Its last push went out once a later push finds nothing new. (A push comes within about a
+    // second while the totals change, later when pushing costs more CPU than its share: a fixed
+    // wait of 1.5 s lost the victim's last requests on a busy machine.)
+    const after = app.stderr().length;
+    const pushedAll = new RegExp(`^MON ${victim}: cluster: push unchanged`, 'm');
+    for (const deadline = Date.now() + 15_000; !pushedAll.test(app.stderr().slice(after)); await sleep(50)) {
+      if (Date.now() > deadline) throw new Error(`no push from worker ${victim} found nothing new within 15 s:\n${app.stderr().slice(after)}`);
+    }
     await killWorker(victim!);
     await send(app.port, 10);
     expect(await requestsTotal(app.metricsPort)).toBe(31); // 20 + the /pid request + 10

@@ -158,6 +158,7 @@ function startClusterWorker(
     pushTimer = setTimeout(async () => {
       const { changed, cost } = await push();
       if (fixedInterval === undefined) pushInterval = nextPushInterval(pushInterval, changed, cost);
+      debug('cluster: push %s, %d ms of CPU; next in %d ms', changed ? 'sent' : 'unchanged', cost, pushInterval);
       schedulePush();
     }, pushInterval);
     pushTimer.unref();
