@@ -10,8 +10,3 @@ const hrtimeBigint = process.hrtime.bigint;
 
 export const clock = (): number => Number(hrtimeBigint()) / 1e6;
 
-/**
- * The same clock under the global's name, for code that takes `performance.now.bind(performance)`
- * (http2/client.ts): importing this in its place is all it takes.
- */
-export const performance: { now: () => number } = { now: clock };

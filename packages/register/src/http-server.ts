@@ -143,18 +143,17 @@ function onRequestStart(message: unknown): void {
   if (server[TELEMETRY_SERVER] === true) return;
   if (ignored !== undefined && ignored(request.url)) return;
   const slot = slotOf(methodIndex(request.method), socket.encrypted === true);
-  const id = acquireId();
-  startTimes[id] = hrtimeBigint();
+  const packed = startTiming() * SLOTS + slot;
   metrics.requestStarted(slot);
   const connection = socket === lastSocket ? lastConnection! : (connections.get(socket) ?? connectionOf(socket));
   lastSocket = socket;
   lastConnection = connection;
   if (connection.response === null) {
     connection.response = response;
-    connection.packed = id * SLOTS + slot;
+    connection.packed = packed;
   } else {
     // HTTP pipelining: answered after the ones before it on this socket.
-    (connection.waiting ??= []).push({ response, packed: id * SLOTS + slot });
+    (connection.waiting ??= []).push({ response, packed });
   }
 }
 

@@ -16,8 +16,8 @@ import type { HttpClientMetrics, Target } from '../http-client-metrics.js';
 import { methodIndex } from '../http-server-metrics.js';
 import { UNAVAILABLE, UNKNOWN, isGrpc, statusOf, statusOfUnanswered, timeoutMillis } from './grpc-status.js';
 import type { RpcMetrics } from './rpc-metrics.js';
-// Not the global performance (it loads perf_hooks at start-up): the same clock, see clock.ts.
-import { performance } from '../clock.js';
+// Not the global performance (it loads perf_hooks at start-up): see clock.ts.
+import { clock } from '../clock.js';
 
 interface StreamMessage {
   stream: ClientHttp2Stream;
@@ -46,8 +46,6 @@ class Call {
   ) {}
 }
 
-/** The clock, taken once (see http-client.ts). */
-const clock: () => number = performance.now.bind(performance);
 /** error.type of an HTTP/2 request reset before its response ended, with no error given. */
 const ABORTED = Object.freeze({ name: 'aborted' });
 
