@@ -13,6 +13,7 @@
 // the tick's sample (a 20 ms stall reads 20 ms; beside one other turn, 10), and a stall of a tenth of the period or more
 // makes the sampler busy again.
 import { performance } from 'node:perf_hooks';
+import type { DelayRecorder } from './event-loop-delay.js';
 
 /** The sampling period while the loop works, as monitorEventLoopDelay's default resolution. */
 export const BUSY_PERIOD_MS = 10;
@@ -75,8 +76,8 @@ export interface DelaySampler {
   stop(): void;
 }
 
-/** Starts sampling; `onSample` gets every sample, in seconds (the cumulative histogram). */
-export function startDelaySampler(onSample: (seconds: number) => void, windowMs: number, slotMs: number): DelaySampler {
+/** Starts sampling; `histogram` gets every sample (the cumulative histogram). */
+export function startDelaySampler(histogram: DelayRecorder, windowMs: number, slotMs: number): DelaySampler {
   // The window's slots and the one being filled.
   const SLOTS = Math.ceil(windowMs / slotMs) + 1;
   const slots = Array.from({ length: SLOTS }, () => new Slot());
@@ -94,13 +95,13 @@ export function startDelaySampler(onSample: (seconds: number) => void, windowMs:
     slot.sumSquares += micros * micros;
     if (micros < slot.min) slot.min = micros;
     if (micros > slot.max) slot.max = micros;
-    onSample(micros / 1e6);
+    // The idle samples of 0 in one call: a recorder adds them as one count.
+    histogram.record(micros, idle);
     if (idle > 0) {
       slot.counts[0]! += idle;
       slot.lo = 0;
       slot.count += idle;
       slot.min = 0;
-      for (let i = 0; i < idle; i++) onSample(0);
     }
   };
 

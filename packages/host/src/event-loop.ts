@@ -2,6 +2,7 @@
 // delay as a cumulative histogram, and event loop utilization (over the window) and time.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { BatchObservableCallback, Meter } from '@opentelemetry/api';
+import { DELAY_BUCKETS, DELAY_HISTOGRAM, type DelayRecorder } from './event-loop-delay.js';
 import { startDelaySampler } from './event-loop-sampler.js';
 import type { Report } from './report.js';
 import type { Windows } from './windows.js';
@@ -19,16 +20,15 @@ export const EVENT_LOOP_METRICS = [
   'nodejs.eventloop.time',
 ] as const;
 
-// Powers of two of a millisecond, 0.5 ms to 16 s: an idle loop's samples (0-1 ms, the timer's own
-// granularity) land in the first two, and every doubling of a stall moves it one bucket. Classic
-// buckets, so the cluster's primary sums its workers' (cluster/merge.ts) and any PromQL
-// (histogram_quantile, the share above a bound) works on every Prometheus.
-const BUCKETS = [0.0005, ...Array.from({ length: 15 }, (_, k) => 0.001 * 2 ** k)];
 const ACTIVE = Object.freeze({ 'nodejs.eventloop.state': 'active' });
 const IDLE = Object.freeze({ 'nodejs.eventloop.state': 'idle' });
 const FIX = "Leave 'runtime' out of MON_METRICS (or the groups option) to stop collecting it.";
 
-export function startEventLoopMetrics(meter: Meter, report: Report, windows: Windows): () => void {
+/**
+ * `delayHistogram`: where the samples go instead of an SDK histogram (@mon/register's recorder,
+ * which adds native buckets and is read by its own MetricProducer).
+ */
+export function startEventLoopMetrics(meter: Meter, report: Report, windows: Windows, delayHistogram?: DelayRecorder): () => void {
   const gauge = (stat: string, description: string) =>
     meter.createObservableGauge(`nodejs.eventloop.delay.${stat}`, { unit: 's', description: `${description} over the last 60 s.` });
   const delay = {
@@ -43,11 +43,7 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
   const delays = Object.values(delay);
   // A synchronous histogram: every sample is an event to record, so the series is cumulative and
   // PromQL picks the window and the percentile, summed over processes.
-  const histogram = meter.createHistogram('nodejs.eventloop.delay', {
-    unit: 's',
-    description: 'Event loop delay: how late a timer fired, sampled every 10 ms (while the loop idles every 500 ms, counted as 50 samples).',
-    advice: { explicitBucketBoundaries: BUCKETS },
-  });
+  const recorder = delayHistogram ?? sdkHistogram(meter);
   const utilization = meter.createObservableGauge('nodejs.eventloop.utilization', {
     unit: '1',
     description: 'Share of time the event loop was busy over the last 60 s.',
@@ -57,7 +53,7 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
     description: 'Seconds the event loop has spent active and idle.',
   });
 
-  const sampler = startDelaySampler((seconds) => histogram.record(seconds), windows.windowMs, windows.slotMs);
+  const sampler = startDelaySampler(recorder, windows.windowMs, windows.slotMs);
   const loop = windows.readings<EventLoopUtilization>(() => performance.eventLoopUtilization());
 
   const delayCallback: BatchObservableCallback = (result) => {
@@ -91,5 +87,20 @@ export function startEventLoopMetrics(meter: Meter, report: Report, windows: Win
     loop.stop();
     meter.removeBatchObservableCallback(delayCallback, delays);
     meter.removeBatchObservableCallback(utilizationCallback, [utilization, time]);
+  };
+}
+
+/** The histogram as an SDK instrument, when @mon/host is used alone: classic buckets only. */
+function sdkHistogram(meter: Meter): DelayRecorder {
+  const histogram = meter.createHistogram(DELAY_HISTOGRAM.name, {
+    unit: DELAY_HISTOGRAM.unit,
+    description: DELAY_HISTOGRAM.description,
+    advice: { explicitBucketBoundaries: DELAY_BUCKETS as number[] },
+  });
+  return {
+    record(micros, zeros) {
+      histogram.record(micros / 1e6);
+      for (let i = 0; i < zeros; i++) histogram.record(0);
+    },
   };
 }

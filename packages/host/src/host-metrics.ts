@@ -5,6 +5,7 @@ import { processWarning, type Warn } from '@mon/warnings';
 import { CONTAINER_METRICS, openCgroup, startContainerMetrics, type Cgroup } from './container/index.js';
 import { CPU_METRICS, startCpuMetrics } from './cpu.js';
 import { DISK_IO_METRICS, startDiskIoMetrics } from './disk-io.js';
+import type { DelayRecorder } from './event-loop-delay.js';
 import { EVENT_LOOP_METRICS, startEventLoopMetrics } from './event-loop.js';
 import { FILESYSTEM_METRICS, startFilesystemMetrics } from './filesystem.js';
 import { GC_METRICS, startGcMetrics } from './gc.js';
@@ -67,6 +68,11 @@ export function startHostMetrics(
   options: HostMetricsOptions & {
     /** @internal Shorter windows, for tests. */
     windows?: WindowOptions;
+    /**
+     * @internal Where the event loop delay samples go instead of the SDK histogram
+     * nodejs.eventloop.delay: @mon/register's recorder, which serves them with native buckets too.
+     */
+    delayHistogram?: DelayRecorder;
   } = {},
 ): HostMetrics {
   const report = createReport(options.onError);
@@ -99,7 +105,7 @@ export function startHostMetrics(
   }
   if (groups.has('process')) stops.push(startProcessMetrics(meter, report));
   if (groups.has('runtime')) {
-    stops.push(startEventLoopMetrics(meter, report, windows), startGcMetrics(meter, report), startHeapMetrics(meter, report));
+    stops.push(startEventLoopMetrics(meter, report, windows, options.delayHistogram), startGcMetrics(meter, report), startHeapMetrics(meter, report));
   }
 
   if (groups.has('container')) stops.unshift(startContainerMetrics(meter, report, cgroup, options.warn ?? processWarning));

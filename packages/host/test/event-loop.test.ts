@@ -115,7 +115,8 @@ describe('nodejs.eventloop.delay (the cumulative histogram)', () => {
 describe('the sampler', () => {
   it('slows down once the loop idles, still sees a 20 ms block then, and samples every 10 ms again after a longer one', async () => {
     const samples: number[] = [];
-    sampler = startDelaySampler((s) => samples.push(s), 1_000, 250);
+    // In seconds, the zeros of an idle tick one by one, as an SDK histogram records them.
+    sampler = startDelaySampler({ record: (micros, zeros) => samples.push(micros / 1e6, ...new Array<number>(zeros).fill(0)) }, 1_000, 250);
     expect(sampler.periodMs).toBe(BUSY_PERIOD_MS);
     const end = performance.now() + 10_000;
     while (sampler.periodMs !== IDLE_PERIOD_MS && performance.now() < end) await sleep(100);

@@ -33,7 +33,9 @@ export type ProducersFor = (temporality: AggregationTemporality, histograms?: 'e
 /**
  * The readers to give the process's MeterProvider; `resource` is the one it will have. `peek`
  * wraps the collections of `/metrics?peek=1`, which the live page polls. `earlyChildren`: the
- * children this process started before (cluster/early-children.ts).
+ * children this process started before (cluster/early-children.ts). `collectedFor`: producers
+ * read only when a reader collects, as the SDK's instruments are, never pushed or carried over
+ * between scrapes (the event loop delay histogram, which changes at every sample).
  */
 export async function createReaders(
   config: Readonly<Config>,
@@ -41,12 +43,13 @@ export async function createReaders(
   resource: Resource,
   peek: Peek = (collect) => collect(),
   earlyChildren?: EarlyChildren,
+  collectedFor: ProducersFor = () => [],
 ): Promise<MetricReader[]> {
   const readers: MetricReader[] = [];
   for (const name of config.exporters) {
     try {
-      if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor, resource, peek, earlyChildren));
-      else readers.push(await pushReader(config, name, producersFor));
+      if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor, resource, peek, earlyChildren, collectedFor(AggregationTemporality.CUMULATIVE)));
+      else readers.push(await pushReader(config, name, (t, h) => [...producersFor(t, h), ...collectedFor(t, h)]));
     } catch (error) {
       warn(MON_EXPORTER_FAILED, `the ${name} exporter could not start (${describe(error)}); the others carry on.`);
     }
@@ -69,6 +72,7 @@ async function prometheusReader(
   resource: Resource,
   peek: Peek,
   earlyChildren: EarlyChildren | undefined,
+  collected: MetricProducer[],
 ): Promise<MetricReader> {
   const producers = producersFor(AggregationTemporality.CUMULATIVE);
   const { host, port, auth, ui } = config.prometheus;
@@ -115,6 +119,7 @@ async function prometheusReader(
   if (clusterRole(config.pm2) === 'worker') {
     return clusterWorkerReader(producers, process, {
       peek,
+      collected,
       serveAlone: (producer) => {
         // Already long after start-up (the primary had seconds to answer): at once.
         serve(producer, true).then(
@@ -127,10 +132,10 @@ async function prometheusReader(
   }
   // Under pm2 (carryOver set), an instance carries on from the totals of the one it replaces.
   const carry = config.pm2?.carryOver;
-  if (carry === undefined) return clusterPrimaryReader(producers, resource, serveAfterStartUp, { earlyChildren });
+  if (carry === undefined) return clusterPrimaryReader([...producers, ...collected], resource, serveAfterStartUp, { earlyChildren });
   const carried = await readCarried(carry.file, carry.generation);
   return clusterPrimaryReader(
-    producers,
+    [...producers, ...collected],
     resource,
     (cluster) => {
       const carryOver = new CarryOver(cluster, carried, { ...carry, producers });

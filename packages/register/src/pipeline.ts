@@ -9,6 +9,7 @@ import { MON_SOURCE_FAILED, MON_EXPORT_TIMEOUT } from '@mon/warnings';
 import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups, type EarlyChildren } from './cluster/index.js';
 import type { Config } from './config.js';
 import { afterStartUp } from './after-start-up.js';
+import { EventLoopDelayHistogram } from './event-loop-delay.js';
 import { createReaders } from './exporters.js';
 import type { HistogramAggregation } from './http-server-metrics.js';
 import type { LazyMeterProvider } from './lazy-meter-provider.js';
@@ -49,7 +50,11 @@ export async function buildPipeline(
     ...(rpcServer ? [rpcServer.producer(temporality)] : []),
     ...(rpcClient ? [rpcClient.producer(temporality)] : []),
   ];
-  const readers = await createReaders(config, producersFor, resource, peek, earlyChildren);
+  // The event loop delay histogram, with native buckets: read at collections only (event-loop-delay.ts).
+  const delay = config.groups.has('runtime') ? new EventLoopDelayHistogram() : undefined;
+  const collectedFor = (temporality: AggregationTemporality, histograms?: HistogramAggregation): MetricProducer[] =>
+    delay ? [delay.producer(temporality, histograms)] : [];
+  const readers = await createReaders(config, producersFor, resource, peek, earlyChildren, collectedFor);
   // No Prometheus reader took them (it failed, or the exporters are push only): nobody will.
   earlyChildren?.take();
   const meterProvider = new MeterProvider({
@@ -73,6 +78,7 @@ export async function buildPipeline(
         host = startHostMetrics(meterProvider, {
           groups: hostGroups,
           ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
+          ...(delay ? { delayHistogram: delay } : {}),
           warn,
           onError: (source, error) =>
             warn(MON_SOURCE_FAILED, `${source} metrics are unavailable (${describe(error)}); the other metrics carry on.`),

@@ -42,10 +42,12 @@ export function clusterWorkerReader(
     serveAlone?: (producer: MetricProducer) => string;
     /** Runs a collection the primary asked for as a peek (register's `peek`). */
     peek?: Peek;
+    /** Producers read with the SDK's metrics, at the primary's collect requests only (never pushed). */
+    collected?: MetricProducer[];
   } = {},
 ): MetricReader {
   let stop = (): void => {};
-  const reader = new OnDemandReader({ onShutdown: async () => stop() });
+  const reader = new OnDemandReader({ metricProducers: options.collected ?? [], onShutdown: async () => stop() });
   stop = startClusterWorker(reader, producers, channel, options.pushIntervalMillis, options.serveAlone, options.peek);
   return reader;
 }
