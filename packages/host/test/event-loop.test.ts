@@ -112,6 +112,23 @@ describe('nodejs.eventloop.delay (the cumulative histogram)', () => {
   });
 });
 
+describe('the delayHistogram option (@mon/register records the histogram with native buckets)', () => {
+  it('hands every tick to the recorder, a 200 ms block included, and creates no SDK histogram', async () => {
+    const ticks: Array<[number, number]> = [];
+    h = start({ groups: ['runtime'], windows, delayHistogram: { record: (micros, zeros) => ticks.push([micros, zeros]) } });
+    await sleep(50);
+    burn(200);
+    await sleep(30);
+    const c = await h.collect();
+    expect(points(c, 'nodejs.eventloop.delay')).toHaveLength(0);
+    expect(points(c, 'nodejs.eventloop.delay.max')).toHaveLength(1);
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...ticks.map(([micros]) => micros))).toBeGreaterThanOrEqual(150_000);
+    // The window figures come from the same samples.
+    expect(delay(c, 'max')).toBeCloseTo(Math.max(...ticks.map(([micros]) => micros)) / 1e6, 6);
+  });
+});
+
 describe('the sampler', () => {
   it('slows down once the loop idles, still sees a 20 ms block then, and samples every 10 ms again after a longer one', async () => {
     const samples: number[] = [];
