@@ -2,20 +2,28 @@
 // take a known time (nine in ten 51 ms, one in ten 151 ms: p50 51 ms, p95 and p99 151 ms). The one started with --enable-feature=native-histograms asks for the
 // protobuf exposition and stores native histograms; its median is within 5 % of the truth, where
 // the classic buckets (50 and 75 ms edges) put it at ~62 ms. The one without the flag gets text
-// and the same counts as before.
+// and the same counts as before. Beside it, an app that blocks its loop 60 ms every 400 ms: the p99
+// of its event loop delay, from the native series of nodejs_eventloop_delay_seconds.
+//
+// Then, with protoc only: the event loop delay as a native histogram in the protobuf exposition,
+// one app's and a cluster's (the primary's sum of its workers').
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTextFormat, protocAvailable, protocDecode, splitDelimited, type TextMessage } from '../packages/prometheus/test/protoc.js';
-import { example, request, scrape, sleep, spawnApp, type App } from './helpers.js';
+import { example, fixture, request, scrape, sleep, spawnApp, type App } from './helpers.js';
 import { skipWithout, startPrometheus, type Prometheus } from './prometheus.js';
 
 const LATENCY_MS = 51;
+const STALL_MS = 60;
+const EVERY_MS = 400;
 const SLOW_LATENCY_MS = 151;
 const PROTOBUF_ACCEPT =
   'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 describe.skipIf(skipWithout('prometheus'))('native histograms in a real Prometheus', () => {
   let app: App;
+  /** Blocks its loop STALL_MS every EVERY_MS: 2.5 % of its delay samples (about 100 a second) are the stalls'. */
+  let stalling: App;
   let native: Prometheus;
   let classic: Prometheus;
   /** Latencies the client saw, in seconds, sorted. */
@@ -23,8 +31,11 @@ describe.skipIf(skipWithout('prometheus'))('native histograms in a real Promethe
   let slow = 0;
 
   beforeAll(async () => {
-    app = await spawnApp(example('http-esm/server.mjs'));
-    const target = [`127.0.0.1:${app.metricsPort}`];
+    [app, stalling] = await Promise.all([
+      spawnApp(example('http-esm/server.mjs')),
+      spawnApp(fixture('periodic-stall.mjs'), { env: { STALL_MS: String(STALL_MS), EVERY_MS: String(EVERY_MS) } }),
+    ]);
+    const target = [`127.0.0.1:${app.metricsPort}`, `127.0.0.1:${stalling.metricsPort}`];
     [native, classic] = await Promise.all([startPrometheus(target, '1s', { flags: ['--enable-feature=native-histograms'] }), startPrometheus(target)]);
     await Promise.all([native.waitForScrapes(1), classic.waitForScrapes(1)]);
     // Four clients in a loop for ~4 s: a few hundred requests over several scrapes.
@@ -55,6 +66,7 @@ describe.skipIf(skipWithout('prometheus'))('native histograms in a real Promethe
     await native?.stop();
     await classic?.stop();
     await app?.stop();
+    await stalling?.stop();
   });
 
   it('serves protobuf to a scraper that prefers it, and text to the others', async () => {
@@ -123,6 +135,25 @@ describe.skipIf(skipWithout('prometheus'))('native histograms in a real Promethe
       expect(a.map((r) => r.value[1]), name).toEqual(b.map((r) => r.value[1]));
     }
   });
+
+  it("takes the event loop delay's p99 from its native series, across the window PromQL picks", async () => {
+    const instance = `127.0.0.1:${stalling.metricsPort}`;
+    const expr = `histogram_quantile(0.99, sum(rate(nodejs_eventloop_delay_seconds{instance="${instance}"}[1m])))`;
+    // Two scrapes a few stalls apart make a rate.
+    let result = await native.query(expr);
+    for (const deadline = Date.now() + 15_000; result.length === 0 && Date.now() < deadline; await sleep(500)) result = await native.query(expr);
+    expect(result, expr).toHaveLength(1);
+    const p99 = Number(result[0]!.value[1]);
+    const classicExpr = `histogram_quantile(0.99, sum by (le) (rate(nodejs_eventloop_delay_seconds_bucket{instance="${instance}"}[1m])))`;
+    const classicP99 = Number((await classic.query(classicExpr))[0]?.value[1]);
+    console.log(`event loop delay p99 of an app blocking ${STALL_MS} ms every ${EVERY_MS} ms: native ${(p99 * 1000).toFixed(1)} ms, classic buckets ${(classicP99 * 1000).toFixed(1)} ms`);
+    // A stalled tick reads the block less the few ms it had left to wait; a loaded machine adds some.
+    expect(p99).toBeGreaterThan((STALL_MS / 1000) * 0.6);
+    expect(p99).toBeLessThan((STALL_MS / 1000) * 2);
+    // Native only with the flag: the other keeps the classic buckets, which answer the same query on _bucket.
+    expect(await classic.query(`histogram_count(nodejs_eventloop_delay_seconds{instance="${instance}"})`)).toHaveLength(0);
+    expect(classicP99).toBeGreaterThan(0.032);
+  });
 });
 
 /** GET /metrics with an Accept header, the body as bytes. */
@@ -162,8 +193,96 @@ describe.skipIf(!protocAvailable)('the protobuf exposition of a cluster', () => 
       let total = 0;
       for (const d of deltas) total += count += d;
       expect(total + (histogram!.zero_count?.[0] as number)).toBe(sent);
+
+      // The event loop delay: one series for the cluster whose native buckets hold the samples of
+      // every process (their count is the classic count, the sum of the three processes'), and
+      // among them a 300 ms block of one worker.
+      expect((await request(app.port, '/block?ms=300')).status).toBe(200);
+      let delay: TextMessage[] = [];
+      let stall: NativeBucket | undefined;
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(250)) {
+        delay = delayHistograms((await scrapeBytes(app.metricsPort, PROTOBUF_ACCEPT)).body);
+        stall = delay.length === 1 ? nativeBuckets(delay[0]!).find(coversStall) : undefined;
+        if (stall !== undefined) break;
+      }
+      expect(delay, 'one nodejs_eventloop_delay_seconds series for the cluster').toHaveLength(1);
+      expect(stall, "a native bucket with the worker's 300 ms block").toBeDefined();
+      const h = delay[0]!;
+      const native = nativeBuckets(h).reduce((n, b) => n + b.count, 0) + ((h.zero_count?.[0] as number | undefined) ?? 0);
+      expect(native).toBe(h.sample_count![0]);
+      const buckets = h.bucket as TextMessage[];
+      expect(buckets.at(-1)!.cumulative_count![0]).toBe(h.sample_count![0]);
     } finally {
       await app.stop();
     }
   });
 });
+
+describe.skipIf(!protocAvailable)('the event loop delay in the protobuf exposition', () => {
+  it('is a native histogram with its classic buckets too, and a 300 ms stall in its native buckets', async () => {
+    const app = await spawnApp(fixture('periodic-stall.mjs'), { env: { STALL_MS: '300', EVERY_MS: '1000' } });
+    try {
+      let delay: TextMessage[] = [];
+      let stall: NativeBucket | undefined;
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(250)) {
+        if (!/stall 1/.test(app.stdout())) continue;
+        delay = delayHistograms((await scrapeBytes(app.metricsPort, PROTOBUF_ACCEPT)).body);
+        stall = delay.length === 1 ? nativeBuckets(delay[0]!).find(coversStall) : undefined;
+        if (stall !== undefined) break;
+      }
+      expect(delay).toHaveLength(1);
+      const h = delay[0]!;
+      expect(h.schema![0]).toBeLessThanOrEqual(8);
+      expect(h.schema![0]).toBeGreaterThanOrEqual(-4);
+      expect(stall, `a native bucket between 0.2 and 0.5 s in ${JSON.stringify(nativeBuckets(h))}`).toBeDefined();
+      // Every sample in a native bucket or the zero bucket, as in the classic ones.
+      const native = nativeBuckets(h).reduce((n, b) => n + b.count, 0) + ((h.zero_count?.[0] as number | undefined) ?? 0);
+      expect(native).toBe(h.sample_count![0]);
+      const classic = h.bucket as TextMessage[];
+      expect(classic.map((b) => b.upper_bound![0])).toContain(0.512);
+      const above = (bound: number) => (h.sample_count![0] as number) - (classic.find((b) => b.upper_bound![0] === bound)!.cumulative_count![0] as number);
+      // The classic buckets hold the stall too: the same samples.
+      expect(above(0.128)).toBeGreaterThanOrEqual(1);
+      const nativeAbove = (keep: (b: NativeBucket) => boolean) => nativeBuckets(h).filter(keep).reduce((n, b) => n + b.count, 0);
+      expect(nativeAbove((b) => b.lower >= 0.128)).toBeLessThanOrEqual(above(0.128));
+      expect(nativeAbove((b) => b.upper > 0.128)).toBeGreaterThanOrEqual(above(0.128));
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
+/** The nodejs_eventloop_delay_seconds histograms of a protobuf scrape. */
+function delayHistograms(body: Buffer): TextMessage[] {
+  const families = splitDelimited(body).map((m) => parseTextFormat(protocDecode(m)));
+  const family = families.find((f) => f.name![0] === 'nodejs_eventloop_delay_seconds');
+  return ((family?.metric ?? []) as TextMessage[]).map((m) => m.histogram![0] as TextMessage);
+}
+
+interface NativeBucket {
+  lower: number;
+  upper: number;
+  count: number;
+}
+
+/** A native histogram's non-empty positive buckets: Prometheus bucket i is (base^(i-1), base^i], base 2^(2^-schema). */
+function nativeBuckets(h: TextMessage): NativeBucket[] {
+  const base = 2 ** (2 ** -(h.schema![0] as number));
+  const deltas = (h.positive_delta ?? []) as number[];
+  const out: NativeBucket[] = [];
+  let index = 0;
+  let count = 0;
+  let d = 0;
+  // The first span's offset is its index; a later one's is the gap after the span before it.
+  for (const span of (h.positive_span ?? []) as TextMessage[]) {
+    index += (span.offset?.[0] as number | undefined) ?? 0;
+    for (let j = 0; j < (span.length![0] as number); j++, index++) {
+      count += deltas[d++]!;
+      if (count > 0) out.push({ lower: base ** (index - 1), upper: base ** index, count });
+    }
+  }
+  return out;
+}
+
+/** A bucket that holds a sample of a 300 ms block: a timer late by nearly all of it, or a little more on a loaded machine. */
+const coversStall = (b: NativeBucket): boolean => b.lower >= 0.2 && b.upper <= 0.5;
