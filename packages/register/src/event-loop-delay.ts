@@ -95,12 +95,14 @@ export class EventLoopDelayHistogram implements DelayRecorder {
     };
   }
 
-  /** The metric, or none when nothing was recorded (ever, or since a delta reader's last collection). */
+  /**
+   * The metric, or none when nothing was recorded (ever, or since a delta reader's last collection).
+   * Object literals without spreads: this runs once per collection, so never optimized, and a
+   * spread costs tens of µs in unoptimized code (test/bench/event-loop-record.mjs).
+   */
   #metric(s: Snapshot, startTime: HrTime, endTime: HrTime, temporality: AggregationTemporality, histograms: HistogramAggregation): MetricData | undefined {
     if (s.count === 0) return undefined;
     const sum = s.sumMicros / 1e6;
-    // min/max are over the whole lifetime: a delta point must not claim them.
-    const minMax = temporality === AggregationTemporality.CUMULATIVE ? { min: this.minMicros / 1e6, max: this.maxMicros / 1e6 } : {};
     const exponential: ExponentialHistogram = {
       count: s.count,
       sum,
@@ -108,14 +110,26 @@ export class EventLoopDelayHistogram implements DelayRecorder {
       zeroCount: s.exponential.zeroCount,
       positive: { offset: s.exponential.offset, bucketCounts: s.exponential.bucketCounts },
       negative: { offset: 0, bucketCounts: [] },
-      ...minMax,
     };
-    const point = { startTime, endTime, attributes: {} };
-    if (histograms === 'exponential') {
-      return { descriptor: DESCRIPTOR, aggregationTemporality: temporality, dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM, dataPoints: [{ ...point, value: exponential }] };
+    // min/max are over the whole lifetime: a delta point must not claim them.
+    if (temporality === AggregationTemporality.CUMULATIVE) {
+      exponential.min = this.minMicros / 1e6;
+      exponential.max = this.maxMicros / 1e6;
     }
-    const value: HistogramWithExponential = { buckets: { boundaries: DELAY_BUCKETS as number[], counts: s.buckets }, count: s.count, sum, ...minMax, exponential };
-    return { descriptor: DESCRIPTOR, aggregationTemporality: temporality, dataPointType: DataPointType.HISTOGRAM, dataPoints: [{ ...point, value }] };
+    if (histograms === 'exponential') {
+      return {
+        descriptor: DESCRIPTOR,
+        aggregationTemporality: temporality,
+        dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
+        dataPoints: [{ startTime, endTime, attributes: {}, value: exponential }],
+      };
+    }
+    const value: HistogramWithExponential = { buckets: { boundaries: DELAY_BUCKETS as number[], counts: s.buckets }, count: s.count, sum, exponential };
+    if (exponential.min !== undefined) {
+      value.min = exponential.min;
+      value.max = exponential.max;
+    }
+    return { descriptor: DESCRIPTOR, aggregationTemporality: temporality, dataPointType: DataPointType.HISTOGRAM, dataPoints: [{ startTime, endTime, attributes: {}, value }] };
   }
 }
 
