@@ -1,8 +1,9 @@
 // startHostMetrics: which groups to start, and the names each one records.
 import path from 'node:path';
 import type { MeterProvider } from '@opentelemetry/api';
+import type { AggregationTemporality, CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
 import { processWarning, type Warn } from '@mon/warnings';
-import { CONTAINER_METRICS, openCgroup, startContainerMetrics, type Cgroup } from './container/index.js';
+import { CONTAINER_METRICS, containerProducer, openCgroup, startContainerMetrics, warnHeapLimit, type Cgroup } from './container/index.js';
 import { CPU_METRICS, startCpuMetrics } from './cpu.js';
 import { DISK_IO_METRICS, startDiskIoMetrics } from './disk-io.js';
 import type { DelayRecorder } from './event-loop-delay.js';
@@ -30,6 +31,12 @@ export interface HostMetricsOptions {
   warn?: Warn;
   /** Where /proc and /sys/fs/cgroup are found, for the container group. Default '/'; tests point it at a directory tree. */
   root?: string;
+  /**
+   * The container group's series come from `HostMetrics.producer()` (a MetricProducer the caller
+   * gives each reader) instead of observable instruments on the meter provider: the same series at
+   * about half the cost per collection (test/bench/RESULTS.md). Default false.
+   */
+  producer?: boolean;
 }
 
 export interface HostMetrics {
@@ -41,7 +48,15 @@ export interface HostMetrics {
    * seconds, which follows what happens now.
    */
   peek: Peek;
+  /**
+   * With the `producer` option: a MetricProducer for one reader (give each reader its own), with
+   * the container series; `counters` is the temporality that reader takes for observable counters
+   * (default cumulative). Without the option, or after stop(), it produces nothing.
+   */
+  producer(counters?: AggregationTemporality): MetricProducer;
 }
+
+const NOTHING: CollectionResult = Object.freeze({ resourceMetrics: Object.freeze({ resource: undefined as never, scopeMetrics: [] }), errors: [] });
 
 /** The instrument names each group records (system.disk.* only on Linux). */
 export const HOST_METRIC_NAMES: Readonly<Record<HostMetricGroup, readonly string[]>> = Object.freeze({
@@ -108,7 +123,11 @@ export function startHostMetrics(
     stops.push(startEventLoopMetrics(meter, report, windows, options.delayHistogram), startGcMetrics(meter, report), startHeapMetrics(meter, report));
   }
 
-  if (groups.has('container')) stops.unshift(startContainerMetrics(meter, report, cgroup, options.warn ?? processWarning));
+  const container = groups.has('container') ? cgroup : undefined;
+  const warn = options.warn ?? processWarning;
+  if (container && options.producer) warnHeapLimit(container, warn);
+  else if (groups.has('container')) stops.unshift(startContainerMetrics(meter, report, cgroup, warn));
+  const startMs = Date.now();
 
   let stopped = false;
   return {
@@ -119,5 +138,11 @@ export function startHostMetrics(
       windows.stop();
     },
     peek: (collect) => windows.peek(collect),
+    producer(counters) {
+      if (!container || !options.producer) return { collect: async () => NOTHING };
+      const inner = containerProducer(container, report, startMs, counters);
+      // stop() closes the cgroup's files: nothing more to read.
+      return { collect: (collectOptions) => (stopped ? Promise.resolve(NOTHING) : inner.collect(collectOptions)) };
+    },
   };
 }

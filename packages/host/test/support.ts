@@ -1,7 +1,16 @@
 // Shared by the tests: a real MeterProvider with its own reader per test (no global state), and
 // lookups into what one collection produced.
 import type { Attributes } from '@opentelemetry/api';
-import { AggregationTemporality, MeterProvider, MetricReader, type DataPoint, type MetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InstrumentType,
+  MeterProvider,
+  MetricReader,
+  type AggregationTemporalitySelector,
+  type DataPoint,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
 import { startHostMetrics, type HostMetrics } from '../src/index.js';
 
 class TestReader extends MetricReader {
@@ -12,6 +21,8 @@ class TestReader extends MetricReader {
 export interface Collected {
   metrics: Map<string, MetricData>;
   errors: unknown[];
+  /** The scope name each metric came in. */
+  scopes: Map<string, string>;
 }
 
 export interface Harness {
@@ -24,18 +35,36 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** `delta`: a reader with delta temporality, to which the SDK reports only what each collection observed. */
-export function start(options: Parameters<typeof startHostMetrics>[1] = {}, { delta = false } = {}): Harness {
-  const reader = new TestReader(delta ? { aggregationTemporalitySelector: () => AggregationTemporality.DELTA } : {});
+/**
+ * `delta`: a reader with delta temporality, to which the SDK reports only what each collection
+ * observed; `temporality`, a reader that chooses by instrument kind. With the `producer` option the
+ * reader takes host.producer() (bound late: the reader exists before startHostMetrics, as in
+ * @mon/register), with the temporality the reader takes for observable counters.
+ */
+export function start(
+  options: Parameters<typeof startHostMetrics>[1] = {},
+  { delta = false, temporality }: { delta?: boolean; temporality?: AggregationTemporalitySelector } = {},
+): Harness {
+  const selector = temporality ?? (delta ? () => AggregationTemporality.DELTA : undefined);
+  let host: HostMetrics | undefined;
+  let producer: MetricProducer | undefined;
+  const late: MetricProducer = {
+    collect: (o) => (producer ??= host!.producer(selector?.(InstrumentType.OBSERVABLE_COUNTER))).collect(o),
+  };
+  const reader = new TestReader({
+    ...(selector ? { aggregationTemporalitySelector: selector } : {}),
+    ...(options.producer ? { metricProducers: [late] } : {}),
+  });
   const provider = new MeterProvider({ readers: [reader] });
-  const host = startHostMetrics(provider, options);
+  const started = startHostMetrics(provider, options);
+  host = started;
   return {
-    host,
+    host: started,
     provider,
     collect: () => collected(reader.collect()),
-    peek: () => collected(host.peek(() => reader.collect())),
+    peek: () => collected(started.peek(() => reader.collect())),
     async close() {
-      host.stop();
+      started.stop();
       await provider.shutdown();
     },
   };
@@ -44,8 +73,15 @@ export function start(options: Parameters<typeof startHostMetrics>[1] = {}, { de
 async function collected(collection: ReturnType<MetricReader['collect']>): Promise<Collected> {
   const { resourceMetrics, errors } = await collection;
   const metrics = new Map<string, MetricData>();
-  for (const scope of resourceMetrics.scopeMetrics) for (const m of scope.metrics) metrics.set(m.descriptor.name, m);
-  return { metrics, errors };
+  const scopes = new Map<string, string>();
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const m of scope.metrics) {
+      if (metrics.has(m.descriptor.name)) throw new Error(`${m.descriptor.name} collected twice`);
+      metrics.set(m.descriptor.name, m);
+      scopes.set(m.descriptor.name, scope.scope.name);
+    }
+  }
+  return { metrics, errors, scopes };
 }
 
 export function points(c: Collected, name: string): DataPoint<unknown>[] {

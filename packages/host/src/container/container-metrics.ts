@@ -2,11 +2,55 @@
 // limits, the memory the kernel and the kubelet act on, throttling, limit hits and OOM kills.
 // Nothing is observed while the cgroup has neither a memory nor a CPU limit (a bare host, a
 // systemd slice without limits): those figures would only repeat the machine's.
+//
+// The series are defined once (CONTAINER_SERIES) and reach a reader one of two ways: as observable
+// instruments on the meter (startContainerMetrics), or from a MetricProducer (producer.ts), which
+// costs the collection about half as much (test/bench/RESULTS.md, "Container collection").
 import type { Attributes, BatchObservableCallback, Meter, Observable } from '@opentelemetry/api';
 import type { Warn } from '@mon/warnings';
 import type { Report } from '../report.js';
 import type { Cgroup } from './cgroup.js';
 import { warnIfHeapAboveLimit } from './heap-limit.js';
+
+/** How a series adds up, as the instrument kind the SDK would give it says. */
+export type SeriesKind = 'up-down' | 'counter' | 'gauge';
+
+export interface ContainerSeries {
+  readonly name: string;
+  readonly kind: SeriesKind;
+  readonly unit: string;
+  readonly description: string;
+}
+
+const series = (name: string, kind: SeriesKind, unit: string, description: string): ContainerSeries => Object.freeze({ name, kind, unit, description });
+
+/** Every container series, in CONTAINER_METRICS order. */
+export const CONTAINER_SERIES = Object.freeze({
+  // mon's own, named in the style of OpenTelemetry's container conventions.
+  memoryLimit: series('container.memory.limit', 'up-down', 'By', "The container's memory limit: the smallest from its cgroup up."),
+  // OpenTelemetry's container conventions.
+  usage: series('container.memory.usage', 'up-down', 'By', 'Memory charged to the container (cgroup), page cache included.'),
+  workingSet: series(
+    'container.memory.working_set',
+    'up-down',
+    'By',
+    'Memory usage less inactive file pages: what the kubelet evicts on and the OOM killer acts near.',
+  ),
+  available: series('container.memory.available', 'up-down', 'By', 'Memory limit less working set; absent without a memory limit.'),
+  rss: series('container.memory.rss', 'up-down', 'By', "Anonymous memory of the container's processes."),
+  limitHits: series(
+    'container.memory.limit_hits',
+    'counter',
+    '{event}',
+    'Times memory usage reached the limit (v2 memory.events max, v1 memory.failcnt and memory.memsw.failcnt).',
+  ),
+  oomKills: series('container.memory.oom_kills', 'counter', '{process}', "Processes in the container ended by the kernel's OOM killer."),
+  cpuLimit: series('container.cpu.limit', 'gauge', '{cpu}', "The container's CPU limit in CPUs (quota / period): the smallest from its cgroup up."),
+  cpuTime: series('container.cpu.time', 'counter', 's', "CPU seconds used by the container's processes, by mode."),
+  periods: series('container.cpu.periods', 'counter', '{period}', 'CPU bandwidth enforcement periods that have elapsed.'),
+  throttledPeriods: series('container.cpu.throttled_periods', 'counter', '{period}', 'Enforcement periods in which the container used up its quota and was throttled.'),
+  throttledTime: series('container.cpu.throttled_time', 'counter', 's', "Seconds the container's threads were held back by the CPU quota."),
+});
 
 export const CONTAINER_METRICS = [
   'container.memory.limit',
@@ -23,88 +67,85 @@ export const CONTAINER_METRICS = [
   'container.cpu.throttled_time',
 ] as const;
 
-const USER = Object.freeze({ 'cpu.mode': 'user' });
-const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
+export const USER = Object.freeze({ 'cpu.mode': 'user' });
+export const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
 const FIX = "Leave 'container' out of MON_METRICS (or the groups option) to stop collecting it.";
 
-export function startContainerMetrics(meter: Meter, report: Report, cgroup: Cgroup | undefined, warn: Warn): () => void {
-  if (!cgroup) return () => {}; // not Linux, or no cgroup to read: no series, nothing to say
+/** Receives each point of one collection; `value` is finite. */
+export type Emit = (series: ContainerSeries, value: number, attributes?: Attributes) => void;
+
+/**
+ * One collection of the container figures, each handed to `emit`. Nothing without a limit; a
+ * failing read is reported once (report.ts) and emits nothing.
+ */
+export function collectContainer(cgroup: Cgroup, report: Report, emit: Emit): void {
+  // Re-read at each collection: a pod is resized in place, and its limits with it. The limits
+  // first: without any (a bare host, a systemd slice) only they are read, not the figures that
+  // would not be observed (collect.bench.mjs: 0.10-0.12 ms there instead of 0.17-0.22). The quota walk
+  // is shared with process.cpu.utilization, so reading it twice costs a memory-only limit little.
+  let memory;
+  let cpu;
+  try {
+    cpu = cgroup.cpu(true);
+    memory = cgroup.memory(cpu === undefined);
+    if (memory?.limit === undefined && cpu === undefined) return;
+    cpu ??= cgroup.cpu();
+  } catch (error) {
+    report('container', error, FIX);
+    return;
+  }
+  const s = CONTAINER_SERIES;
+  const observe = (which: ContainerSeries, value: number | undefined, attributes?: Attributes) => {
+    if (value !== undefined && Number.isFinite(value)) emit(which, value, attributes);
+  };
+  if (memory) {
+    observe(s.memoryLimit, memory.limit);
+    observe(s.usage, memory.usage);
+    observe(s.workingSet, memory.workingSet);
+    if (memory.limit !== undefined) observe(s.available, Math.max(0, memory.limit - memory.workingSet));
+    observe(s.rss, memory.rss);
+    observe(s.limitHits, memory.limitHits);
+    observe(s.oomKills, memory.oomKills);
+  }
+  if (cpu) {
+    observe(s.cpuLimit, cpu.limit);
+    observe(s.cpuTime, cpu.user, USER);
+    observe(s.cpuTime, cpu.system, SYSTEM);
+    observe(s.periods, cpu.periods);
+    observe(s.throttledPeriods, cpu.throttledPeriods);
+    observe(s.throttledTime, cpu.throttledTime);
+  }
+}
+
+/** Says once, at start, when V8's heap may outgrow the container (heap-limit.ts). */
+export function warnHeapLimit(cgroup: Cgroup, warn: Warn): void {
   try {
     warnIfHeapAboveLimit(cgroup.memory()?.limit, warn);
   } catch {
     // Reported by the first collection, which reads the same files.
   }
+}
 
-  const bytes = (name: string, description: string) => meter.createObservableUpDownCounter(name, { unit: 'By', description });
-  // OpenTelemetry's container conventions.
-  const usage = bytes('container.memory.usage', 'Memory charged to the container (cgroup), page cache included.');
-  const workingSet = bytes('container.memory.working_set', 'Memory usage less inactive file pages: what the kubelet evicts on and the OOM killer acts near.');
-  const available = bytes('container.memory.available', 'Memory limit less working set; absent without a memory limit.');
-  const rss = bytes('container.memory.rss', "Anonymous memory of the container's processes.");
-  const cpuTime = meter.createObservableCounter('container.cpu.time', { unit: 's', description: "CPU seconds used by the container's processes, by mode." });
-  // mon's own, named in the same style.
-  const memoryLimit = bytes('container.memory.limit', "The container's memory limit: the smallest from its cgroup up.");
-  const limitHits = meter.createObservableCounter('container.memory.limit_hits', {
-    unit: '{event}',
-    description: 'Times memory usage reached the limit (v2 memory.events max, v1 memory.failcnt and memory.memsw.failcnt).',
-  });
-  const oomKills = meter.createObservableCounter('container.memory.oom_kills', {
-    unit: '{process}',
-    description: "Processes in the container ended by the kernel's OOM killer.",
-  });
-  const cpuLimit = meter.createObservableGauge('container.cpu.limit', {
-    unit: '{cpu}',
-    description: "The container's CPU limit in CPUs (quota / period): the smallest from its cgroup up.",
-  });
-  const periods = meter.createObservableCounter('container.cpu.periods', { unit: '{period}', description: 'CPU bandwidth enforcement periods that have elapsed.' });
-  const throttledPeriods = meter.createObservableCounter('container.cpu.throttled_periods', {
-    unit: '{period}',
-    description: 'Enforcement periods in which the container used up its quota and was throttled.',
-  });
-  const throttledTime = meter.createObservableCounter('container.cpu.throttled_time', {
-    unit: 's',
-    description: "Seconds the container's threads were held back by the CPU quota.",
-  });
-  const instruments: Observable[] = [usage, workingSet, available, rss, cpuTime, memoryLimit, limitHits, oomKills, cpuLimit, periods, throttledPeriods, throttledTime];
+/** The container series as observable instruments on `meter`, one batch callback for all. */
+export function startContainerMetrics(meter: Meter, report: Report, cgroup: Cgroup | undefined, warn: Warn): () => void {
+  if (!cgroup) return () => {}; // not Linux, or no cgroup to read: no series, nothing to say
+  warnHeapLimit(cgroup, warn);
 
-  const callback: BatchObservableCallback = (result) => {
-    // Re-read at each collection: a pod is resized in place, and its limits with it. The limits
-    // first: without any (a bare host, a systemd slice) only they are read, not the figures that
-    // would not be observed (collect.bench.mjs: 0.10-0.12 ms there instead of 0.17-0.22). The quota walk
-    // is shared with process.cpu.utilization, so reading it twice costs a memory-only limit little.
-    let memory;
-    let cpu;
-    try {
-      cpu = cgroup.cpu(true);
-      memory = cgroup.memory(cpu === undefined);
-      if (memory?.limit === undefined && cpu === undefined) return;
-      cpu ??= cgroup.cpu();
-    } catch (error) {
-      report('container', error, FIX);
-      return;
-    }
-    const observe = (instrument: Observable, value: number | undefined, attributes?: Attributes) => {
-      if (value !== undefined && Number.isFinite(value)) result.observe(instrument, value, attributes);
-    };
-    if (memory) {
-      observe(memoryLimit, memory.limit);
-      observe(usage, memory.usage);
-      observe(workingSet, memory.workingSet);
-      if (memory.limit !== undefined) observe(available, Math.max(0, memory.limit - memory.workingSet));
-      observe(rss, memory.rss);
-      observe(limitHits, memory.limitHits);
-      observe(oomKills, memory.oomKills);
-    }
-    if (cpu) {
-      observe(cpuLimit, cpu.limit);
-      observe(cpuTime, cpu.user, USER);
-      observe(cpuTime, cpu.system, SYSTEM);
-      observe(periods, cpu.periods);
-      observe(throttledPeriods, cpu.throttledPeriods);
-      observe(throttledTime, cpu.throttledTime);
-    }
-  };
-
-  meter.addBatchObservableCallback(callback, instruments);
-  return () => meter.removeBatchObservableCallback(callback, instruments);
+  const instruments = new Map<ContainerSeries, Observable>();
+  for (const s of Object.values(CONTAINER_SERIES)) {
+    const options = { unit: s.unit, description: s.description };
+    instruments.set(
+      s,
+      s.kind === 'up-down'
+        ? meter.createObservableUpDownCounter(s.name, options)
+        : s.kind === 'counter'
+          ? meter.createObservableCounter(s.name, options)
+          : meter.createObservableGauge(s.name, options),
+    );
+  }
+  const list = [...instruments.values()];
+  const callback: BatchObservableCallback = (result) =>
+    collectContainer(cgroup, report, (s, value, attributes) => result.observe(instruments.get(s)!, value, attributes));
+  meter.addBatchObservableCallback(callback, list);
+  return () => meter.removeBatchObservableCallback(callback, list);
 }

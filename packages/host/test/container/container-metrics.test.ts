@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { heapLimitWarning } from '../../src/container/index.js';
 import { points, start, value, type Harness } from '../support.js';
-import { tree, v2Tree, type Tree } from './tree.js';
+import { tree, v1Tree, v2Tree, type Tree } from './tree.js';
 import { CONTAINER_METRICS } from '../../src/container/container-metrics.js';
 
 let h: Harness | undefined;
@@ -161,26 +161,7 @@ describe('container.* from cgroup v2 (a directory tree)', () => {
 
 describe('container.* from cgroup v1 (a directory tree)', () => {
   it('reads memory, cpu and cpuacct hierarchies, total_* memory figures and the OOM kills', async () => {
-    const m = 'sys/fs/cgroup/memory/app';
-    const cpu = 'sys/fs/cgroup/cpu,cpuacct/app';
-    t = tree({
-      'proc/self/cgroup': '9:memory:/app\n3:cpu,cpuacct:/app\n0::/\n',
-      'proc/self/mountinfo':
-        '35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n',
-      'sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712\n',
-      [`${m}/memory.limit_in_bytes`]: `${256 * MiB}\n`,
-      [`${m}/memory.usage_in_bytes`]: '150000000\n',
-      [`${m}/memory.stat`]: 'cache 1\nrss 2\ninactive_file 3\ntotal_cache 50000000\ntotal_rss 100000000\ntotal_inactive_file 20000000\n',
-      [`${m}/memory.failcnt`]: '3\n',
-      [`${m}/memory.memsw.failcnt`]: '1\n',
-      [`${m}/memory.oom_control`]: 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n',
-      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1\n',
-      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
-      [`${cpu}/cpu.cfs_quota_us`]: '50000\n',
-      [`${cpu}/cpu.cfs_period_us`]: '100000\n',
-      [`${cpu}/cpu.stat`]: 'nr_periods 52\nnr_throttled 48\nthrottled_time 1860000000\n',
-      [`${cpu}/cpuacct.stat`]: 'user 150\nsystem 25\n',
-    });
+    t = v1Tree();
     h = startIn(t);
     const c = await h.collect();
     expect(value(c, 'container.memory.limit')).toBe(256 * MiB);

@@ -43,3 +43,27 @@ export function v2Tree(options: { memoryMax?: string; podMemoryMax?: string; cpu
       'usage_usec 4500000\nuser_usec 4000000\nsystem_usec 500000\nnr_periods 120\nnr_throttled 48\nthrottled_usec 1860000\nnr_bursts 0\nburst_usec 0\n',
   });
 }
+
+/** A cgroup v1 host (memory; cpu,cpuacct co-mounted) with the process in `app` under 256 MiB and half a CPU. */
+export function v1Tree(): Tree {
+  const m = 'sys/fs/cgroup/memory/app';
+  const cpu = 'sys/fs/cgroup/cpu,cpuacct/app';
+  return tree({
+    'proc/self/cgroup': '9:memory:/app\n3:cpu,cpuacct:/app\n0::/\n',
+    'proc/self/mountinfo':
+      '35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n',
+    'sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712\n',
+    [`${m}/memory.limit_in_bytes`]: `${256 * 1024 * 1024}\n`,
+    [`${m}/memory.usage_in_bytes`]: '150000000\n',
+    [`${m}/memory.stat`]: 'cache 1\nrss 2\ninactive_file 3\ntotal_cache 50000000\ntotal_rss 100000000\ntotal_inactive_file 20000000\n',
+    [`${m}/memory.failcnt`]: '3\n',
+    [`${m}/memory.memsw.failcnt`]: '1\n',
+    [`${m}/memory.oom_control`]: 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n',
+    'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1\n',
+    'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n',
+    [`${cpu}/cpu.cfs_quota_us`]: '50000\n',
+    [`${cpu}/cpu.cfs_period_us`]: '100000\n',
+    [`${cpu}/cpu.stat`]: 'nr_periods 52\nnr_throttled 48\nthrottled_time 1860000000\n',
+    [`${cpu}/cpuacct.stat`]: 'user 150\nsystem 25\n',
+  });
+}

@@ -1,0 +1,86 @@
+// The container series from a MetricProducer, for a reader's `metricProducers`: the same points as
+// the instruments of container-metrics.ts, without the SDK's per-instrument work at each collection
+// (storages, attribute hashing, a callback per reader: half the group's cost, RESULTS.md).
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
+import type { AggregationTemporality, CollectionResult, DataPoint, DataPointType, MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { HOST_METER_NAME } from '../meter-name.js';
+import type { Report } from '../report.js';
+import type { Cgroup } from './cgroup.js';
+import { collectContainer, CONTAINER_SERIES, type ContainerSeries } from './container-metrics.js';
+
+// sdk-metrics is the app's (a peer): only its types are imported, its wire values mirrored here,
+// as register/src/sdk-constants.ts does. They cannot change without breaking every exporter.
+const DELTA = 0 as AggregationTemporality.DELTA;
+const CUMULATIVE = 1 as AggregationTemporality.CUMULATIVE;
+const GAUGE = 2 as DataPointType.GAUGE;
+const SUM = 3 as DataPointType.SUM;
+
+// The scope the SDK gives HOST_METER_NAME's instruments: the cluster merge (register's
+// merge-rule.ts) and the exporters see these points as they saw the instruments'.
+const SCOPE = Object.freeze({ name: HOST_METER_NAME });
+const ALL = Object.values(CONTAINER_SERIES);
+
+const millisToHrTime = (ms: number): HrTime => [Math.trunc(ms / 1000), Math.round((ms % 1000) * 1e6)];
+
+/**
+ * A producer for one reader. `counters` is the temporality that reader takes for observable
+ * counters (its exporter's choice; OTLP's `delta` preference): a delta reader gets what each
+ * counter gained since its own previous collection, from the time of that collection, as the SDK
+ * gives it for an observable counter. Up-down counters and gauges are the current value for every
+ * reader (OpenTelemetry's delta preference keeps up-down counters cumulative).
+ */
+export function containerProducer(cgroup: Cgroup, report: Report, startMs: number, counters: AggregationTemporality = CUMULATIVE): MetricProducer {
+  const startTime = millisToHrTime(startMs);
+  const delta = counters === DELTA;
+  // Delta only: what this reader was last sent, by series and attributes (cpu.mode).
+  const sent = delta ? new Map<string, number>() : undefined;
+  let lastCollection = startTime;
+  return {
+    async collect(): Promise<CollectionResult> {
+      const now = millisToHrTime(Date.now());
+      const byName = new Map<ContainerSeries, MetricData>();
+      collectContainer(cgroup, report, (s, value, attributes = {}) => {
+        let metric = byName.get(s);
+        if (metric === undefined) {
+          metric = metricOf(s, delta);
+          byName.set(s, metric);
+        }
+        let start = startTime;
+        if (sent !== undefined && s.kind === 'counter') {
+          const key = attributes['cpu.mode'] === undefined ? s.name : `${s.name}\0${String(attributes['cpu.mode'])}`;
+          const last = sent.get(key);
+          sent.set(key, value);
+          start = lastCollection;
+          // A counter that went down was reset (a new cgroup): its delta starts again from zero.
+          if (last !== undefined && value >= last) value -= last;
+        }
+        (metric.dataPoints as DataPoint<number>[]).push({ startTime: s.kind === 'gauge' ? now : start, endTime: now, attributes: attributes as Attributes, value });
+      });
+      lastCollection = now;
+      // In CONTAINER_METRICS order, as the instruments were created.
+      const metrics = ALL.map((s) => byName.get(s)).filter((m): m is MetricData => m !== undefined);
+      return {
+        resourceMetrics: {
+          // The reader puts its own resource on the producers' scopes.
+          resource: undefined as never,
+          // No limit (or a failed read): no scope at all, an empty one is noise on the wire.
+          scopeMetrics: metrics.length > 0 ? [{ scope: SCOPE, metrics }] : [],
+        },
+        errors: [],
+      };
+    },
+  };
+}
+
+function metricOf(s: ContainerSeries, delta: boolean): MetricData {
+  const descriptor = { name: s.name, description: s.description, unit: s.unit, valueType: ValueType.DOUBLE };
+  if (s.kind === 'gauge') return { descriptor, aggregationTemporality: CUMULATIVE, dataPointType: GAUGE, dataPoints: [] };
+  return {
+    descriptor,
+    aggregationTemporality: delta && s.kind === 'counter' ? DELTA : CUMULATIVE,
+    dataPointType: SUM,
+    isMonotonic: s.kind === 'counter',
+    dataPoints: [],
+  };
+}
