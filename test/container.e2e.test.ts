@@ -13,6 +13,8 @@ import { compressTime, rulesPath } from './alert-rules.js';
 import { cgroupSupport, createCgroup, type TestCgroup } from './cgroups.js';
 import { appOf, example, freePort, listening, request, root, sample, scrape, sleep, sumSamples, waitForEndpoint, waitForStderr, type App } from './helpers.js';
 import { prometheusBinary, startPrometheus, type Prometheus } from './prometheus.js';
+import { metricsOf, pointValue, startReceiver, type OtlpMetric, type Receiver } from './otlp-receiver.js';
+import { prometheusMetricName } from '@mon/prometheus';
 
 const MiB = 1024 * 1024;
 const support = cgroupSupport();
@@ -29,10 +31,11 @@ function spawnIn(cgroup: TestCgroup, args: string[], env: Record<string, string>
   });
 }
 
-async function startApp(cgroup: TestCgroup, script = example('http-esm/server.mjs')): Promise<App> {
+async function startApp(cgroup: TestCgroup, script = example('http-esm/server.mjs'), env: Record<string, string> = {}): Promise<App> {
   const port = await freePort();
   const metricsPort = await freePort();
   const child = spawnIn(cgroup, ['--import', '@mon/register', script], {
+    ...env,
     PORT: String(port),
     OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
     OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
@@ -284,6 +287,63 @@ describe.skipIf(!support.version)(`container metrics in a real cgroup ${support.
       await waitForStderr(app!, /MON_HEAP_ABOVE_LIMIT/);
       await sleep(1_000);
       expect(app!.stderr().split('\n').filter((l) => l.includes('MON_HEAP_ABOVE_LIMIT'))).toHaveLength(1);
+    });
+  });
+
+  describe('pushed over OTLP with delta temporality, beside /metrics', () => {
+    let cgroup: TestCgroup | undefined;
+    let app: App | undefined;
+    let receiver: Receiver | undefined;
+    beforeAll(async () => {
+      cgroup = createCgroup(`${name}-otlp`, { memoryBytes: 256 * MiB, cpu: { quota: 50_000, period: 100_000 } });
+      receiver = await startReceiver();
+      app = await startApp(cgroup, example('http-esm/server.mjs'), {
+        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+        OTEL_METRIC_EXPORT_INTERVAL: '300',
+        OTEL_METRIC_EXPORT_TIMEOUT: '300',
+      });
+    });
+    afterAll(async () => {
+      try {
+        await app?.stop();
+        await receiver?.close();
+      } finally {
+        await cgroup?.remove();
+      }
+    });
+
+    it('exports every container series in the host scope, counters as deltas that add up, levels and limits as they are', async () => {
+      const containerMetrics = () => metricsOf(receiver!.received).filter((m) => m.name.startsWith('container.'));
+      const deadline = Date.now() + 20_000;
+      // Three exports with the container series (the host metrics start after the app's start-up).
+      while (containerMetrics().filter((m) => m.name === 'container.cpu.periods').length < 3 && Date.now() < deadline) await sleep(100);
+      const scraped = (await scrape(app!.metricsPort)).body;
+      const periodsScraped = sample(scraped, 'container_cpu_periods_total')!;
+      app!.child.kill('SIGTERM');
+      await app!.exited;
+
+      // Every container series /metrics serves arrives, under the name the pull side gives it.
+      const kind = (m: OtlpMetric) => (m.gauge ? 'gauge' : m.sum!.isMonotonic ? 'monotonic-sum' : 'non-monotonic-sum') as const;
+      const served = new Set([...scraped.matchAll(/^# TYPE (container_\S+) \S+$/gm)].map((m) => m[1]!));
+      expect(served.size).toBeGreaterThanOrEqual(10);
+      expect(new Set(containerMetrics().map((m) => prometheusMetricName(m.name, m.unit ?? '', kind(m))))).toEqual(served);
+      const scopes = receiver!.received.flatMap((r) => r.body.resourceMetrics.flatMap((rm) => rm.scopeMetrics));
+      for (const sm of scopes) if ((sm.metrics ?? []).some((m) => m.name.startsWith('container.'))) expect(sm.scope?.name).toBe('@mon/host');
+
+      const DELTA = 1;
+      const CUMULATIVE = 2;
+      const exports = (metric: string) => containerMetrics().filter((m) => m.name === metric);
+      for (const m of exports('container.cpu.periods')) expect(m.sum).toMatchObject({ aggregationTemporality: DELTA, isMonotonic: true });
+      for (const m of exports('container.memory.working_set')) expect(m.sum!.aggregationTemporality).toBe(CUMULATIVE);
+      expect(exports('container.memory.limit').map((m) => pointValue(m.sum!.dataPoints[0]!))).toContain(256 * MiB);
+      expect(exports('container.cpu.limit').map((m) => m.gauge!.dataPoints[0]!.asDouble)).toContain(0.5);
+      // The deltas follow one another, and add up to at least what /metrics said before the last export.
+      const periods = exports('container.cpu.periods').map((m) => m.sum!.dataPoints[0]!);
+      for (let i = 1; i < periods.length; i++) expect(periods[i]!.startTimeUnixNano).toBe(periods[i - 1]!.timeUnixNano);
+      for (const p of periods) expect(pointValue(p)).toBeGreaterThanOrEqual(0);
+      expect(periods.reduce((n, p) => n + pointValue(p), 0)).toBeGreaterThanOrEqual(periodsScraped);
     });
   });
 

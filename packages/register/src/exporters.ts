@@ -26,16 +26,23 @@ import { debug, describe, warn } from './warn.js';
 
 /**
  * Producers (pre-aggregated HTTP metrics) for a reader of the given temporality; `exponential`
- * when the reader exports histograms as base-2 exponential ones.
+ * when the reader exports histograms as base-2 exponential ones; `counters`, the temporality it
+ * takes for observable counters where that differs (OTLP's `lowmemory`: histograms as deltas,
+ * observable counters as totals; default `temporality`).
  */
-export type ProducersFor = (temporality: AggregationTemporality, histograms?: 'explicit' | 'exponential') => MetricProducer[];
+export type ProducersFor = (
+  temporality: AggregationTemporality,
+  histograms?: 'explicit' | 'exponential',
+  counters?: AggregationTemporality,
+) => MetricProducer[];
 
 /**
  * The readers to give the process's MeterProvider; `resource` is the one it will have. `peek`
  * wraps the collections of `/metrics?peek=1`, which the live page polls. `earlyChildren`: the
  * children this process started before (cluster/early-children.ts). `collectedFor`: producers
  * read only when a reader collects, as the SDK's instruments are, never pushed or carried over
- * between scrapes (the event loop delay histogram, which changes at every sample).
+ * between scrapes (the event loop delay histogram, which changes at every sample; the container
+ * series, read from cgroup files).
  */
 export async function createReaders(
   config: Readonly<Config>,
@@ -49,7 +56,7 @@ export async function createReaders(
   for (const name of config.exporters) {
     try {
       if (name === 'prometheus') readers.push(await prometheusReader(config, producersFor, resource, peek, earlyChildren, collectedFor(AggregationTemporality.CUMULATIVE)));
-      else readers.push(await pushReader(config, name, (t, h) => [...producersFor(t, h), ...collectedFor(t, h)]));
+      else readers.push(await pushReader(config, name, (t, h, c) => [...producersFor(t, h, c), ...collectedFor(t, h, c)]));
     } catch (error) {
       warn(MON_EXPORTER_FAILED, `the ${name} exporter could not start (${describe(error)}); the others carry on.`);
     }
@@ -163,7 +170,12 @@ async function pushReader(config: Readonly<Config>, name: 'otlp' | 'console', pr
     exporter,
     exportIntervalMillis: config.exportIntervalMillis,
     exportTimeoutMillis,
-    metricProducers: producersFor(temporality, name === 'otlp' && config.otlp.histogramAggregation === 'base2_exponential_bucket_histogram' ? 'exponential' : 'explicit'),
+    metricProducers: producersFor(
+      temporality,
+      name === 'otlp' && config.otlp.histogramAggregation === 'base2_exponential_bucket_histogram' ? 'exponential' : 'explicit',
+      // The container series' counters (@mon/host's producer): OTLP's `delta` takes them as deltas, `lowmemory` as totals.
+      exporter.selectAggregationTemporality?.(InstrumentType.OBSERVABLE_COUNTER) ?? AggregationTemporality.CUMULATIVE,
+    ),
   });
 }
 

@@ -3,7 +3,14 @@
 // dynamically, so a process that never needs it (`node -e`, a CLI) never loads sdk-metrics, the
 // resource, the readers or the cluster code.
 import { setGlobalErrorHandler } from '@opentelemetry/core';
-import { MeterProvider, TimeoutError, type AggregationTemporality, type MetricProducer, type MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  TimeoutError,
+  type AggregationTemporality,
+  type CollectionResult,
+  type MetricProducer,
+  type MetricReader,
+} from '@opentelemetry/sdk-metrics';
 import type { HostMetricGroup, HostMetrics, Peek } from '@mon/host';
 import { MON_SOURCE_FAILED, MON_EXPORT_TIMEOUT } from '@mon/warnings';
 import { asPeek, clusterRole, WORKER_VIEWS, workerHostGroups, type EarlyChildren } from './cluster/index.js';
@@ -16,6 +23,8 @@ import type { LazyMeterProvider } from './lazy-meter-provider.js';
 import { buildResource } from './resource.js';
 import type { Recorders } from './start.js';
 import { debug, describe, warn } from './warn.js';
+
+const NOTHING: CollectionResult = { resourceMetrics: { resource: undefined as never, scopeMetrics: [] }, errors: [] };
 
 /** The built pipeline. */
 export interface Pipeline {
@@ -52,8 +61,19 @@ export async function buildPipeline(
   ];
   // The event loop delay histogram, with native buckets: read at collections only (event-loop-delay.ts).
   const delay = config.groups.has('runtime') ? new EventLoopDelayHistogram() : undefined;
-  const collectedFor = (temporality: AggregationTemporality, histograms?: HistogramAggregation): MetricProducer[] =>
-    delay ? [delay.producer(temporality, histograms)] : [];
+  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client' && g !== 'db');
+  if (worker) hostGroups = workerHostGroups(hostGroups);
+  // The container series: from a producer (half the cost of instruments: @mon/host's producer
+  // option), one per reader, bound to the host metrics once they start.
+  const container = hostGroups.includes('container');
+  const containerFor = (counters: AggregationTemporality): MetricProducer => {
+    let inner: MetricProducer | undefined;
+    return { collect: async (options) => (host ? (inner ??= host.producer(counters)).collect(options) : NOTHING) };
+  };
+  const collectedFor = (temporality: AggregationTemporality, histograms?: HistogramAggregation, counters = temporality): MetricProducer[] => [
+    ...(delay ? [delay.producer(temporality, histograms)] : []),
+    ...(container ? [containerFor(counters)] : []),
+  ];
   const readers = await createReaders(config, producersFor, resource, peek, earlyChildren, collectedFor);
   // No Prometheus reader took them (it failed, or the exporters are push only): nobody will.
   earlyChildren?.take();
@@ -65,8 +85,6 @@ export async function buildPipeline(
   });
   global.bind(meterProvider);
 
-  let hostGroups = [...config.groups].filter((g): g is HostMetricGroup => g !== 'http' && g !== 'http-client' && g !== 'db');
-  if (worker) hostGroups = workerHostGroups(hostGroups);
   if (hostGroups.length > 0) {
     let stopped = false;
     // Read at scrapes only; nothing the app does before then needs them (after-start-up.ts).
@@ -77,6 +95,7 @@ export async function buildPipeline(
         if (stopped) return;
         host = startHostMetrics(meterProvider, {
           groups: hostGroups,
+          producer: true,
           ...(config.diskPaths ? { diskPaths: config.diskPaths } : {}),
           ...(delay ? { delayHistogram: delay } : {}),
           warn,
