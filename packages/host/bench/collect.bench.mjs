@@ -9,7 +9,9 @@
 //   echo 268435456 > /sys/fs/cgroup/memory/b/memory.limit_in_bytes; echo 50000 > /sys/fs/cgroup/cpu/b/cpu.cfs_quota_us
 //   sh -c 'echo $$ > /sys/fs/cgroup/memory/b/cgroup.procs; echo $$ > /sys/fs/cgroup/cpu/b/cgroup.procs; exec node packages/host/bench/collect.bench.mjs'
 //   rmdir /sys/fs/cgroup/memory/b /sys/fs/cgroup/cpu/b     # once the bench has exited
-// The last line gives the container group's share of a full collection (share() below).
+// The last line gives the container group's share of a full collection (share() below). The
+// container series come from host.producer(), as @mon/register collects them; with
+// MON_BENCH_INSTRUMENTS=1, from observable instruments.
 //
 // Collections are spaced SPACING_MS apart, as scrapes are, so the event loop sampler has samples
 // for the delay callback to merge (its window's slots: windows.ts).
@@ -20,6 +22,8 @@ import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { HOST_METRIC_NAMES, startHostMetrics } from '../dist/index.js';
 
 const SPACING_MS = 15;
+// MON_BENCH_INSTRUMENTS=1: the container series as observable instruments (the `producer` option off).
+const INSTRUMENTS = process.env.MON_BENCH_INSTRUMENTS === '1';
 const WARMUP = 10;
 
 class Reader extends MetricReader {
@@ -29,10 +33,23 @@ class Reader extends MetricReader {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A reader that also collects the host metrics' producer (the container series), bound once they
+ * start, as @mon/register wires it: the reader exists first.
+ */
+function readerWithHost() {
+  let host;
+  let producer;
+  const reader = new Reader({
+    metricProducers: [{ collect: async (options) => (host ? (producer ??= host.producer()).collect(options) : { resourceMetrics: { scopeMetrics: [] }, errors: [] }) }],
+  });
+  return { reader, bind: (h) => (host = h) };
+}
+
 async function measure(name, start, iterations) {
-  const reader = new Reader();
+  const { reader, bind } = readerWithHost();
   const provider = new MeterProvider({ readers: [reader] });
-  const stop = start(provider);
+  const stop = start(provider, bind);
   let series = 0;
   for (let i = 0; i < WARMUP; i++) {
     await sleep(SPACING_MS);
@@ -57,7 +74,11 @@ async function measure(name, start, iterations) {
   return { name, series, median: at(0.5), p90: at(0.9), max: wall[wall.length - 1], cpu: cpu / iterations, iterations };
 }
 
-const mon = (options) => (provider) => startHostMetrics(provider, { onError: (s, e) => console.error('source failed:', s, e), ...options }).stop;
+const mon = (options) => (provider, bind) => {
+  const host = startHostMetrics(provider, { onError: (s, e) => console.error('source failed:', s, e), producer: !INSTRUMENTS, ...options });
+  bind(host);
+  return host.stop;
+};
 const otel = (metricGroups) => (provider) => {
   new HostMetrics({ meterProvider: provider, ...(metricGroups ? { metricGroups } : {}) }).start();
 };
@@ -71,9 +92,9 @@ const otel = (metricGroups) => (provider) => {
 async function share(iterations) {
   const groups = Object.keys(HOST_METRIC_NAMES);
   const readers = [groups, groups.filter((g) => g !== 'container')].map((g) => {
-    const reader = new Reader();
+    const { reader, bind } = readerWithHost();
     const provider = new MeterProvider({ readers: [reader] });
-    const stop = mon({ groups: g, warn: () => {} })(provider);
+    const stop = mon({ groups: g, warn: () => {} })(provider, bind);
     return { reader, provider, stop, wall: [] };
   });
   for (let i = 0; i < WARMUP + iterations; i++) {

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { CgroupDirs, Levels } from './find.js';
 import type { Cgroup, CpuReading, MemoryReading } from './cgroup.js';
-import { cgroupFiles, field, type CgroupFile, type CgroupFiles } from './files.js';
+import { cgroupFiles, field, key, numberIn, type CgroupFile, type CgroupFiles } from './files.js';
 import { sharedReading } from './shared-reading.js';
 
 // "No limit" is PAGE_COUNTER_MAX pages, 2^63 - 1 rounded down to a page (9223372036854771712 with
@@ -12,6 +12,16 @@ import { sharedReading } from './shared-reading.js';
 const UNLIMITED = 2 ** 62;
 // cpuacct.stat counts USER_HZ ticks, 100 a second on every architecture Node runs on (cpu.ts).
 const SECONDS_PER_TICK = 0.01;
+
+const USER = key('user');
+const SYSTEM = key('system');
+const NR_PERIODS = key('nr_periods');
+const NR_THROTTLED = key('nr_throttled');
+const THROTTLED_TIME = key('throttled_time');
+const HIERARCHICAL_MEMORY_LIMIT = key('hierarchical_memory_limit');
+const TOTAL_INACTIVE_FILE = key('total_inactive_file');
+const TOTAL_RSS = key('total_rss');
+const OOM_KILL = key('oom_kill');
 
 export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
   const files = cgroupFiles();
@@ -27,19 +37,20 @@ export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
       if (!quota && !acct) return undefined;
       const limit = quota?.('cpu');
       if (onlyLimited && limit === undefined) return undefined;
+      // Parsed at once: each read reuses the one buffer of `files`.
       const throttling = dirs.cpu ? throttlingAt.get(limit?.dir ?? dirs.cpu[0]!)!.read() : undefined;
+      const periods = field(throttling, NR_PERIODS);
+      const throttledPeriods = field(throttling, NR_THROTTLED);
+      const throttledNs = field(throttling, THROTTLED_TIME);
       const ticks = acct?.read();
-      const seconds = (key: string) => {
-        const v = ticks === undefined ? undefined : field(ticks, key);
-        return v === undefined ? undefined : v * SECONDS_PER_TICK;
-      };
-      const throttledNs = throttling === undefined ? undefined : field(throttling, 'throttled_time');
+      const user = field(ticks, USER);
+      const system = field(ticks, SYSTEM);
       return {
         limit: limit?.value,
-        user: seconds('user'),
-        system: seconds('system'),
-        periods: throttling === undefined ? undefined : field(throttling, 'nr_periods'),
-        throttledPeriods: throttling === undefined ? undefined : field(throttling, 'nr_throttled'),
+        user: user === undefined ? undefined : user * SECONDS_PER_TICK,
+        system: system === undefined ? undefined : system * SECONDS_PER_TICK,
+        periods,
+        throttledPeriods,
         throttledTime: throttledNs === undefined ? undefined : throttledNs / 1e9,
       };
     },
@@ -54,9 +65,9 @@ function quotaOf(files: CgroupFiles, levels: Levels) {
   return sharedReading(() => {
     let best: { value: number; dir: string } | undefined;
     for (const level of at) {
-      const quota = Number(level.quota.read() ?? -1);
+      const quota = numberIn(level.quota.read()) ?? -1;
       if (!(quota > 0)) continue; // -1: no quota
-      const period = Number(level.period.read());
+      const period = numberIn(level.period.read()) ?? NaN;
       if (!(period > 0)) continue;
       const value = quota / period;
       if (!best || value < best.value) best = { value, dir: level.dir };
@@ -79,8 +90,7 @@ function memoryOf(files: CgroupFiles, levels: Levels): (onlyLimited: boolean) =>
   const walkedLimit = () => {
     let limit: number | undefined;
     for (const f of limitsAt) {
-      const text = f.read();
-      const value = text === undefined ? NaN : Number(text);
+      const value = numberIn(f.read()) ?? NaN;
       if (value < UNLIMITED && (limit === undefined || value < limit)) limit = value;
     }
     return limit;
@@ -91,25 +101,27 @@ function memoryOf(files: CgroupFiles, levels: Levels): (onlyLimited: boolean) =>
     const text = stat.require();
     // The kernel's own smallest limit from this cgroup up (hierarchical_memory_limit): no read per
     // level, and it sees limits above what a namespace shows. Walked where it is missing.
-    const hierarchical = field(text, 'hierarchical_memory_limit');
+    const hierarchical = field(text, HIERARCHICAL_MEMORY_LIMIT);
+    const inactiveFile = field(text, TOTAL_INACTIVE_FILE) ?? 0;
+    const rss = field(text, TOTAL_RSS) ?? 0;
     const limit = hierarchical === undefined ? walkedLimit() : hierarchical < UNLIMITED ? hierarchical : undefined;
     if (onlyLimited && limit === undefined) return undefined;
     // memory.usage_in_bytes is the cgroup's page counter: what the limit is enforced on, kernel
     // memory (slab, stacks, sockets) included. memory.stat has no such figure: its total_rss +
     // total_cache leave the kernel memory out (1-10 % less, measured), so the usage, the working
     // set cAdvisor and the kubelet compute from it, and the limit it is held against come from here.
-    const used = Number(usage.require());
-    const hits = failcnt.read();
-    const memswHits = memswFailcnt.read();
-    const oom = oomControl.read();
+    const used = numberIn(usage.require())!;
+    const hits = numberIn(failcnt.read());
+    const memswHits = numberIn(memswFailcnt.read());
+    // oom_kill in memory.oom_control since Linux 4.13.
+    const oomKills = field(oomControl.read(), OOM_KILL);
     return {
       limit,
       usage: used,
-      workingSet: Math.max(0, used - (field(text, 'total_inactive_file') ?? 0)),
-      rss: field(text, 'total_rss') ?? 0,
-      limitHits: hits === undefined ? undefined : Number(hits) + Number(memswHits ?? 0),
-      // oom_kill in memory.oom_control since Linux 4.13.
-      oomKills: oom === undefined ? undefined : field(oom, 'oom_kill'),
+      workingSet: Math.max(0, used - inactiveFile),
+      rss,
+      limitHits: hits === undefined ? undefined : hits + (memswHits ?? 0),
+      oomKills,
     };
   };
 }

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Levels } from './find.js';
 import type { Cgroup, CpuReading, MemoryReading } from './cgroup.js';
-import { cgroupFiles, field, type CgroupFile } from './files.js';
+import { cgroupFiles, field, key, numberAt, numberIn, type CgroupFile } from './files.js';
 import { sharedReading } from './shared-reading.js';
 
 /** The smallest of a per-level value, and the level holding it (where its statistics are kept). */
@@ -16,17 +16,29 @@ function smallest<L extends { dir: string }>(levels: readonly L[], valueAt: (lev
   return best;
 }
 
-// "max" is no limit; the root cgroup has no memory.max or cpu.max at all.
+// "max" is no limit (no number); the root cgroup has no memory.max or cpu.max at all.
 const memoryMax = (level: { memoryMax: CgroupFile }) => {
-  const text = level.memoryMax.read()?.trim();
-  return text === undefined || text === 'max' ? undefined : Number(text);
+  const value = numberIn(level.memoryMax.read());
+  return value === undefined || Number.isNaN(value) ? undefined : value;
 };
 const cpuMax = (level: { cpuMax: CgroupFile }) => {
-  const text = level.cpuMax.read();
-  if (text === undefined) return undefined;
-  const [quota, period] = text.trim().split(' ');
-  return quota === 'max' || !(Number(period) > 0) ? undefined : Number(quota) / Number(period);
+  // "$QUOTA $PERIOD", the quota "max" where none is set.
+  const bytes = level.cpuMax.read();
+  if (bytes === undefined) return undefined;
+  const quota = numberAt(bytes, 0);
+  const period = numberAt(bytes, bytes.indexOf(0x20) + 1);
+  return Number.isNaN(quota) || !(period > 0) ? undefined : quota / period;
 };
+
+const INACTIVE_FILE = key('inactive_file');
+const ANON = key('anon');
+const MAX = key('max');
+const OOM_KILL = key('oom_kill');
+const USER_USEC = key('user_usec');
+const SYSTEM_USEC = key('system_usec');
+const NR_PERIODS = key('nr_periods');
+const NR_THROTTLED = key('nr_throttled');
+const THROTTLED_USEC = key('throttled_usec');
 
 export function cgroupV2(levels: Levels): Cgroup {
   const files = cgroupFiles();
@@ -46,18 +58,20 @@ export function cgroupV2(levels: Levels): Cgroup {
     memory(onlyLimited = false): MemoryReading | undefined {
       const limit = smallest(at, memoryMax)?.value;
       if (onlyLimited && limit === undefined) return undefined;
-      const text = current.read();
-      if (text === undefined) return undefined; // memory controller not enabled for this cgroup
-      const usage = Number(text);
-      const statText = stat.require();
-      const eventsText = events.read();
+      // Each parsed at once: every read reuses the one buffer of `files`.
+      const usage = numberIn(current.read());
+      if (usage === undefined) return undefined; // memory controller not enabled for this cgroup
+      const statBytes = stat.require();
+      const inactiveFile = field(statBytes, INACTIVE_FILE) ?? 0;
+      const rss = field(statBytes, ANON) ?? 0;
+      const eventsBytes = events.read();
       return {
         limit,
         usage,
-        workingSet: Math.max(0, usage - (field(statText, 'inactive_file') ?? 0)),
-        rss: field(statText, 'anon') ?? 0,
-        limitHits: eventsText === undefined ? undefined : field(eventsText, 'max'),
-        oomKills: eventsText === undefined ? undefined : field(eventsText, 'oom_kill'),
+        workingSet: Math.max(0, usage - inactiveFile),
+        rss,
+        limitHits: field(eventsBytes, MAX),
+        oomKills: field(eventsBytes, OOM_KILL),
       };
     },
     cpu(onlyLimited = false): CpuReading | undefined {
@@ -67,18 +81,18 @@ export function cgroupV2(levels: Levels): Cgroup {
       // where the quota is enforced, which may be a parent.
       const own = at[0]!.cpuStat.read();
       if (own === undefined) return undefined;
+      const usec = (value: number | undefined) => (value === undefined ? undefined : value / 1e6);
+      const user = usec(field(own, USER_USEC));
+      const system = usec(field(own, SYSTEM_USEC));
+      // Read after the own file's figures are taken: the bytes are the same buffer.
       const throttling = limit && limit.dir !== leaf ? cpuStatAt.get(limit.dir)!.require() : own;
-      const usec = (text: string, key: string) => {
-        const v = field(text, key);
-        return v === undefined ? undefined : v / 1e6;
-      };
       return {
         limit: limit?.value,
-        user: usec(own, 'user_usec'),
-        system: usec(own, 'system_usec'),
-        periods: field(throttling, 'nr_periods'),
-        throttledPeriods: field(throttling, 'nr_throttled'),
-        throttledTime: usec(throttling, 'throttled_usec'),
+        user,
+        system,
+        periods: field(throttling, NR_PERIODS),
+        throttledPeriods: field(throttling, NR_THROTTLED),
+        throttledTime: usec(field(throttling, THROTTLED_USEC)),
       };
     },
     cpuLimit: () => cpuLimit('cpuLimit')?.value,

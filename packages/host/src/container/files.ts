@@ -1,12 +1,23 @@
 // cgroup files kept open, as proc-file.ts keeps /proc files: each collection reads some eight of them,
-// and one pread into a kept buffer costs a fraction of open + read + close.
-import { openProcFile, type ProcFile } from '../proc-file.js';
+// and one pread into a kept buffer costs a fraction of open + read + close. The figures are parsed
+// from the bytes, without a string per file (collect.bench.mjs, RESULTS.md "Container collection"):
+// the kernel's formatting of each file is most of what a read costs, the rest should be nothing.
+import fs from 'node:fs';
+
+/** A key of a flat-keyed file (memory.stat, cpu.stat, memory.events), made once: `key(name)`. */
+export type Key = Buffer & { readonly __key: true };
+
+/** `name` as it starts a line of a flat-keyed file, followed by its space. */
+export const key = (name: string): Key => Buffer.from(`${name} `, 'latin1') as Key;
 
 export interface CgroupFile {
-  /** The file's current text; undefined where it does not exist (the root cgroup has no memory.max). */
-  read(): string | undefined;
-  /** The file's current text; throws where it does not exist. */
-  require(): string;
+  /**
+   * The file's current bytes, valid until the next read of any file of the same CgroupFiles;
+   * undefined where it does not exist (the root cgroup has no memory.max).
+   */
+  read(): Buffer | undefined;
+  /** The same; throws where the file does not exist. */
+  require(): Buffer;
 }
 
 export interface CgroupFiles {
@@ -19,47 +30,92 @@ export interface CgroupFiles {
 }
 
 export function cgroupFiles(): CgroupFiles {
-  const opened: ProcFile[] = [];
+  const opened: number[] = [];
+  // One buffer for every file: each is parsed before the next is read. 4 KiB holds a v2
+  // memory.stat (about 1.6 KiB on Linux 6); a larger file grows it once.
+  let buffer = Buffer.allocUnsafe(4096);
+  let closed = false;
+  const readAll = (fd: number): Buffer => {
+    for (;;) {
+      // cgroupfs, like procfs, regenerates the text on a read at offset 0, so this is always current.
+      const n = fs.readSync(fd, buffer, 0, buffer.length, 0);
+      if (n < buffer.length) return buffer.subarray(0, n);
+      buffer = Buffer.allocUnsafe(buffer.length * 2); // did not fit: grow and read again
+    }
+  };
   return {
     file(path) {
       // undefined: not tried yet; null: tried and absent, remembered, so a missing file costs one
       // failed open, not one per collection.
-      let file: ProcFile | null | undefined;
+      let fd: number | null | undefined;
       const read = () => {
-        if (file === undefined) {
+        if (closed) throw new Error(`${path}: closed`);
+        if (fd === undefined) {
           try {
-            file = openProcFile(path);
-            opened.push(file);
+            fd = fs.openSync(path, 'r');
+            opened.push(fd);
           } catch (error) {
             if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-            file = null;
+            fd = null;
           }
         }
-        return file === null ? undefined : file.read();
+        return fd === null ? undefined : readAll(fd);
       };
       return {
         read,
         require() {
-          const text = read();
-          if (text === undefined) throw new Error(`${path} does not exist`);
-          return text;
+          const bytes = read();
+          if (bytes === undefined) throw new Error(`${path} does not exist`);
+          return bytes;
         },
       };
     },
     close() {
-      for (const file of opened) file.close();
+      if (closed) return;
+      closed = true;
+      for (const fd of opened) fs.closeSync(fd);
       opened.length = 0;
     },
   };
 }
 
-/** The number after `key ` in a flat-keyed file (memory.stat, cpu.stat, memory.events); undefined if absent. */
-export function field(text: string, key: string): number | undefined {
-  let at = text.startsWith(`${key} `) ? 0 : text.indexOf(`\n${key} `);
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+
+/**
+ * The decimal integer at `at` (a '-' allowed); NaN where none starts there ("max"). Exact up to
+ * 2^53, and near enough beyond (v1's "no limit", 2^63 - 4096, is only compared with 2^62).
+ */
+export function numberAt(bytes: Buffer, at: number): number {
+  const negative = bytes[at] === MINUS;
+  let i = negative ? at + 1 : at;
+  let value = 0;
+  const start = i;
+  for (; i < bytes.length; i++) {
+    const digit = bytes[i]! - ZERO;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+  }
+  if (i === start) return NaN;
+  // Anything but the end of the line after the digits ("12abc") is not a number.
+  if (i < bytes.length && bytes[i] !== NEWLINE && bytes[i] !== SPACE) return NaN;
+  return negative ? -value : value;
+}
+
+/** The number a single-value file holds (memory.current, memory.failcnt); undefined where the file does not exist. */
+export function numberIn(bytes: Buffer | undefined): number | undefined {
+  return bytes === undefined ? undefined : numberAt(bytes, 0);
+}
+
+/** The number after `key` at the start of a line (memory.stat, cpu.stat, memory.events); undefined if absent or not a number. */
+export function field(bytes: Buffer | undefined, name: Key): number | undefined {
+  if (bytes === undefined) return undefined;
+  let at = bytes.indexOf(name);
+  // Only at the start of a line: `rss ` must not match the end of `total_rss `.
+  while (at > 0 && bytes[at - 1] !== NEWLINE) at = bytes.indexOf(name, at + 1);
   if (at < 0) return undefined;
-  if (at > 0) at++;
-  const start = at + key.length + 1;
-  const end = text.indexOf('\n', start);
-  const value = Number(text.slice(start, end < 0 ? undefined : end));
-  return Number.isFinite(value) ? value : undefined;
+  const value = numberAt(bytes, at + name.length);
+  return Number.isNaN(value) ? undefined : value;
 }
