@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { CgroupDirs, Levels } from './find.js';
 import type { Cgroup, CpuReading, MemoryReading } from './cgroup.js';
-import { cgroupFiles, field, key, numberIn, type CgroupFile, type CgroupFiles } from './files.js';
+import { cgroupFiles, field, fields, key, numberIn, type CgroupFile, type CgroupFiles } from './files.js';
 import { sharedReading } from './shared-reading.js';
 
 // "No limit" is PAGE_COUNTER_MAX pages, 2^63 - 1 rounded down to a page (9223372036854771712 with
@@ -13,15 +13,14 @@ const UNLIMITED = 2 ** 62;
 // cpuacct.stat counts USER_HZ ticks, 100 a second on every architecture Node runs on (cpu.ts).
 const SECONDS_PER_TICK = 0.01;
 
-const USER = key('user');
-const SYSTEM = key('system');
-const NR_PERIODS = key('nr_periods');
-const NR_THROTTLED = key('nr_throttled');
-const THROTTLED_TIME = key('throttled_time');
-const HIERARCHICAL_MEMORY_LIMIT = key('hierarchical_memory_limit');
-const TOTAL_INACTIVE_FILE = key('total_inactive_file');
-const TOTAL_RSS = key('total_rss');
+const CPUACCT_STAT = [key('user'), key('system')];
+const CPU_STAT = [key('nr_periods'), key('nr_throttled'), key('throttled_time')];
+const MEMORY_STAT = [key('hierarchical_memory_limit'), key('total_inactive_file'), key('total_rss')];
 const OOM_KILL = key('oom_kill');
+// fields() writes into these: each reading is taken apart before the next file is read.
+const ticks: Array<number | undefined> = [undefined, undefined];
+const throttling: Array<number | undefined> = [undefined, undefined, undefined];
+const memoryStat: Array<number | undefined> = [undefined, undefined, undefined];
 
 export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
   const files = cgroupFiles();
@@ -38,13 +37,8 @@ export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
       const limit = quota?.('cpu');
       if (onlyLimited && limit === undefined) return undefined;
       // Parsed at once: each read reuses the one buffer of `files`.
-      const throttling = dirs.cpu ? throttlingAt.get(limit?.dir ?? dirs.cpu[0]!)!.read() : undefined;
-      const periods = field(throttling, NR_PERIODS);
-      const throttledPeriods = field(throttling, NR_THROTTLED);
-      const throttledNs = field(throttling, THROTTLED_TIME);
-      const ticks = acct?.read();
-      const user = field(ticks, USER);
-      const system = field(ticks, SYSTEM);
+      const [periods, throttledPeriods, throttledNs] = fields(dirs.cpu ? throttlingAt.get(limit?.dir ?? dirs.cpu[0]!)!.read() : undefined, CPU_STAT, throttling);
+      const [user, system] = fields(acct?.read(), CPUACCT_STAT, ticks);
       return {
         limit: limit?.value,
         user: user === undefined ? undefined : user * SECONDS_PER_TICK,
@@ -98,12 +92,9 @@ function memoryOf(files: CgroupFiles, levels: Levels): (onlyLimited: boolean) =>
 
   return (onlyLimited) => {
     // total_*: this cgroup and its children, as usage_in_bytes counts them.
-    const text = stat.require();
     // The kernel's own smallest limit from this cgroup up (hierarchical_memory_limit): no read per
     // level, and it sees limits above what a namespace shows. Walked where it is missing.
-    const hierarchical = field(text, HIERARCHICAL_MEMORY_LIMIT);
-    const inactiveFile = field(text, TOTAL_INACTIVE_FILE) ?? 0;
-    const rss = field(text, TOTAL_RSS) ?? 0;
+    const [hierarchical, inactiveFile = 0, rss = 0] = fields(stat.require(), MEMORY_STAT, memoryStat);
     const limit = hierarchical === undefined ? walkedLimit() : hierarchical < UNLIMITED ? hierarchical : undefined;
     if (onlyLimited && limit === undefined) return undefined;
     // memory.usage_in_bytes is the cgroup's page counter: what the limit is enforced on, kernel

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Levels } from './find.js';
 import type { Cgroup, CpuReading, MemoryReading } from './cgroup.js';
-import { cgroupFiles, field, key, numberAt, numberIn, type CgroupFile } from './files.js';
+import { cgroupFiles, fields, key, numberAt, numberIn, type CgroupFile } from './files.js';
 import { sharedReading } from './shared-reading.js';
 
 /** The smallest of a per-level value, and the level holding it (where its statistics are kept). */
@@ -30,15 +30,13 @@ const cpuMax = (level: { cpuMax: CgroupFile }) => {
   return Number.isNaN(quota) || !(period > 0) ? undefined : quota / period;
 };
 
-const INACTIVE_FILE = key('inactive_file');
-const ANON = key('anon');
-const MAX = key('max');
-const OOM_KILL = key('oom_kill');
-const USER_USEC = key('user_usec');
-const SYSTEM_USEC = key('system_usec');
-const NR_PERIODS = key('nr_periods');
-const NR_THROTTLED = key('nr_throttled');
-const THROTTLED_USEC = key('throttled_usec');
+const MEMORY_STAT = [key('inactive_file'), key('anon')];
+const MEMORY_EVENTS = [key('max'), key('oom_kill')];
+const CPU_USAGE = [key('user_usec'), key('system_usec')];
+const CPU_THROTTLING = [key('nr_periods'), key('nr_throttled'), key('throttled_usec')];
+// fields() writes into these: each reading is taken apart before the next file is read.
+const two: Array<number | undefined> = [undefined, undefined];
+const three: Array<number | undefined> = [undefined, undefined, undefined];
 
 export function cgroupV2(levels: Levels): Cgroup {
   const files = cgroupFiles();
@@ -61,18 +59,9 @@ export function cgroupV2(levels: Levels): Cgroup {
       // Each parsed at once: every read reuses the one buffer of `files`.
       const usage = numberIn(current.read());
       if (usage === undefined) return undefined; // memory controller not enabled for this cgroup
-      const statBytes = stat.require();
-      const inactiveFile = field(statBytes, INACTIVE_FILE) ?? 0;
-      const rss = field(statBytes, ANON) ?? 0;
-      const eventsBytes = events.read();
-      return {
-        limit,
-        usage,
-        workingSet: Math.max(0, usage - inactiveFile),
-        rss,
-        limitHits: field(eventsBytes, MAX),
-        oomKills: field(eventsBytes, OOM_KILL),
-      };
+      const [inactiveFile = 0, rss = 0] = fields(stat.require(), MEMORY_STAT, two);
+      const [limitHits, oomKills] = fields(events.read(), MEMORY_EVENTS, two);
+      return { limit, usage, workingSet: Math.max(0, usage - inactiveFile), rss, limitHits, oomKills };
     },
     cpu(onlyLimited = false): CpuReading | undefined {
       const limit = cpuLimit('cpu');
@@ -82,18 +71,11 @@ export function cgroupV2(levels: Levels): Cgroup {
       const own = at[0]!.cpuStat.read();
       if (own === undefined) return undefined;
       const usec = (value: number | undefined) => (value === undefined ? undefined : value / 1e6);
-      const user = usec(field(own, USER_USEC));
-      const system = usec(field(own, SYSTEM_USEC));
+      const [user, system] = fields(own, CPU_USAGE, two);
       // Read after the own file's figures are taken: the bytes are the same buffer.
-      const throttling = limit && limit.dir !== leaf ? cpuStatAt.get(limit.dir)!.require() : own;
-      return {
-        limit: limit?.value,
-        user,
-        system,
-        periods: field(throttling, NR_PERIODS),
-        throttledPeriods: field(throttling, NR_THROTTLED),
-        throttledTime: usec(field(throttling, THROTTLED_USEC)),
-      };
+      const throttlingBytes = limit && limit.dir !== leaf ? cpuStatAt.get(limit.dir)!.require() : own;
+      const [periods, throttledPeriods, throttledUsec] = fields(throttlingBytes, CPU_THROTTLING, three);
+      return { limit: limit?.value, user: usec(user), system: usec(system), periods, throttledPeriods, throttledTime: usec(throttledUsec) };
     },
     cpuLimit: () => cpuLimit('cpuLimit')?.value,
     close: files.close,

@@ -24,7 +24,7 @@ export interface ContainerSeries {
 
 const series = (name: string, kind: SeriesKind, unit: string, description: string): ContainerSeries => Object.freeze({ name, kind, unit, description });
 
-/** Every container series, in CONTAINER_METRICS order. */
+/** Every container series, in CONTAINER_METRICS order, the order collectContainer emits them in. */
 export const CONTAINER_SERIES = Object.freeze({
   // mon's own, named in the style of OpenTelemetry's container conventions.
   memoryLimit: series('container.memory.limit', 'up-down', 'By', "The container's memory limit: the smallest from its cgroup up."),
@@ -95,26 +95,27 @@ export function collectContainer(cgroup: Cgroup, report: Report, emit: Emit): vo
     return;
   }
   const s = CONTAINER_SERIES;
-  const observe = (which: ContainerSeries, value: number | undefined, attributes?: Attributes) => {
-    if (value !== undefined && Number.isFinite(value)) emit(which, value, attributes);
-  };
   if (memory) {
-    observe(s.memoryLimit, memory.limit);
-    observe(s.usage, memory.usage);
-    observe(s.workingSet, memory.workingSet);
-    if (memory.limit !== undefined) observe(s.available, Math.max(0, memory.limit - memory.workingSet));
-    observe(s.rss, memory.rss);
-    observe(s.limitHits, memory.limitHits);
-    observe(s.oomKills, memory.oomKills);
+    observe(emit, s.memoryLimit, memory.limit);
+    observe(emit, s.usage, memory.usage);
+    observe(emit, s.workingSet, memory.workingSet);
+    if (memory.limit !== undefined) observe(emit, s.available, Math.max(0, memory.limit - memory.workingSet));
+    observe(emit, s.rss, memory.rss);
+    observe(emit, s.limitHits, memory.limitHits);
+    observe(emit, s.oomKills, memory.oomKills);
   }
   if (cpu) {
-    observe(s.cpuLimit, cpu.limit);
-    observe(s.cpuTime, cpu.user, USER);
-    observe(s.cpuTime, cpu.system, SYSTEM);
-    observe(s.periods, cpu.periods);
-    observe(s.throttledPeriods, cpu.throttledPeriods);
-    observe(s.throttledTime, cpu.throttledTime);
+    observe(emit, s.cpuLimit, cpu.limit);
+    observe(emit, s.cpuTime, cpu.user, USER);
+    observe(emit, s.cpuTime, cpu.system, SYSTEM);
+    observe(emit, s.periods, cpu.periods);
+    observe(emit, s.throttledPeriods, cpu.throttledPeriods);
+    observe(emit, s.throttledTime, cpu.throttledTime);
   }
+}
+
+function observe(emit: Emit, which: ContainerSeries, value: number | undefined, attributes?: Attributes): void {
+  if (value !== undefined && Number.isFinite(value)) emit(which, value, attributes);
 }
 
 /** Says once, at start, when V8's heap may outgrow the container (heap-limit.ts). */

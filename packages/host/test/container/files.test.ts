@@ -1,7 +1,7 @@
 // Parsing cgroup files from their bytes (files.ts).
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cgroupFiles, field, key, numberAt, numberIn } from '../../src/container/files.js';
+import { cgroupFiles, field, fields, key, numberAt, numberIn } from '../../src/container/files.js';
 import { tree, type Tree } from './tree.js';
 
 const b = (text: string) => Buffer.from(text, 'latin1');
@@ -40,6 +40,15 @@ describe('numbers from cgroup bytes', () => {
     expect(field(events, key('oom_kill'))).toBe(1);
     expect(field(undefined, key('max'))).toBeUndefined();
     expect(field(b('usage_usec x\n'), key('usage_usec'))).toBeUndefined();
+  });
+
+  it('takes several keys in one pass, whatever their order, into the array it is given', () => {
+    const stat = b('cache 1\nrss 2\nhierarchical_memory_limit 268435456\ntotal_rss 100000000\ntotal_inactive_file 20000000\n');
+    const out: Array<number | undefined> = [7, 7, 7, 7];
+    const names = [key('total_inactive_file'), key('hierarchical_memory_limit'), key('swap'), key('rss')];
+    expect(fields(stat, names, out)).toBe(out);
+    expect(out).toEqual([20_000_000, 268435456, undefined, 2]);
+    expect(fields(undefined, names, out)).toEqual([undefined, undefined, undefined, undefined]);
   });
 });
 
