@@ -32,8 +32,8 @@ let timer: NodeJS.Timeout | undefined;
 let preloadedAt: number | undefined;
 let tasks: Array<{ name: string; task: Task; stage: Stage }> = [];
 
-/** The grace counts from the preload, not from when mon was loaded on first need. */
-export function startUpBegan(at: number): void {
+/** The grace counts from the preload (Date.now() then), not from when mon was loaded on first need. */
+export function startUpBegan(at: number | undefined): void {
   preloadedAt = at;
 }
 

@@ -1,15 +1,17 @@
-// What the preload does before the app's first line: config -> the pre-aggregating recorders,
-// watching their channels (HTTP servers and clients, databases, HTTP/2) -> a global MeterProvider
-// that stands in for the SDK's until it is built. Everything else (pipeline.ts: sdk-metrics, the
-// resource, readers, exporters, the endpoint, host metrics) is imported on first need:
-// - once the app has started (after-start-up.ts: an unref'd timer a short-lived process never reaches);
+// What mon does once it is first needed (first-need.ts: the preload itself loads nothing else
+// until then), or at once in a cluster worker, under `-r` and on a Node without require() of ES
+// modules: config -> the pre-aggregating recorders, watching their channels (HTTP servers and
+// clients, databases, HTTP/2) -> a global MeterProvider that stands in for the SDK's until it is
+// built. Everything else (pipeline.ts: sdk-metrics, the resource, readers, exporters, the
+// endpoint, host metrics) is imported on first need of its own:
+// - a second after the preload (after-start-up.ts: an unref'd timer a short-lived process never reaches);
 // - the first meter the app asks for (lazy-meter-provider.ts: its instruments record from the start);
 // - the first child process, which may be a cluster worker (cluster/early-children.ts);
 // - at once in a cluster worker or pm2 instance, whose primary or port expects it as before;
 // - at exit, with a push exporter, when anything was recorded (the last export must go out).
 // Why: every process that inherits NODE_OPTIONS paid for loading and building all of it, and most
 // (`node -e`, a test runner's workers, a CLI) never serve or record anything. Measured with
-// callgrind on Node 24 (test/bench/RESULTS.md, "Start-up instructions").
+// callgrind (test/bench/RESULTS.md, "Start-up instructions").
 import { MON_START_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_TOO_MANY_ROUTES } from '@mon/warnings';
 import { watchEarlyChildren, type EarlyChildren } from './cluster/early-children.js';
 import { clusterRole } from './cluster/role.js';
