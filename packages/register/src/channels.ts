@@ -17,9 +17,23 @@ type TracingHandlers = Partial<Record<(typeof TRACING_EVENTS)[number], Handler>>
 const tracing = (names: string[], events: ReadonlyArray<(typeof TRACING_EVENTS)[number]>): string[] =>
   names.flatMap((name) => events.map((event) => `tracing:${name}:${event}`));
 
-/** Node publishes `tracing:module.require:end` at every require(); only these specifiers are a first need (frameworks/koa.ts, hapi.ts). */
+/**
+ * Node publishes `tracing:module.require:end` at every require(); only these are a first need:
+ * the specifier, and how the requiring file's path ends (frameworks/koa.ts, hapi.ts).
+ */
 export const MODULE_REQUIRE_END = 'tracing:module.require:end';
-export const WATCHED_REQUIRES: ReadonlySet<string> = new Set(['./context', './request']);
+export const WATCHED_REQUIRES: ReadonlyMap<string, string> = new Map([
+  ['./context', '/koa/lib/application.js'],
+  ['./request', '/@hapi/hapi/lib/core.js'],
+]);
+
+/** Whether a `tracing:module.require:end` message is one of WATCHED_REQUIRES (either path separator). */
+export function isWatchedRequire(message: unknown): boolean {
+  if (typeof message !== 'object' || message === null) return false;
+  const { id, parentFilename } = message as { id?: unknown; parentFilename?: unknown };
+  const parent = WATCHED_REQUIRES.get(id as string);
+  return parent !== undefined && typeof parentFilename === 'string' && parentFilename.replaceAll('\\', '/').endsWith(parent);
+}
 
 /** The pseudo-channel of the process's 'worker' event (a worker thread started: worker-http.ts). */
 export const WORKER_EVENT = 'process:worker';

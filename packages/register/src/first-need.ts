@@ -18,7 +18,7 @@ import type { Meter, MeterOptions, MeterProvider } from '@opentelemetry/api';
 import { MON_START_FAILED } from '@mon/warnings';
 import { registerGlobalMeterProvider } from './app-api.js';
 import { START_UP_GRACE_MS } from './after-start-up.js';
-import { MODULE_REQUIRE_END, WATCHED_CHANNELS, WATCHED_REQUIRES, WORKER_EVENT } from './channels.js';
+import { isWatchedRequire, MODULE_REQUIRE_END, WATCHED_CHANNELS, WORKER_EVENT } from './channels.js';
 import { preloadConfig } from './config.js';
 import { isPackageManager, isPm2Process } from './supervisors.js';
 import { inWorkerThread } from './worker-thread.js';
@@ -91,9 +91,9 @@ function skipped(): boolean {
 function untilFirstNeed(begin: (main: Main) => void, mainThread: boolean): (why: string) => void {
   let state: 'waiting' | 'loading' | 'done' = 'waiting';
   const onEvent = (message: unknown, name: string | symbol): void => first(name as string, message);
-  // Node publishes this one at every require(): only a framework's file is a first need.
+  // Node publishes this one at every require(): only a watched framework's file is a first need.
   const onRequire = (message: unknown, name: string | symbol): void => {
-    if (typeof message === 'object' && message !== null && WATCHED_REQUIRES.has((message as { id?: string }).id!)) first(name as string, message);
+    if (isWatchedRequire(message)) first(name as string, message);
   };
   const onWorker = (worker: unknown): void => first(WORKER_EVENT, worker);
   const grace = mainThread ? setTimeout(() => first('start-up is over', undefined), START_UP_GRACE_MS) : undefined;

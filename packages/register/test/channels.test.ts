@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WATCHED_CHANNELS, WATCHED_REQUIRES, WORKER_EVENT, replay, subscribe, subscribedChannels, unsubscribe } from '../src/channels.js';
+import { WATCHED_CHANNELS, WATCHED_REQUIRES, WORKER_EVENT, isWatchedRequire, replay, subscribe, subscribedChannels, unsubscribe } from '../src/channels.js';
 import { FrameworkRoutes } from '../src/frameworks/framework-routes.js';
 import { hapiWatch } from '../src/frameworks/hapi.js';
 import { koaWatch } from '../src/frameworks/koa.js';
@@ -31,9 +31,15 @@ describe('the table of channels the preload watches', () => {
     expect(unused).toEqual(expectedUnused);
   });
 
-  it("names the files whose require() is a first need: the frameworks' that are watched by module load", () => {
+  it("names the files whose require() is a first need: the frameworks' that are watched by module load, and no other", () => {
     const routes = new FrameworkRoutes();
-    expect([...WATCHED_REQUIRES].sort()).toEqual([koaWatch(routes).id, hapiWatch(routes).id].sort());
+    const watches = [koaWatch(routes), hapiWatch(routes)];
+    expect([...WATCHED_REQUIRES].sort()).toEqual(watches.map((w) => [w.id, w.parent]).sort());
+    expect(isWatchedRequire({ id: './context', parentFilename: '/app/node_modules/koa/lib/application.js' })).toBe(true);
+    expect(isWatchedRequire({ id: './request', parentFilename: 'C:\\app\\node_modules\\@hapi\\hapi\\lib\\core.js' })).toBe(true);
+    // A './context' of any other package (the OpenTelemetry API has one) is not.
+    expect(isWatchedRequire({ id: './context', parentFilename: '/app/node_modules/@opentelemetry/api/build/src/api/context.js' })).toBe(false);
+    expect(isWatchedRequire(undefined)).toBe(false);
   });
 });
 
