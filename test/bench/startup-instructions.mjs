@@ -9,9 +9,12 @@
 // rounds and the ranges: median (min–max).
 //
 //   node test/bench/startup-instructions.mjs [--lines 22,24,26] [--runs 3] [--variants bare,empty,mon,disabled]
-//        [--before DIR]
+//        [--before DIR] [--seed N]
 //   --before DIR: also `before`, the same with DIR as @mon/register (a copy of packages/register,
 //   built, from another commit), in the same rounds.
+//   --seed N: every node runs with --random-seed=N: V8 then seeds itself the same way each time,
+//   and a count repeats to 0.1 M (most of the run-to-run noise is V8 drawing random primes for
+//   its hash seed), at a level a few M higher than without it. One round is then enough.
 //
 // Needs valgrind (Debian: apt-get install valgrind) and the Node lines (npm ci --prefix test/node-lines).
 import { execFileSync, spawn } from 'node:child_process';
@@ -42,7 +45,7 @@ function count(dirs, line, variant) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'valgrind',
-      ['--tool=callgrind', '--trace-children=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, nodeBinary(line), ...VARIANTS[variant].args, '-e', '0'],
+      ['--tool=callgrind', '--trace-children=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, nodeBinary(line), ...seed, ...VARIANTS[variant].args, '-e', '0'],
       { cwd: dir, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...VARIANTS[variant].env }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -68,12 +71,14 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     variants: { type: 'string', default: 'bare,empty,mon' },
     before: { type: 'string' },
+    seed: { type: 'string' },
   },
 });
 const lines = values.lines.split(',');
 const variants = values.variants.split(',');
 if (values.before && !variants.includes('before')) variants.splice(variants.indexOf('mon'), 0, 'before');
 const runs = Number(values.runs);
+const seed = values.seed === undefined ? [] : [`--random-seed=${Number(values.seed)}`];
 
 /** A folder with `register` linked in as @mon/register. */
 function folder(register) {
@@ -105,7 +110,7 @@ try {
     return [version, ...cells, ...extra];
   });
   const header = ['Node', ...variants.map((v) => VARIANTS[v].label), ...(variants.includes('bare') && variants.includes('mon') ? ['mon − bare (medians)', 'mon ÷ bare'] : [])];
-  console.log(`callgrind, every thread, \`node … -e 0\` from a folder with @mon/register linked in and no @opentelemetry/api; ${runs} interleaved rounds, median (min–max). ${machine()}.\n`);
+  console.log(`callgrind, every thread, \`node ${seed.join(' ')}… -e 0\` from a folder with @mon/register linked in and no @opentelemetry/api; ${runs} interleaved rounds, median (min–max). ${machine()}.\n`);
   console.log(table(header, rows, header.map((_, i) => (i === 0 ? 'l' : 'r'))));
 } finally {
   for (const dir of Object.values(dirs)) rmSync(dir, { recursive: true, force: true });
