@@ -2,6 +2,9 @@
 // built-ins it does not need at start-up stay unloaded; what that saves in milliseconds is measured
 // in test/bench/startup.mjs, not here.
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,6 +96,29 @@ describe('the OpenTelemetry SDK, loaded on first need', () => {
     // ... and an app's first meter does load it.
     const meter = await urlsLoaded("require('@opentelemetry/api').metrics.getMeter('t')");
     expect(meter.filter(isSdk).length).toBeGreaterThan(0);
+  });
+
+  it('a short-lived process loads no module of mon but the preload itself, with Prometheus or OTLP', async () => {
+    for (const exporter of ['prometheus', 'otlp']) {
+      const loaded = await urlsLoaded('0', { OTEL_METRICS_EXPORTER: exporter, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
+      // The placeholders wait for a first need (packages/register/src/first-need.ts): this process has none.
+      expect(loaded.filter((url) => url.includes('/register/dist/'))).toEqual([expect.stringMatching(/\/register\/dist\/bundle\/index\.js$/)]);
+    }
+  });
+
+  it('counts the first need itself: an outgoing call made before anything else', async () => {
+    const upstream = http.createServer((req, res) => res.end('up')).listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    try {
+      app = await spawnApp(fixture('first-call.cjs'), { env: { UPSTREAM_PORT: String((upstream.address() as AddressInfo).port) } });
+      await request(app.port, '/');
+      const text = (await scrape(app.metricsPort)).body;
+      expect(sample(text, 'http_client_request_duration_seconds_count', { server_address: '127.0.0.1', http_response_status_code: '200' })).toBe(1);
+      expect(sample(text, 'http_server_requests_total', { http_response_status_code: '200' })).toBe(1);
+      expect(app.stderr()).toBe('');
+    } finally {
+      upstream.close();
+    }
   });
 
   it("serves the instruments an app created and recorded at its top level, before anything else happened", async () => {

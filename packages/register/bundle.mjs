@@ -112,14 +112,38 @@ const common = {
   logLevel: 'warning',
 };
 
+// `--import @mon/register`: dist/bundle/index.js, one small module that loads nothing else until
+// mon is first needed (src/first-need.ts), then the rest (main.js) with require(): the ESM build
+// below, whose modules are shared with what main.js imports later (the pipeline, the exporters).
+// Its own build, no chunks: every extra file is another module for the ESM loader to resolve and
+// link (~0.5 M instructions each on Node 24), in every process. Node's built-ins come from
+// process.getBuiltinModule (Node 20.16+, 22.3+): an ESM import of node:module would build its facade.
+const mainEntry = {
+  name: 'main-entry',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './main.js', external: true }));
+  },
+};
 await build({
   ...common,
   entryPoints: ['dist/index.js'],
+  outfile: 'dist/bundle/index.js',
+  format: 'esm',
+  plugins: [mainEntry, builtinsByRequire],
+  banner: {
+    js: "const require = (process.getBuiltinModule?.('node:module') ?? (await import('node:module')).default).createRequire(import.meta.url);",
+  },
+});
+
+await build({
+  ...common,
+  entryPoints: ['dist/main.js'],
   outdir: 'dist/bundle',
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',
-  // Some CommonJS inside the SDK calls require(); an ESM bundle has none of its own.
+  // Some CommonJS inside the SDK calls require(); an ESM bundle has none of its own. No top-level
+  // await anywhere here: main.js is loaded with require().
   banner: { js: "import { createRequire as __monRequire } from 'node:module'; const require = __monRequire(import.meta.url);" },
 });
 

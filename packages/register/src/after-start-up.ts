@@ -28,10 +28,17 @@ export type Stage = 'pipeline' | 'sources' | 'endpoint';
 const STAGES: readonly Stage[] = ['pipeline', 'sources', 'endpoint'];
 
 let timer: NodeJS.Timeout | undefined;
+/** When the preload ran (Date.now()), if mon was loaded later, on first need (first-need.ts). */
+let preloadedAt: number | undefined;
 let tasks: Array<{ name: string; task: Task; stage: Stage }> = [];
 
+/** The grace counts from the preload (Date.now() then), not from when mon was loaded on first need. */
+export function startUpBegan(at: number | undefined): void {
+  preloadedAt = at;
+}
+
 /**
- * Runs `task` START_UP_GRACE_MS after the first task was queued, on a timer that never keeps the
+ * Runs `task` START_UP_GRACE_MS after the preload (or after the first task was queued), on a timer that never keeps the
  * process alive. A task that throws costs a warning naming it; the others still run. Returns a
  * cancel function (a pipeline shut down before then starts nothing).
  */
@@ -39,7 +46,8 @@ export function afterStartUp(name: string, stage: Stage, task: Task): () => void
   const entry = { name, task, stage };
   tasks.push(entry);
   if (timer === undefined) {
-    timer = setTimeout(() => void runAll(), START_UP_GRACE_MS);
+    const delay = preloadedAt === undefined ? START_UP_GRACE_MS : Math.max(0, preloadedAt + START_UP_GRACE_MS - Date.now());
+    timer = setTimeout(() => void runAll(), delay);
     timer.unref();
   }
   return () => {

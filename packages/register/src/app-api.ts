@@ -10,8 +10,14 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { metrics as bundledMetrics, type MeterProvider } from '@opentelemetry/api';
+import type { MeterProvider } from '@opentelemetry/api';
 import { debug } from './warn.js';
+
+/**
+ * The version of the @opentelemetry/api mon bundles (its SDK's), the one a registration of mon's
+ * own stamps on the global (test/app-api.test.ts checks it against the bundled API).
+ */
+export const BUNDLED_API_VERSION = '1.9.1';
 
 /** What mon needs of any @opentelemetry/api 1.x (`metrics` exists from 1.3). */
 interface MetricsApi {
@@ -32,11 +38,29 @@ interface MetricsApi {
 export async function registerGlobalMeterProvider(provider: MeterProvider, mainScript: string | undefined): Promise<'app' | 'bundled'> {
   const appApis = await appMetricsApis(mainScript);
   if (appApis.length === 0 || !appApis[0]!.setGlobalMeterProvider(provider)) {
-    bundledMetrics.setGlobalMeterProvider(provider);
+    registerAsBundledApi(provider);
     return 'bundled';
   }
   stepAsideForTheApp(appApis, provider);
   return 'app';
+}
+
+/**
+ * What `metrics.setGlobalMeterProvider(provider)` of mon's bundled API does (its global-utils.js
+ * registerGlobal, api 1.x), without loading the API: every process under the preload registers,
+ * and most never touch the API. Refused, as the API refuses, when a provider is already
+ * registered or the global was made by another version.
+ */
+export function registerAsBundledApi(provider: MeterProvider): boolean {
+  const key = Symbol.for(`opentelemetry.js.api.${BUNDLED_API_VERSION.split('.')[0]}`);
+  const global = globalThis as typeof globalThis & { [key: symbol]: { version?: unknown; metrics?: unknown } | undefined };
+  const api = (global[key] ??= { version: BUNDLED_API_VERSION });
+  if (api.metrics || api.version !== BUNDLED_API_VERSION) {
+    debug('the global OpenTelemetry API (%s) already has a MeterProvider or another version; mon registers none', api.version);
+    return false;
+  }
+  api.metrics = provider;
+  return true;
 }
 
 /**

@@ -10,7 +10,7 @@
 // A redirect that fetch follows is a new undici request: one call (and one series) per hop.
 //
 // Client channels are Stability 1 in Node; test/http-client.e2e.test.ts covers the lines we claim.
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from './channels.js';
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { HttpClientMetrics, Target } from './http-client-metrics.js';
 import { clock } from './clock.js';
@@ -143,8 +143,8 @@ const SUBSCRIPTIONS: ReadonlyArray<[string, (message: unknown) => void]> = [
 /** Subscribes once; returns the function that unsubscribes. */
 export function instrumentHttpClients(target: HttpClientMetrics): () => void {
   metrics = target;
-  for (const [name, handler] of SUBSCRIPTIONS) dc.subscribe(name, handler);
+  for (const [name, handler] of SUBSCRIPTIONS) subscribe(name, handler);
   return () => {
-    for (const [name, handler] of SUBSCRIPTIONS) dc.unsubscribe(name, handler);
+    for (const [name, handler] of SUBSCRIPTIONS) unsubscribe(name, handler);
   };
 }

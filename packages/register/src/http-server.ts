@@ -9,7 +9,7 @@
 // http.server.* channels are Stability 1 in Node; test/e2e covers the Node versions we claim.
 // They fire for every node:http and node:https server in the process, ESM or CJS, with no loader
 // hook and no patching.
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from './channels.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 // Set on servers whose requests are never counted: the metrics endpoint itself.
@@ -238,11 +238,11 @@ export function instrumentHttpServers(
   metrics = target;
   routeOf = routes.routeOf;
   ignored = options.ignorePaths ? createPathFilter(options.ignorePaths) : undefined;
-  dc.subscribe('http.server.request.start', onRequestStart);
-  dc.subscribe('http.server.response.finish', onResponseFinish);
+  subscribe('http.server.request.start', onRequestStart);
+  subscribe('http.server.response.finish', onResponseFinish);
   return () => {
-    dc.unsubscribe('http.server.request.start', onRequestStart);
-    dc.unsubscribe('http.server.response.finish', onResponseFinish);
+    unsubscribe('http.server.request.start', onRequestStart);
+    unsubscribe('http.server.response.finish', onResponseFinish);
     routes.stop();
   };
 }

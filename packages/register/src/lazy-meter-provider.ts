@@ -4,8 +4,8 @@
 // app's first line (a module takes its meter at its top level), while loading and building the SDK
 // (sdk-metrics, resources, readers) is most of what the preload used to cost every process that
 // inherits NODE_OPTIONS, including the many that never record anything (`node -e`, a test runner's
-// workers, a CLI). So the preload registers this small provider; the app's first getMeter() starts
-// loading the SDK (start.ts), and once it is built every meter and instrument handed out before is
+// workers, a CLI). So the preload registers a smaller stand-in still (first-need.ts), which hands
+// every getMeter() to this provider; the app's first getMeter() starts loading the SDK (start.ts), and once it is built every meter and instrument handed out before is
 // bound to the SDK's own. What the app records before that (a few milliseconds: the load is
 // asynchronous, an ES module cannot be loaded synchronously) is kept and replayed into the SDK, so
 // it is counted; instruments created after that are the SDK's own, with no indirection.

@@ -1,26 +1,30 @@
-// What the preload does before the app's first line: config -> the pre-aggregating recorders,
-// watching their channels (HTTP servers and clients, databases, HTTP/2) -> a global MeterProvider
-// that stands in for the SDK's until it is built. Everything else (pipeline.ts: sdk-metrics, the
-// resource, readers, exporters, the endpoint, host metrics) is imported on first need:
-// - once the app has started (after-start-up.ts: an unref'd timer a short-lived process never reaches);
+// What mon does once it is first needed (first-need.ts: the preload itself loads nothing else
+// until then), or at once in a cluster worker, under `-r` and on a Node without require() of ES
+// modules: config -> the pre-aggregating recorders, watching their channels (HTTP servers and
+// clients, databases, HTTP/2) -> a global MeterProvider that stands in for the SDK's until it is
+// built. Everything else (pipeline.ts: sdk-metrics, the resource, readers, exporters, the
+// endpoint, host metrics) is imported on first need of its own:
+// - a second after the preload (after-start-up.ts: an unref'd timer a short-lived process never reaches);
 // - the first meter the app asks for (lazy-meter-provider.ts: its instruments record from the start);
 // - the first child process, which may be a cluster worker (cluster/early-children.ts);
 // - at once in a cluster worker or pm2 instance, whose primary or port expects it as before;
 // - at exit, with a push exporter, when anything was recorded (the last export must go out).
 // Why: every process that inherits NODE_OPTIONS paid for loading and building all of it, and most
 // (`node -e`, a test runner's workers, a CLI) never serve or record anything. Measured with
-// callgrind on Node 24 (test/bench/RESULTS.md, "Start-up instructions").
+// callgrind (test/bench/RESULTS.md, "Start-up instructions").
 import { MON_START_FAILED, MON_TOO_MANY_SERIES, MON_TOO_MANY_HOSTS, MON_TOO_MANY_ROUTES } from '@mon/warnings';
 import { watchEarlyChildren, type EarlyChildren } from './cluster/early-children.js';
 import { clusterRole } from './cluster/role.js';
 import { loadConfig, type Config } from './config.js';
 import { registerGlobalMeterProvider } from './app-api.js';
-import { afterStartUp, cancelAfterStartUp } from './after-start-up.js';
+import { afterStartUp, cancelAfterStartUp, startUpBegan } from './after-start-up.js';
 import { DbMetrics, instrumentDatabases } from './db/index.js';
 import { HttpClientMetrics, MAX_CLIENT_SERIES } from './http-client-metrics.js';
 import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
+import type { StandInMeterProvider } from './first-need.js';
+import { isPackageManager, isPm2Process } from './supervisors.js';
 import { HTTP2_CLIENT_CHANNELS, HTTP2_SERVER_CHANNELS, RpcMetrics, instrumentHttp2Clients, instrumentHttp2Servers, warnUncountedHttp2 } from './http2/index.js';
 import { LazyMeterProvider } from './lazy-meter-provider.js';
 import type { Pipeline } from './pipeline.js';
@@ -40,19 +44,30 @@ export interface Started {
 const PIPELINE = Symbol.for('mon.pipeline');
 type Global = typeof globalThis & { [PIPELINE]?: Started | 'starting' | 'disabled' };
 
+/** What the preload did before it loaded this on first need (first-need.ts). */
+export interface Handoff {
+  /** Registered as the global MeterProvider; gets mon's LazyMeterProvider before start() returns. */
+  standIn: StandInMeterProvider;
+  /** When the preload ran (Date.now()): the deferred set-up waits from then (after-start-up.ts). */
+  preloadedAt: number;
+}
+
 /**
  * Never throws and never rejects: telemetry failing to start costs one warning, not the app.
+ * With a handoff (first-need.ts, which already claimed the global below), everything up to the
+ * recorders' subscriptions and the stand-in's provider runs before the first await.
  */
-export async function start(): Promise<Started | undefined> {
+export async function start(handoff?: Handoff): Promise<Started | undefined> {
   const global = globalThis as Global;
   // Loaded twice (`--import` given twice, flag plus NODE_OPTIONS, two installed copies): one pipeline.
-  if (global[PIPELINE] !== undefined) {
+  if (handoff === undefined && global[PIPELINE] !== undefined) {
     debug('already started; this copy does nothing');
     return typeof global[PIPELINE] === 'object' ? global[PIPELINE] : undefined;
   }
   global[PIPELINE] = 'starting';
+  if (handoff !== undefined) startUpBegan(handoff.preloadedAt);
   try {
-    const started = await build();
+    const started = await build(handoff);
     global[PIPELINE] = started ?? 'disabled';
     return started;
   } catch (error) {
@@ -63,7 +78,7 @@ export async function start(): Promise<Started | undefined> {
   }
 }
 
-async function build(): Promise<Started | undefined> {
+async function build(handoff: Handoff | undefined): Promise<Started | undefined> {
   if (isPackageManager(process.argv[1])) {
     // NODE_OPTIONS is inherited by `npm start` itself: npm must not take the metrics port the app wants.
     debug('skipping package manager process %s', process.argv[1]);
@@ -137,7 +152,7 @@ async function build(): Promise<Started | undefined> {
   const stops: Array<() => void> = [];
   try {
     watch(config, recorders, stops);
-    return await standIn(config, recorders, stops);
+    return await standIn(config, recorders, stops, handoff);
   } catch (error) {
     for (const stop of stops) stop();
     throw error;
@@ -148,11 +163,12 @@ async function build(): Promise<Started | undefined> {
  * The global MeterProvider and the triggers that build the pipeline (see the top of this file).
  * Under `-r` (require.ts) the app may already run while this awaits the global's registration.
  */
-async function standIn(config: Readonly<Config>, recorders: Recorders, stops: Array<() => void>): Promise<Started> {
+async function standIn(config: Readonly<Config>, recorders: Recorders, stops: Array<() => void>, handoff: Handoff | undefined): Promise<Started> {
   const role = clusterRole(config.pm2);
   let building: Promise<Pipeline | undefined> | undefined;
   let shutDown = false;
   const global = new LazyMeterProvider(() => void pipeline());
+  handoff?.standIn.use(global);
   // A primary's workers say hello once; they reach it only through the Prometheus reader.
   const earlyChildren: EarlyChildren | undefined =
     role === 'primary' && config.exporters.includes('prometheus') ? watchEarlyChildren(() => void pipeline()) : undefined;
@@ -172,8 +188,10 @@ async function standIn(config: Readonly<Config>, recorders: Recorders, stops: Ar
         return undefined;
       }
     })());
-  const mainScript = config.pm2?.script ?? process.argv[1];
-  debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(global, mainScript)) === 'app' ? "the app's" : "mon's own");
+  if (handoff === undefined) {
+    const mainScript = config.pm2?.script ?? process.argv[1];
+    debug('global MeterProvider registered through %s @opentelemetry/api', (await registerGlobalMeterProvider(global, mainScript)) === 'app' ? "the app's" : "mon's own");
+  }
   stops.push(afterStartUp('the metrics pipeline', 'pipeline', async () => void (await pipeline())));
   if (config.exporters.some((e) => e !== 'prometheus')) {
     // The last export at exit. A process that recorded nothing (no request, no call, no meter)
@@ -240,17 +258,4 @@ export interface Recorders {
   db: DbMetrics | undefined;
   rpcServer: RpcMetrics | undefined;
   rpcClient: RpcMetrics | undefined;
-}
-
-function isPackageManager(script: string | undefined): boolean {
-  return script !== undefined && /(?:^|[\\/])(npm|npx|npm-cli|npx-cli|yarn|yarnpkg|pnpm|pnpx|corepack)(\.c?js)?$/.test(script);
-}
-
-/**
- * pm2's CLI, its daemon (lib/Daemon.js) and pm2-runtime (the daemon in the foreground): they
- * supervise the app. Not lib/ProcessContainer*.js, which runs the app itself.
- */
-function isPm2Process(script: string | undefined): boolean {
-  // The CLI as run (node_modules/.bin/pm2, /usr/bin/pm2: argv[1] is not resolved through links) or as installed.
-  return script !== undefined && /(?:^|[\\/])pm2(?:-dev|-docker|-runtime)?(?:\.js)?$|[\\/]pm2[\\/]lib[\\/]Daemon\.js$/.test(script);
 }

@@ -4,6 +4,7 @@
 // BroadcastChannel, where it is counted with the main thread's own. Requests in flight in a worker
 // are not in http.server.active_requests: a thread ending with requests in flight would leave them
 // counted forever. Posting costs one structured clone per request, in the worker.
+import { onWorkerThread } from './channels.js';
 import { loadConfig } from './config.js';
 import { SLOTS, type HttpServerMetrics } from './http-server-metrics.js';
 import { instrumentHttpServers, type HttpRecorder } from './http-server.js';
@@ -85,9 +86,9 @@ export function receiveWorkerThreads(metrics: HttpServerMetrics): () => void {
     channel.unref();
     channel.onmessage = onMessage;
   };
-  process.on('worker', onWorker);
+  const stop = onWorkerThread(onWorker);
   return () => {
-    process.off('worker', onWorker);
+    stop();
     channel?.close();
   };
 }

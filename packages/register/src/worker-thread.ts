@@ -5,12 +5,12 @@
 //
 // So a worker thread gets nothing of its own: no pipeline, no port, no host or runtime metrics,
 // no timers, no warnings (the main thread said each once), and never loads the OpenTelemetry SDK.
-// It does load the HTTP recorder and route sources (worker-http.ts), at once, as the main thread
-// does: frameworks are caught as they are created or loaded, before any server listens. Per worker
-// (test/bench/worker-thread.mjs, Node 20, loaded 2-core machine, medians of 20): +1.5 MB of heap and
-// +130 ms to its first message, against +2.3 MB and +260 ms for the whole pipeline it ran before.
-// Loading the recorder only once a server listens cost +0.4 MB and +4 ms, but lost the requests
-// answered while it loaded (an ESM chunk loads asynchronously).
+// It does load the HTTP recorder and route sources (worker-http.ts), on first need as the main
+// thread does (first-need.ts: a framework created or loaded, a server listening, a request), and
+// synchronously, so the event that needed them is counted. Loaded at once, they cost each worker
+// +1.5 MB of heap and +130 ms to its first message (test/bench/worker-thread.mjs, Node 20, loaded
+// 2-core machine, medians of 20), against +2.3 MB and +260 ms for the whole pipeline it ran before;
+// a worker that serves nothing (a test runner's, a logger's) no longer pays that.
 import { createRequire } from 'node:module';
 
 type WorkerThreads = typeof import('node:worker_threads');

@@ -1,11 +1,25 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { START_UP_GRACE_MS, afterStartUp, cancelAfterStartUp } from '../src/after-start-up.js';
+import { START_UP_GRACE_MS, afterStartUp, cancelAfterStartUp, startUpBegan } from '../src/after-start-up.js';
 
 describe('afterStartUp', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => {
     cancelAfterStartUp();
     vi.useRealTimers();
+  });
+
+  it('counts the grace from the preload when mon was loaded later, on first need', async () => {
+    const ran: string[] = [];
+    startUpBegan(Date.now() - 400);
+    try {
+      afterStartUp('the endpoint', 'endpoint', () => void ran.push('endpoint'));
+      await vi.advanceTimersByTimeAsync(START_UP_GRACE_MS - 401);
+      expect(ran).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(ran).toEqual(['endpoint']);
+    } finally {
+      startUpBegan(undefined);
+    }
   });
 
   it('runs nothing before the grace, then every source, settled, before any endpoint', async () => {

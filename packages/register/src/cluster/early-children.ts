@@ -4,7 +4,7 @@
 // itself, cheaply: the first child starts loading the pipeline, and what mon's workers say in the
 // meantime (their hello comes once) is kept for ClusterPrimary to read first (primary.ts `start`).
 import type { ChildProcess } from 'node:child_process';
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from '../channels.js';
 import { isOurs } from './protocol.js';
 
 /** Node publishes every ChildProcess it creates here (cluster workers too), before it spawns. */
@@ -48,10 +48,10 @@ export function watchEarlyChildren(onFirstChild: () => void): EarlyChildren {
       onFirstChild();
     }
   };
-  dc.subscribe(CHILD_PROCESS_CHANNEL, onChild);
+  subscribe(CHILD_PROCESS_CHANNEL, onChild);
   return {
     take: () => {
-      dc.unsubscribe(CHILD_PROCESS_CHANNEL, onChild);
+      unsubscribe(CHILD_PROCESS_CHANNEL, onChild);
       const taken = [...children].map(([child, { messages, stop }]) => {
         stop();
         return { child, messages };

@@ -14,7 +14,7 @@
 // configure a connection (CLIENT SETINFO fails on Redis < 7.2, which ioredis ignores): they are
 // not counted as operations. The ready check's INFO is a real round trip an app may also make
 // itself, so it counts.
-import dc from 'node:diagnostics_channel';
+import { subscribeTracing, unsubscribeTracing } from '../channels.js';
 import { CREATE, OPERATION } from './db-metrics.js';
 import { redisOperation, REDIS_CODES } from './redis-operation.js';
 import type { TracedChannel } from './traced.js';
@@ -59,7 +59,6 @@ export const IOREDIS_CHANNELS: readonly TracedChannel[] = [
 
 /** Tracks the batches' synchronous windows; returns the function that stops. */
 export function trackIoredisBatches(): () => void {
-  const channel = dc.tracingChannel('ioredis:batch');
-  channel.subscribe(batchWindow as never);
-  return () => channel.unsubscribe(batchWindow as never);
+  subscribeTracing('ioredis:batch', batchWindow as never);
+  return () => unsubscribeTracing('ioredis:batch', batchWindow as never);
 }

@@ -15,7 +15,7 @@
 // `node-redis:pool:connection-wait` (clientId, waitStartTimestamp from performance.now()), when
 // the wait ends; the client's server comes from `node-redis:connection:ready` (clientId,
 // serverAddress, serverPort), published whenever a client gets ready.
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from '../channels.js';
 import { CREATE, OPERATION, REDIS, WAIT, type DbMetrics, type Target } from './db-metrics.js';
 import { redisOperation } from './redis-operation.js';
 import type { TracedChannel } from './traced.js';
@@ -86,8 +86,8 @@ export function instrumentNodeRedisPools(metrics: DbMetrics): () => void {
       },
     ],
   ];
-  for (const [name, handler] of subscriptions) dc.subscribe(name, handler);
+  for (const [name, handler] of subscriptions) subscribe(name, handler);
   return () => {
-    for (const [name, handler] of subscriptions) dc.unsubscribe(name, handler);
+    for (const [name, handler] of subscriptions) unsubscribe(name, handler);
   };
 }

@@ -9,7 +9,7 @@
 // never on it (other subscribers, an APM, see that object too). The rest is read from the context
 // at the end: its operation (the statement or command is still there) and its error (Node's
 // tracePromise and traceCallback set context.error before publishing `error`).
-import dc from 'node:diagnostics_channel';
+import { subscribeTracing, unsubscribeTracing } from '../channels.js';
 import { clock } from '../clock.js';
 import { OPERATION, REDIS, type DbMetrics, type Kind, type System } from './db-metrics.js';
 
@@ -84,10 +84,6 @@ export function subscribeTraced(metrics: DbMetrics, spec: TracedChannel): () => 
       if (start !== undefined) finish(context, start);
     },
   };
-  // Held here: Node keeps a channel only while something references it (before 22, weakly).
-  const channel = dc.tracingChannel(spec.name);
-  channel.subscribe(handlers as never);
-  return () => {
-    channel.unsubscribe(handlers as never);
-  };
+  subscribeTracing(spec.name, handlers as never);
+  return () => unsubscribeTracing(spec.name, handlers as never);
 }

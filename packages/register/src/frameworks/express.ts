@@ -20,7 +20,7 @@
 //   `request`;
 // - otherwise (an app wrapped in another listener, Node 20.6-20.15) at the end of the first
 //   Express request, which itself keeps the mount path as it was at the end.
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from '../channels.js';
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { debug } from '../warn.js';
@@ -115,7 +115,7 @@ export function captureExpressMountPaths(): ExpressMountPaths {
       debug('express: could not inspect a listening server: %o', error);
     }
   };
-  dc.subscribe(LISTEN_CHANNEL, onListen);
+  subscribe(LISTEN_CHANNEL, onListen);
 
   return {
     matchedBaseUrl: (request) => baseUrls.get(request),
@@ -125,7 +125,7 @@ export function captureExpressMountPaths(): ExpressMountPaths {
       if (proto !== null && proto !== incomingMessagePrototype()) install(proto);
     },
     stop: () => {
-      dc.unsubscribe(LISTEN_CHANNEL, onListen);
+      unsubscribe(LISTEN_CHANNEL, onListen);
       // Requests already carrying the own accessor keep working: the WeakMaps stay reachable.
       for (const proto of installed) delete (proto as { route?: unknown }).route;
       installed.length = 0;

@@ -11,7 +11,7 @@
 //   `request.routeOptions.url` (a public field). The app can see that hook: `hasHook('onRequest')`
 //   is true, `printRoutes({ includeHooks: true })` lists it, `printPlugins()` shows one more
 //   `bound _after` step (addHook queues it).
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from '../channels.js';
 import type { IncomingMessage } from 'node:http';
 import { MON_FRAMEWORK_CHANGED } from '@mon/warnings';
 import { describe, warn } from '../warn.js';
@@ -77,7 +77,7 @@ export function watchFastify(routes: FrameworkRoutes): () => void {
       if (major >= 5) {
         if (!handlerWatched) {
           handlerWatched = true;
-          dc.subscribe(HANDLER_START, onHandlerStart);
+          subscribe(HANDLER_START, onHandlerStart);
           routes.addLookup(answeredEarly);
         }
         if (typeof fastify.server === 'object' && fastify.server !== null) instances.set(fastify.server, fastify);
@@ -92,10 +92,10 @@ export function watchFastify(routes: FrameworkRoutes): () => void {
       );
     }
   };
-  dc.subscribe(INITIALIZATION, onInstance);
+  subscribe(INITIALIZATION, onInstance);
   return () => {
-    dc.unsubscribe(INITIALIZATION, onInstance);
-    if (handlerWatched) dc.unsubscribe(HANDLER_START, onHandlerStart);
+    unsubscribe(INITIALIZATION, onInstance);
+    if (handlerWatched) unsubscribe(HANDLER_START, onHandlerStart);
   };
 }
 

@@ -3,7 +3,7 @@
 // handler runs inside the `h3.request` tracing channel with `{ event, type: 'route' }`. The event
 // carries the matched route (`event.context.matchedRoute.route`, the template) and, under Node,
 // the raw request (`event.runtime.node.req`). Without the plugin h3 publishes nothing: no route.
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from '../channels.js';
 import type { IncomingMessage } from 'node:http';
 import type { FrameworkRoutes } from './framework-routes.js';
 
@@ -30,6 +30,6 @@ export function watchH3(routes: FrameworkRoutes): () => void {
       // An event of another shape: no route for this request.
     }
   };
-  dc.subscribe(CHANNEL, onStart);
-  return () => dc.unsubscribe(CHANNEL, onStart);
+  subscribe(CHANNEL, onStart);
+  return () => unsubscribe(CHANNEL, onStart);
 }

@@ -4,10 +4,10 @@
 // imports it from ESM, so a watcher names a file inside the framework (`./context` required from
 // `koa/lib/application.js`) rather than the package the app imports. Cost: one Map lookup per
 // require(), at start-up; nothing per request.
-import dc from 'node:diagnostics_channel';
+import { MODULE_REQUIRE_END, subscribe, unsubscribe } from '../channels.js';
 import { debug } from '../warn.js';
 
-const CHANNEL = 'tracing:module.require:end';
+const CHANNEL = MODULE_REQUIRE_END;
 
 export interface ModuleWatch {
   /** The specifier exactly as the framework writes it: `./context`. */
@@ -42,6 +42,6 @@ export function watchModuleLoads(watches: ModuleWatch[]): () => void {
       }
     }
   };
-  dc.subscribe(CHANNEL, onRequireEnd);
-  return () => dc.unsubscribe(CHANNEL, onRequireEnd);
+  subscribe(CHANNEL, onRequireEnd);
+  return () => unsubscribe(CHANNEL, onRequireEnd);
 }

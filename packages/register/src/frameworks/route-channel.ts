@@ -6,7 +6,7 @@
 //
 // A 404 keeps no route from here: a catch-all middleware that publishes after every request
 // would otherwise name the paths no route matched by its own pattern (`/*`).
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from '../channels.js';
 import type { IncomingMessage } from 'node:http';
 import type { FrameworkRoutes } from './framework-routes.js';
 
@@ -30,6 +30,6 @@ export function watchRouteChannel(routes: FrameworkRoutes): () => void {
       // Not an object: nothing to record.
     }
   };
-  dc.subscribe(ROUTE_CHANNEL, onRoute);
-  return () => dc.unsubscribe(ROUTE_CHANNEL, onRoute);
+  subscribe(ROUTE_CHANNEL, onRoute);
+  return () => unsubscribe(ROUTE_CHANNEL, onRoute);
 }

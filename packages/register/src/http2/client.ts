@@ -10,7 +10,7 @@
 // gRPC calls into rpc.client.call.duration only. fetch with
 // `allowH2` rides on node:http2 too, but undici's own channels already count it (http-client.ts):
 // its sessions are recognised once each and left out here.
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from '../channels.js';
 import type { ClientHttp2Stream, Http2Session, IncomingHttpHeaders } from 'node:http2';
 import type { HttpClientMetrics, Target } from '../http-client-metrics.js';
 import { methodIndex } from '../http-server-metrics.js';
@@ -190,8 +190,8 @@ const SUBSCRIPTIONS: ReadonlyArray<[string, (message: unknown) => void]> = [
 export function instrumentHttp2Clients(httpMetrics: HttpClientMetrics, rpcMetrics: RpcMetrics | undefined): () => void {
   http = httpMetrics;
   rpc = rpcMetrics;
-  for (const [name, handler] of SUBSCRIPTIONS) dc.subscribe(name, handler);
+  for (const [name, handler] of SUBSCRIPTIONS) subscribe(name, handler);
   return () => {
-    for (const [name, handler] of SUBSCRIPTIONS) dc.unsubscribe(name, handler);
+    for (const [name, handler] of SUBSCRIPTIONS) unsubscribe(name, handler);
   };
 }

@@ -3,7 +3,7 @@
 // leave a gRPC service's dashboard silently empty, the first HTTP/2 server to start listening
 // costs one warning. Seen through `tracing:net.server.listen` (Node 20 has it), which fires once
 // per listen() of any server: one prototype walk per listen, nothing per request.
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from '../channels.js';
 import { MON_HTTP2_NOT_COUNTED } from '@mon/warnings';
 import { warn } from '../warn.js';
 
@@ -41,14 +41,14 @@ export function warnUncountedHttp2(): () => void {
       return;
     }
     warned = true;
-    dc.unsubscribe(LISTEN, onListen);
+    unsubscribe(LISTEN, onListen);
     warn(
       MON_HTTP2_NOT_COUNTED,
       `Node ${process.versions.node} does not publish the HTTP/2 diagnostics channels mon reads: this HTTP/2 server's requests and gRPC calls are not counted. Node 22.18, 24.3 or later counts them.`,
     );
   };
-  dc.subscribe(LISTEN, onListen);
+  subscribe(LISTEN, onListen);
   return () => {
-    if (!warned) dc.unsubscribe(LISTEN, onListen);
+    if (!warned) unsubscribe(LISTEN, onListen);
   };
 }

@@ -18,7 +18,7 @@
 // per session, and the same clock as http-server.ts (startTiming/stopTiming): no allocation per
 // stream. A WeakMap entry keyed by the ServerHttp2Stream, as this file had first, cost ~90 B per
 // stream in V8's table (test/bench/http2.mjs, the floor+WeakMap row; RESULTS.md "HTTP/2 and gRPC").
-import dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from '../channels.js';
 import type { IncomingMessage } from 'node:http';
 import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { HTTP2_SLOT, SLOTS, methodIndex, slotOf } from '../http-server-metrics.js';
@@ -169,10 +169,10 @@ export function instrumentHttp2Servers(targets: Http2ServerTargets): () => void 
   ({ http, rpc, routes, ignored } = targets);
   rpcSpan = rpc === undefined ? 1 : rpc.methodSpan + 1;
   pending = rpcSpan - 1;
-  dc.subscribe('http2.server.stream.start', onStreamStart);
-  dc.subscribe('http2.server.stream.close', onStreamClose);
+  subscribe('http2.server.stream.start', onStreamStart);
+  subscribe('http2.server.stream.close', onStreamClose);
   return () => {
-    dc.unsubscribe('http2.server.stream.start', onStreamStart);
-    dc.unsubscribe('http2.server.stream.close', onStreamClose);
+    unsubscribe('http2.server.stream.start', onStreamStart);
+    unsubscribe('http2.server.stream.close', onStreamClose);
   };
 }
