@@ -7,8 +7,9 @@
 // Express 5's `router` package) set `req.route = route` at the moment a route matches, while
 // `req.baseUrl` is that router's mount path. An accessor for `route` on Express's own request
 // prototype (the object `express.request`, below every app's `app.request`) sees that assignment:
-// it keeps the route and the mount path in WeakMaps and makes `route` an own, enumerable property
-// of the request, as the plain assignment would (Object.keys, spread and reads look the same).
+// it keeps the route and the mount path in private fields of the request (stamp.ts: no WeakMap entry
+// per request) and makes `route` an own, enumerable property of the request, as the plain assignment
+// would (Object.keys, spread and reads look the same).
 //
 // Express 5.3's router also publishes an `express.router.request` tracing channel, but it fires for
 // every middleware and handler and allocates a context each time once subscribed, and names only
@@ -24,6 +25,7 @@ import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { debug } from '../warn.js';
+import { Stamp } from './stamp.js';
 
 // node:http is reached when Express is first looked for (a server listening, a request), never at
 // import: loading it costs ~10 ms of start-up on Node 24 in a process that has no server (test/bench/startup.mjs).
@@ -40,6 +42,43 @@ interface ExpressRequest extends IncomingMessage {
 
 const LISTEN_CHANNEL = 'tracing:net.server.listen:asyncStart';
 
+/** What the accessor saw when a route matched, in private fields of the request (stamp.ts). */
+class Matched extends Stamp {
+  #route: unknown = undefined;
+  /** Undefined until a match's mount path was read (routes.ts then reads the one of the end). */
+  #baseUrl: string | undefined = undefined;
+  // Express restores `req.app` too when a request leaves a sub-app: a route of the sub-app
+  // answered by the parent's middleware would otherwise lead the walk (express-mount.ts) to the
+  // parent only. Kept for sub-apps alone (a root app has no `parent`).
+  #subApp: object | undefined = undefined;
+
+  /** The route first, so that reads of `req.route` see it whatever happens next. */
+  static setRoute(request: object, route: unknown): void {
+    if (#route in request) (request as Matched).#route = route;
+    else new Matched(request).#route = route;
+  }
+
+  /** After setRoute: the mount path and sub-app of that match. */
+  static setMount(request: object, baseUrl: string, subApp: object | undefined): void {
+    const matched = request as Matched;
+    matched.#baseUrl = baseUrl;
+    if (subApp !== undefined) matched.#subApp = subApp;
+  }
+
+  /** `request` may be anything a getter is called on (the prototype itself, a primitive). */
+  static route(request: unknown): unknown {
+    return typeof request === 'object' && request !== null && #route in request ? (request as Matched).#route : undefined;
+  }
+
+  static baseUrl(request: object): string | undefined {
+    return #route in request ? (request as Matched).#baseUrl : undefined;
+  }
+
+  static subApp(request: object): object | undefined {
+    return #route in request ? (request as Matched).#subApp : undefined;
+  }
+}
+
 export interface ExpressMountPaths {
   /** The mount path when `request.route` matched, if that moment was seen. */
   matchedBaseUrl: (request: IncomingMessage) => string | undefined;
@@ -51,23 +90,17 @@ export interface ExpressMountPaths {
 }
 
 export function captureExpressMountPaths(): ExpressMountPaths {
-  const routes = new WeakMap<object, unknown>();
-  const baseUrls = new WeakMap<object, string>();
-  // Express restores `req.app` too when a request leaves a sub-app: a route of the sub-app
-  // answered by the parent's middleware would otherwise lead the walk (express-mount.ts) to the
-  // parent only. Kept for sub-apps alone (a root app has no `parent`).
-  const subApps = new WeakMap<object, object>();
   /** Express request prototypes looked at (accessor installed or refused), so each is tried once. */
   const tried = new WeakSet<object>();
   const installed: object[] = [];
 
   function getRoute(this: object): unknown {
-    return routes.get(this);
+    return Matched.route(this);
   }
   function setRoute(this: ExpressRequest, value: unknown): void {
     // Runs inside Express's routing: it must not throw, whatever the request holds.
     try {
-      routes.set(this, value);
+      Matched.setRoute(this, value);
       const baseUrl = this.baseUrl;
       // A route matches `req.url`, which Express keeps as the path below the mount (`baseUrl`). An
       // app that puts the whole URL back inside a mount (verdaccio 6's log middleware sets
@@ -75,12 +108,15 @@ export function captureExpressMountPaths(): ExpressMountPaths {
       // their full path, `/-/verdaccio/data/packages`) had its route matched against the whole
       // path: the mount is not part of it, or the label names a path that does not exist.
       const url = this.url;
-      baseUrls.set(this, typeof baseUrl !== 'string' || (typeof url === 'string' && url === this.originalUrl) ? '' : baseUrl);
       const app = this.app;
-      if (app?.parent !== undefined) subApps.set(this, app);
+      Matched.setMount(
+        this,
+        typeof baseUrl !== 'string' || (typeof url === 'string' && url === this.originalUrl) ? '' : baseUrl,
+        app?.parent !== undefined ? app : undefined,
+      );
       if (!Object.hasOwn(this, 'route')) Object.defineProperty(this, 'route', ownRoute);
     } catch {
-      // `this` was not an object WeakMaps take (never for a request): nothing to remember.
+      // A getter on `baseUrl`, `url` or `app` threw (never Express's own): nothing to remember.
     }
   }
   /** One descriptor, reused: defining the own property allocates nothing per request. */
@@ -118,15 +154,15 @@ export function captureExpressMountPaths(): ExpressMountPaths {
   dc.subscribe(LISTEN_CHANNEL, onListen);
 
   return {
-    matchedBaseUrl: (request) => baseUrls.get(request),
-    matchedSubApp: (request) => subApps.get(request),
+    matchedBaseUrl: (request) => Matched.baseUrl(request),
+    matchedSubApp: (request) => Matched.subApp(request),
     learnFrom: (request) => {
       const proto = Object.getPrototypeOf(request) as object | null;
       if (proto !== null && proto !== incomingMessagePrototype()) install(proto);
     },
     stop: () => {
       dc.unsubscribe(LISTEN_CHANNEL, onListen);
-      // Requests already carrying the own accessor keep working: the WeakMaps stay reachable.
+      // Requests already carrying the own accessor keep working: their fields stay with them.
       for (const proto of installed) delete (proto as { route?: unknown }).route;
       installed.length = 0;
     },
