@@ -25,7 +25,7 @@ import dc from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { debug } from '../warn.js';
-import { Stamp } from './stamp.js';
+import { Stamp } from '../stamp.js';
 
 // node:http is reached when Express is first looked for (a server listening, a request), never at
 // import: loading it costs ~10 ms of start-up on Node 24 in a process that has no server (test/bench/startup.mjs).

@@ -2,7 +2,7 @@
 // the response ends. Templates are as the framework wrote them (unbounded here: routes.ts bounds
 // them). Apps without any of these frameworks pay one flag check and one property read per request.
 import type { IncomingMessage } from 'node:http';
-import { Stamp } from './stamp.js';
+import { Stamp } from '../stamp.js';
 
 /** Reads a template at the end of a request (for frameworks that keep it on their own objects). */
 export type RouteLookup = (request: IncomingMessage, status: number) => string | undefined;
