@@ -34,6 +34,7 @@
 //   grows or not from one run to the next (Node 20: 61 scavenges in 15 000 requests for bare, 115 for
 //   Node's floor, one doubling apart, while natively all three variants run 76 in 20 000 at the same
 //   4 MB): each scavenge costs ~0.6 M instructions, so that alone moved a variant by ~2 k a request.
+//   --no-idle: with the default, skip the two idle runs (their per-second cost: idle.mjs, RESULTS "Idle").
 //   --merge: measure nothing; the rows of earlier --json files, a later file's variants replacing an
 //   earlier one's for the same line and app (the table of several partial runs).
 //
@@ -272,7 +273,7 @@ export async function run({ lines = LINES, apps = Object.keys(APPS), variants = 
         tasks.push(...perRequestTasks(line, appId, variant, windowOf(line)));
         keys.push([line, appId, variant, 'few'], [line, appId, variant, 'many']);
       }
-      if (withDefault) {
+      if (withDefault && idleSeconds) {
         tasks.push(...idleTasks(line, appId, idleSeconds));
         keys.push([line, appId, 'idle', 'short'], [line, appId, 'idle', 'long']);
       }
@@ -403,6 +404,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       keep: { type: 'string' },
       merge: { type: 'string' },
       'semi-space': { type: 'string' },
+      'no-idle': { type: 'boolean' },
     },
   });
   keepDir = values.keep;
@@ -415,6 +417,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     withDefault: Boolean(values.default),
     ...(values.requests ? { requests: list(values.requests).map(Number) } : {}),
     ...(values.jobs ? { jobs: Number(values.jobs) } : {}),
+    ...(values['no-idle'] ? { idleSeconds: null } : {}),
   };
   for (const app of options.apps ?? []) if (!APPS[app]) throw new Error(`unknown app ${app}; known: ${Object.keys(APPS).join(', ')}`);
   const result = values.merge ? merge(list(values.merge).map((file) => JSON.parse(readFileSync(file, 'utf8')))) : await run(options);
