@@ -36,7 +36,7 @@
 //   4 MB): each scavenge costs ~0.6 M instructions, so that alone moved a variant by ~2 k a request.
 //   --no-idle: with the default, skip the two idle runs (their per-second cost: idle.mjs, RESULTS "Idle").
 //   --merge: measure nothing; the rows of earlier --json files, a later file's variants replacing an
-//   earlier one's for the same line and app (the table of several partial runs).
+//   earlier one's for the same line, app, requests and semi-space (the table of several partial runs).
 //
 // Needs valgrind (Debian: apt-get install valgrind) and the Node lines (npm ci --prefix test/node-lines).
 import { spawn } from 'node:child_process';
@@ -306,7 +306,7 @@ export async function run({ lines = LINES, apps = Object.keys(APPS), variants = 
           extraSeconds: many.seconds - few.seconds,
         };
       };
-      const row = { line, app: appId, window };
+      const row = { line, app: appId, window, ...(semiSpaceArgs.length > 0 ? { semiSpace: Number(semiSpaceArgs[0].split('=')[1]) } : {}) };
       for (const variant of [...variants, ...(withDefault ? DEFAULTS : [])]) row[variant] = per(variant);
       if (withDefault) {
         const short = got(line, appId, 'idle', 'short');
@@ -341,7 +341,7 @@ export function markdown({ rows, versions }) {
     const cells = [
       versions[r.line] ?? r.line,
       APPS[r.app].label,
-      `${(r.window[0] + 1).toLocaleString('en-US')}-${r.window[1].toLocaleString('en-US')}`,
+      `${(r.window[0] + 1).toLocaleString('en-US')}-${r.window[1].toLocaleString('en-US')}${r.semiSpace ? ` (semi-space ${r.semiSpace} MB)` : ''}`,
       k(r.bare?.perRequest),
       k(r.floor?.perRequest),
       ...(hasClose ? [k(r['close-floor']?.perRequest)] : []),
@@ -375,12 +375,12 @@ export function merge(results) {
   for (const result of results) {
     Object.assign(versions, result.versions);
     for (const row of result.rows) {
-      const key = `${row.line} ${row.app}`;
+      const key = `${row.line} ${row.app} ${row.window} ${row.semiSpace ?? ''}`;
       const defined = Object.fromEntries(Object.entries(row).filter(([, value]) => value !== undefined));
       rows.set(key, { ...rows.get(key), ...defined });
     }
   }
-  const order = (r) => LINES.indexOf(r.line) + 10 * Object.keys(APPS).indexOf(r.app);
+  const order = (r) => LINES.indexOf(r.line) + 10 * Object.keys(APPS).indexOf(r.app) + r.window[0] / 1e6 + (r.semiSpace ? 0.5 : 0);
   return { rows: [...rows.values()].sort((a, b) => order(a) - order(b)), versions };
 }
 
