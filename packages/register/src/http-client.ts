@@ -15,7 +15,6 @@ import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { HttpClientMetrics, Target } from './http-client-metrics.js';
 import { clock } from './clock.js';
 import { methodIndex } from './http-server-metrics.js';
-import { Stamp } from './stamp.js';
 
 /** Set on the agents of mon's own exporters: their calls are mon's traffic, not the app's. */
 export const TELEMETRY_AGENT = Symbol.for('mon.telemetry-agent');
@@ -50,23 +49,10 @@ class Call {
 const ABORTED = Object.freeze({ name: 'aborted' });
 
 let metrics: HttpClientMetrics;
-
-/** The call of a request in flight, in a private field of the request (stamp.ts: no WeakMap entry per call). */
-class InFlight extends Stamp {
-  #call: Call | undefined = undefined;
-
-  static set(request: object, call: Call | undefined): void {
-    if (#call in request) (request as InFlight).#call = call;
-    else new InFlight(request).#call = call;
-  }
-
-  static get(request: object): Call | undefined {
-    return #call in request ? (request as InFlight).#call : undefined;
-  }
-}
+const calls = new WeakMap<object, Call>();
 
 function end(key: object, call: Call, error: number): void {
-  InFlight.set(key, undefined);
+  calls.delete(key);
   const micros = Math.round((clock() - call.start) * 1000);
   metrics.callEnded(call.target, call.method, call.status, error, micros > 0 ? micros : 0);
 }
@@ -77,25 +63,25 @@ function onUndiciCreate(message: unknown): void {
   const request = (message as { request: UndiciRequest }).request;
   const origin = typeof request.origin === 'string' ? request.origin : String(request.origin);
   const call = new Call(metrics.targetOfOrigin(origin), methodIndex(request.method), clock());
-  InFlight.set(request, call);
+  calls.set(request, call);
   metrics.callStarted(call.target, call.method);
 }
 
 function onUndiciHeaders(message: unknown): void {
   const { request, response } = message as { request: object; response: { statusCode: number } };
-  const call = InFlight.get(request);
+  const call = calls.get(request);
   if (call !== undefined) call.status = response.statusCode;
 }
 
 function onUndiciTrailers(message: unknown): void {
   const request = (message as { request: object }).request;
-  const call = InFlight.get(request);
+  const call = calls.get(request);
   if (call !== undefined) end(request, call, 0);
 }
 
 function onUndiciError(message: unknown): void {
   const { request, error } = message as { request: object; error: unknown };
-  const call = InFlight.get(request);
+  const call = calls.get(request);
   if (call !== undefined) end(request, call, metrics.errorTypeOf(error));
 }
 
@@ -106,7 +92,7 @@ function onRequestStart(message: unknown): void {
   if (request.agent?.[TELEMETRY_AGENT] === true) return;
   const target = metrics.targetOfHost(request.protocol === 'https:', request.host, request.getHeader('host'));
   const call = new Call(target, methodIndex(request.method), clock());
-  InFlight.set(request, call);
+  calls.set(request, call);
   metrics.callStarted(target, call.method);
   // One listener, no closure: 'close' comes once, whether the call succeeded, failed or was aborted.
   request.on('close', onRequestClose);
@@ -114,19 +100,19 @@ function onRequestStart(message: unknown): void {
 
 function onResponseHeaders(message: unknown): void {
   const { request, response } = message as { request: object; response: IncomingMessage };
-  const call = InFlight.get(request);
+  const call = calls.get(request);
   if (call !== undefined) call.status = response.statusCode ?? 0;
 }
 
 function onRequestError(message: unknown): void {
   const { request, error } = message as { request: object; error: unknown };
-  const call = InFlight.get(request);
+  const call = calls.get(request);
   // The first error is the cause; a later one (a destroy after it) is not.
   if (call !== undefined && call.error === 0) call.error = metrics.errorTypeOf(error);
 }
 
 function onRequestClose(this: NodeRequest): void {
-  const call = InFlight.get(this);
+  const call = calls.get(this);
   if (call === undefined) return;
   let error = call.error;
   const response = this.res;
