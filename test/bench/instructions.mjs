@@ -336,7 +336,8 @@ export function markdown({ rows, versions }) {
   const hasDefault = rows.some((r) => r.default || r['default-timers-off']);
   const hasClose = rows.some((r) => r['close-floor']);
   const header = ['Node', 'app', 'requests', 'bare', "Node's floor", ...(hasClose ? ["floor with a 'close' listener"] : []), 'mon', 'mon ÷ bare', 'mon ÷ floor', 'all threads: bare / floor / mon', 'mon ÷ bare'];
-  if (hasDefault) header.push('default', 'default, timers off', '÷ bare', 'timers under valgrind (default − timers off)', 'timers idle, instr/s (main)');
+  const hasIdle = rows.some((r) => r.idlePerSecond !== undefined);
+  if (hasDefault) header.push('default', 'default, timers off', '÷ bare', 'timers under valgrind (default − timers off)', ...(hasIdle ? ['timers idle, instr/s (main)'] : []));
   const body = rows.map((r) => {
     const cells = [
       versions[r.line] ?? r.line,
@@ -354,7 +355,8 @@ export function markdown({ rows, versions }) {
     if (hasDefault) {
       const quiet = r['default-timers-off']?.perRequest;
       const timers = r.default && quiet !== undefined ? r.default.perRequest - quiet : undefined;
-      cells.push(k(r.default?.perRequest), k(quiet), x(quiet, r.bare?.perRequest), k(timers), r.idlePerSecond === undefined ? '–' : `${(r.idlePerSecond / 1e6).toFixed(2)} M`);
+      cells.push(k(r.default?.perRequest), k(quiet), x(quiet, r.bare?.perRequest), k(timers));
+      if (hasIdle) cells.push(r.idlePerSecond === undefined ? '–' : `${(r.idlePerSecond / 1e6).toFixed(2)} M`);
     }
     return cells;
   });
