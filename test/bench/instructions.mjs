@@ -4,17 +4,20 @@
 // Node 20 and 22: REQUESTS), and the difference over 3 000 (15 000) is the cost of one request with
 // start-up and shutdown cancelled. Per Node line, for bare,
 // Node's floor (servers/hook-floor.mjs: the two channel subscribers mon's hook makes Node run,
-// doing nothing) and mon, on the node:http, Express and Fastify hello apps and on an app
-// making one outgoing call per request (servers/proxy.mjs over http.request).
+// doing nothing; for Fastify also a subscriber to its handler channel, for the proxy the client
+// channels) and mon, on the node:http, Express and Fastify hello apps and on an app
+// making one outgoing call per request (servers/proxy.mjs over http.request). `close-floor`:
+// the hook mon had before the finish channel (a 'close' listener per response), for comparison.
 //
 // mon runs with MON_METRICS=http (http,http-client for the proxy): under valgrind a process runs
 // ~50× slower, so the default configuration's timers (the 10 ms event-loop-delay sampler, the live
 // page's history) fire ~50× more often per request than they would natively. The default is
-// measured too (`--default` or `--variants default`), with an estimate of that share: the same server
-// left idle for two lengths of time gives its timers' instructions per second, times the extra wall
-// time the 3 000 requests took under valgrind, over 3 000 (the "timers" column). Idle timers cost more
-// than busy ones (each wakes the loop on its own), so the estimate can over-count; the table says so
-// when it does, and the raw figure is then an upper bound (RESULTS.md).
+// measured too (`--default` or `--variants default`) with its timers apart: `default-timers-off` is
+// the same configuration with the two switches that exist for them, MON_UI=off (the live page's
+// history) and the runtime group left out of MON_METRICS (the event-loop-delay sampler; the GC
+// observer and the heap instruments go with it), so default − timers-off is what the timers took
+// under valgrind's slowdown; and the same default server left idle for two lengths of time gives
+// the timers' instructions per second, their cost natively up to valgrind's (RESULTS.md).
 //
 // Each thread is counted apart (--separate-threads): the main thread runs the app's JavaScript and
 // Node's HTTP code, the others are V8's helpers, mostly its optimizing compiler, which under valgrind
@@ -22,11 +25,18 @@
 // per-request one and the one --check judges; every thread's is shown beside it.
 //
 //   node test/bench/instructions.mjs [--lines 20,22,24,26] [--apps hello,express,fastify,proxy]
-//        [--variants bare,floor,mon,default] [--default] [--requests FEW,MANY] [--jobs 2]
-//        [--check] [--save] [--json FILE] [--keep DIR]
+//        [--variants bare,floor,close-floor,mon,default] [--default] [--requests FEW,MANY] [--jobs 2]
+//        [--check] [--save] [--json FILE] [--keep DIR] [--merge A.json,B.json]
 //   --check: exit 1 when mon's main-thread instructions per request exceed bare's by more than 3 %
 //   anywhere. --requests: the same two counts for every line (default: each line's, REQUESTS).
 //   --keep: copy every run's callgrind files there (for callgrind_annotate).
+//   --semi-space MB: pin V8's semi-spaces at MB for every variant. Under valgrind the young generation
+//   grows or not from one run to the next (Node 20: 61 scavenges in 15 000 requests for bare, 115 for
+//   Node's floor, one doubling apart, while natively all three variants run 76 in 20 000 at the same
+//   4 MB): each scavenge costs ~0.6 M instructions, so that alone moved a variant by ~2 k a request.
+//   --no-idle: with the default, skip the two idle runs (their per-second cost: idle.mjs, RESULTS "Idle").
+//   --merge: measure nothing; the rows of earlier --json files, a later file's variants replacing an
+//   earlier one's for the same line, app, requests and semi-space (the table of several partial runs).
 //
 // Needs valgrind (Debian: apt-get install valgrind) and the Node lines (npm ci --prefix test/node-lines).
 import { spawn } from 'node:child_process';
@@ -45,6 +55,8 @@ const server = (name) => path.join(here, 'servers', name);
 const LIMIT = 1.03;
 /** --keep DIR: the callgrind files of every run are copied there, for callgrind_annotate. */
 let keepDir;
+/** --semi-space MB: V8's young generation pinned at that size, for every variant (see the option). */
+let semiSpaceArgs = [];
 
 export const LINES = ['20', '22', '24', '26'];
 /**
@@ -64,7 +76,9 @@ export function nodeBinary(line) {
 const APPS = {
   hello: { label: 'node:http', script: 'hello.mjs' },
   express: { label: 'Express 5', script: 'express.mjs' },
-  fastify: { label: 'Fastify 5', script: 'fastify.mjs' },
+  // Its floor adds a subscriber to Fastify 5's handler channel, mon's route source (what Fastify then
+  // builds per request is Fastify's: servers/fastify-channel-floor.mjs).
+  fastify: { label: 'Fastify 5', script: 'fastify.mjs', floor: 'fastify-channel-floor.mjs' },
   // One outgoing call per request: the http-client group's channels run too.
   proxy: { label: 'proxy (http.request)', script: 'proxy.mjs', env: { BENCH_PROXY_CLIENT: 'http' }, client: true },
 };
@@ -73,13 +87,23 @@ const floorArgs = (app) => [
   '--import',
   pathToFileURL(server('hook-floor.mjs')).href,
   ...(app.client ? ['--import', pathToFileURL(server('client-dc-floor.mjs')).href] : []),
+  ...(app.floor ? ['--import', pathToFileURL(server(app.floor)).href] : []),
 ];
 const VARIANTS = {
   bare: { args: () => [], env: () => ({}) },
   floor: { args: floorArgs, env: () => ({}) },
+  // The hook mon had before the finish channel: a start subscriber and a 'close' listener per response.
+  'close-floor': { args: () => ['--import', pathToFileURL(server('close-floor.mjs')).href], env: () => ({}) },
   mon: { args: () => ['--import', '@mon/register'], env: (app) => ({ MON_METRICS: app.client ? 'http,http-client' : 'http' }) },
   default: { args: () => ['--import', '@mon/register'], env: () => ({}) },
+  // The default with its timers off, through the switches that exist: no live page (its history's
+  // timer), no runtime group (the event-loop-delay sampler; its GC observer and heap instruments too).
+  'default-timers-off': {
+    args: () => ['--import', '@mon/register'],
+    env: () => ({ MON_UI: 'off', MON_METRICS: 'http,http-client,db,cpu,memory,disk,process,container' }),
+  },
 };
+const DEFAULTS = ['default', 'default-timers-off'];
 
 /** Runs one process under callgrind; `drive(port)` does what it must, then it is stopped. */
 async function underCallgrind(line, app, variant, drive, tag) {
@@ -96,7 +120,7 @@ async function underCallgrind(line, app, variant, drive, tag) {
   });
   const args = [
     '-n', '10', 'valgrind', '--tool=callgrind', '--trace-children=no', '--separate-threads=yes', `--callgrind-out-file=${out}`,
-    nodeBinary(line), ...VARIANTS[variant].args(app), server(app.script),
+    nodeBinary(line), ...semiSpaceArgs, ...VARIANTS[variant].args(app), server(app.script),
   ];
   const child = spawn('nice', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -236,20 +260,20 @@ function idleTasks(line, appId, [short, long]) {
 export async function run({ lines = LINES, apps = Object.keys(APPS), variants = ['bare', 'floor', 'mon'], withDefault = false, requests, jobs = 2, idleSeconds = [5, 25] } = {}) {
   for (const line of lines) if (line !== '20' && !existsSync(nodeBinary(line))) throw new Error(`no ${nodeBinary(line)} (npm ci --prefix test/node-lines)`);
   const windowOf = (line) => requests ?? REQUESTS[line] ?? [1000, 4000];
-  // `--variants default` alone means the default configuration with its timers' share.
-  if (variants.includes('default')) {
+  // `--variants default` means the default configuration with its timers apart.
+  if (variants.some((v) => DEFAULTS.includes(v))) {
     withDefault = true;
-    variants = variants.filter((v) => v !== 'default');
+    variants = variants.filter((v) => !DEFAULTS.includes(v));
   }
   const tasks = [];
   const keys = [];
   for (const line of lines) {
     for (const appId of apps) {
-      for (const variant of [...variants, ...(withDefault ? ['default'] : [])]) {
+      for (const variant of [...variants, ...(withDefault ? DEFAULTS : [])]) {
         tasks.push(...perRequestTasks(line, appId, variant, windowOf(line)));
         keys.push([line, appId, variant, 'few'], [line, appId, variant, 'many']);
       }
-      if (withDefault) {
+      if (withDefault && idleSeconds) {
         tasks.push(...idleTasks(line, appId, idleSeconds));
         keys.push([line, appId, 'idle', 'short'], [line, appId, 'idle', 'long']);
       }
@@ -282,15 +306,12 @@ export async function run({ lines = LINES, apps = Object.keys(APPS), variants = 
           extraSeconds: many.seconds - few.seconds,
         };
       };
-      const row = { line, app: appId, window };
-      for (const variant of [...variants, ...(withDefault ? ['default'] : [])]) row[variant] = per(variant);
+      const row = { line, app: appId, window, ...(semiSpaceArgs.length > 0 ? { semiSpace: Number(semiSpaceArgs[0].split('=')[1]) } : {}) };
+      for (const variant of [...variants, ...(withDefault ? DEFAULTS : [])]) row[variant] = per(variant);
       if (withDefault) {
         const short = got(line, appId, 'idle', 'short');
         const long = got(line, appId, 'idle', 'long');
-        if (short && long && row.default) {
-          row.idlePerSecond = (long.main - short.main) / (idleSeconds[1] - idleSeconds[0]);
-          row.timers = (row.idlePerSecond * row.default.extraSeconds) / span;
-        }
+        if (short && long) row.idlePerSecond = (long.main - short.main) / (idleSeconds[1] - idleSeconds[0]);
       }
       rows.push(row);
     }
@@ -312,16 +333,19 @@ const k = (n) => (n === undefined ? '–' : `${(n / 1000).toFixed(1)} k`);
 const x = (a, b) => (a === undefined || b === undefined ? '–' : (a / b).toFixed(3));
 
 export function markdown({ rows, versions }) {
-  const hasDefault = rows.some((r) => r.default);
-  const header = ['Node', 'app', 'requests', 'bare', "Node's floor", 'mon', 'mon ÷ bare', 'mon ÷ floor', 'all threads: bare / floor / mon', 'mon ÷ bare'];
-  if (hasDefault) header.push('default (raw)', 'timers (idle rate × extra time)', 'default − timers', '÷ bare', 'idle instr/s (main)');
+  const hasDefault = rows.some((r) => r.default || r['default-timers-off']);
+  const hasClose = rows.some((r) => r['close-floor']);
+  const header = ['Node', 'app', 'requests', 'bare', "Node's floor", ...(hasClose ? ["floor with a 'close' listener"] : []), 'mon', 'mon ÷ bare', 'mon ÷ floor', 'all threads: bare / floor / mon', 'mon ÷ bare'];
+  const hasIdle = rows.some((r) => r.idlePerSecond !== undefined);
+  if (hasDefault) header.push('default', 'default, timers off', '÷ bare', 'timers under valgrind (default − timers off)', ...(hasIdle ? ['timers idle, instr/s (main)'] : []));
   const body = rows.map((r) => {
     const cells = [
       versions[r.line] ?? r.line,
       APPS[r.app].label,
-      `${(r.window[0] + 1).toLocaleString('en-US')}-${r.window[1].toLocaleString('en-US')}`,
+      `${(r.window[0] + 1).toLocaleString('en-US')}-${r.window[1].toLocaleString('en-US')}${r.semiSpace ? ` (semi-space ${r.semiSpace} MB)` : ''}`,
       k(r.bare?.perRequest),
       k(r.floor?.perRequest),
+      ...(hasClose ? [k(r['close-floor']?.perRequest)] : []),
       k(r.mon?.perRequest),
       x(r.mon?.perRequest, r.bare?.perRequest),
       x(r.mon?.perRequest, r.floor?.perRequest),
@@ -329,11 +353,10 @@ export function markdown({ rows, versions }) {
       x(r.mon?.allThreads, r.bare?.allThreads),
     ];
     if (hasDefault) {
-      const net = r.default ? r.default.perRequest - r.timers : undefined;
-      // Idle timers cost more a second than busy ones (a wake-up of their own each time): a negative
-      // remainder means the subtraction over-counted, and only the raw figure stands (an upper bound).
-      const usable = net !== undefined && net > 0;
-      cells.push(k(r.default?.perRequest), k(r.timers), usable ? k(net) : net === undefined ? '–' : 'over-counted', usable ? x(net, r.bare?.perRequest) : '–', r.idlePerSecond === undefined ? '–' : `${(r.idlePerSecond / 1e6).toFixed(2)} M`);
+      const quiet = r['default-timers-off']?.perRequest;
+      const timers = r.default && quiet !== undefined ? r.default.perRequest - quiet : undefined;
+      cells.push(k(r.default?.perRequest), k(quiet), x(quiet, r.bare?.perRequest), k(timers));
+      if (hasIdle) cells.push(r.idlePerSecond === undefined ? '–' : `${(r.idlePerSecond / 1e6).toFixed(2)} M`);
     }
     return cells;
   });
@@ -345,6 +368,22 @@ export function markdown({ rows, versions }) {
     table(header, body),
     '',
   ].join('\n');
+}
+
+/** Several runs' results as one: per line and app, a later result's variants replace an earlier one's. */
+export function merge(results) {
+  const rows = new Map();
+  const versions = {};
+  for (const result of results) {
+    Object.assign(versions, result.versions);
+    for (const row of result.rows) {
+      const key = `${row.line} ${row.app} ${row.window} ${row.semiSpace ?? ''}`;
+      const defined = Object.fromEntries(Object.entries(row).filter(([, value]) => value !== undefined));
+      rows.set(key, { ...rows.get(key), ...defined });
+    }
+  }
+  const order = (r) => LINES.indexOf(r.line) + 10 * Object.keys(APPS).indexOf(r.app) + r.window[0] / 1e6 + (r.semiSpace ? 0.5 : 0);
+  return { rows: [...rows.values()].sort((a, b) => order(a) - order(b)), versions };
 }
 
 /** Rows where mon exceeds bare by more than 3 %. */
@@ -365,9 +404,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       save: { type: 'boolean' },
       json: { type: 'string' },
       keep: { type: 'string' },
+      merge: { type: 'string' },
+      'semi-space': { type: 'string' },
+      'no-idle': { type: 'boolean' },
     },
   });
   keepDir = values.keep;
+  if (values['semi-space']) semiSpaceArgs = [`--min-semi-space-size=${Number(values['semi-space'])}`, `--max-semi-space-size=${Number(values['semi-space'])}`];
   const list = (s) => s.split(',').map((v) => v.trim()).filter(Boolean);
   const options = {
     ...(values.lines ? { lines: list(values.lines) } : {}),
@@ -376,9 +419,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     withDefault: Boolean(values.default),
     ...(values.requests ? { requests: list(values.requests).map(Number) } : {}),
     ...(values.jobs ? { jobs: Number(values.jobs) } : {}),
+    ...(values['no-idle'] ? { idleSeconds: null } : {}),
   };
   for (const app of options.apps ?? []) if (!APPS[app]) throw new Error(`unknown app ${app}; known: ${Object.keys(APPS).join(', ')}`);
-  const result = await run(options);
+  const result = values.merge ? merge(list(values.merge).map((file) => JSON.parse(readFileSync(file, 'utf8')))) : await run(options);
   if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
   const text = markdown(result);
   console.log(text);
