@@ -34,6 +34,9 @@
 //   grows or not from one run to the next (Node 20: 61 scavenges in 15 000 requests for bare, 115 for
 //   Node's floor, one doubling apart, while natively all three variants run 76 in 20 000 at the same
 //   4 MB): each scavenge costs ~0.6 M instructions, so that alone moved a variant by ~2 k a request.
+//   --sync-compile: every variant compiles on its main thread when V8 decides to
+//   (--no-concurrent-recompilation --no-concurrent-sparkplug), not when a background thread gets the CPU:
+//   on Node 20 that timing alone moved a variant by ±5 % between runs of the window (RESULTS.md).
 //   --no-idle: with the default, skip the two idle runs (their per-second cost: idle.mjs, RESULTS "Idle").
 //   --merge: measure nothing; the rows of earlier --json files, a later file's variants replacing an
 //   earlier one's for the same line, app, requests and semi-space (the table of several partial runs).
@@ -57,6 +60,8 @@ const LIMIT = 1.03;
 let keepDir;
 /** --semi-space MB: V8's young generation pinned at that size, for every variant (see the option). */
 let semiSpaceArgs = [];
+/** --sync-compile: V8 compiles on the main thread, so the count no longer depends on thread timing. */
+let syncCompileArgs = [];
 
 export const LINES = ['20', '22', '24', '26'];
 /**
@@ -120,7 +125,7 @@ async function underCallgrind(line, app, variant, drive, tag) {
   });
   const args = [
     '-n', '10', 'valgrind', '--tool=callgrind', '--trace-children=no', '--separate-threads=yes', `--callgrind-out-file=${out}`,
-    nodeBinary(line), ...semiSpaceArgs, ...VARIANTS[variant].args(app), server(app.script),
+    nodeBinary(line), ...semiSpaceArgs, ...syncCompileArgs, ...VARIANTS[variant].args(app), server(app.script),
   ];
   const child = spawn('nice', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -306,7 +311,13 @@ export async function run({ lines = LINES, apps = Object.keys(APPS), variants = 
           extraSeconds: many.seconds - few.seconds,
         };
       };
-      const row = { line, app: appId, window, ...(semiSpaceArgs.length > 0 ? { semiSpace: Number(semiSpaceArgs[0].split('=')[1]) } : {}) };
+      const row = {
+        line,
+        app: appId,
+        window,
+        ...(semiSpaceArgs.length > 0 ? { semiSpace: Number(semiSpaceArgs[0].split('=')[1]) } : {}),
+        ...(syncCompileArgs.length > 0 ? { syncCompile: true } : {}),
+      };
       for (const variant of [...variants, ...(withDefault ? DEFAULTS : [])]) row[variant] = per(variant);
       if (withDefault) {
         const short = got(line, appId, 'idle', 'short');
@@ -342,7 +353,7 @@ export function markdown({ rows, versions }) {
     const cells = [
       versions[r.line] ?? r.line,
       APPS[r.app].label,
-      `${(r.window[0] + 1).toLocaleString('en-US')}-${r.window[1].toLocaleString('en-US')}${r.semiSpace ? ` (semi-space ${r.semiSpace} MB)` : ''}`,
+      `${(r.window[0] + 1).toLocaleString('en-US')}-${r.window[1].toLocaleString('en-US')}${r.semiSpace ? ` (semi-space ${r.semiSpace} MB)` : ''}${r.syncCompile ? ' (sync compile)' : ''}`,
       k(r.bare?.perRequest),
       k(r.floor?.perRequest),
       ...(hasClose ? [k(r['close-floor']?.perRequest)] : []),
@@ -377,7 +388,7 @@ export function merge(results) {
   for (const result of results) {
     Object.assign(versions, result.versions);
     for (const row of result.rows) {
-      const key = `${row.line} ${row.app} ${row.window} ${row.semiSpace ?? ''}`;
+      const key = `${row.line} ${row.app} ${row.window} ${row.semiSpace ?? ''} ${row.syncCompile ? 'sync' : ''}`;
       const defined = Object.fromEntries(Object.entries(row).filter(([, value]) => value !== undefined));
       rows.set(key, { ...rows.get(key), ...defined });
     }
@@ -407,9 +418,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       merge: { type: 'string' },
       'semi-space': { type: 'string' },
       'no-idle': { type: 'boolean' },
+      'sync-compile': { type: 'boolean' },
     },
   });
   keepDir = values.keep;
+  if (values['sync-compile']) syncCompileArgs = ['--no-concurrent-recompilation', '--no-concurrent-sparkplug'];
   if (values['semi-space']) semiSpaceArgs = [`--min-semi-space-size=${Number(values['semi-space'])}`, `--max-semi-space-size=${Number(values['semi-space'])}`];
   const list = (s) => s.split(',').map((v) => v.trim()).filter(Boolean);
   const options = {
