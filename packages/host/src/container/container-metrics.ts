@@ -24,7 +24,7 @@ export interface ContainerSeries {
 
 const series = (name: string, kind: SeriesKind, unit: string, description: string): ContainerSeries => Object.freeze({ name, kind, unit, description });
 
-/** Every container series, in CONTAINER_METRICS order, the order collectContainer emits them in. */
+/** Every container series, in the order collectContainer emits them in (CONTAINER_METRICS lists their names). */
 export const CONTAINER_SERIES = Object.freeze({
   // mon's own, named in the style of OpenTelemetry's container conventions.
   memoryLimit: series('container.memory.limit', 'up-down', 'By', "The container's memory limit: the smallest from its cgroup up."),
@@ -52,23 +52,10 @@ export const CONTAINER_SERIES = Object.freeze({
   throttledTime: series('container.cpu.throttled_time', 'counter', 's', "Seconds the container's threads were held back by the CPU quota."),
 });
 
-export const CONTAINER_METRICS = [
-  'container.memory.limit',
-  'container.memory.usage',
-  'container.memory.working_set',
-  'container.memory.available',
-  'container.memory.rss',
-  'container.memory.limit_hits',
-  'container.memory.oom_kills',
-  'container.cpu.limit',
-  'container.cpu.time',
-  'container.cpu.periods',
-  'container.cpu.throttled_periods',
-  'container.cpu.throttled_time',
-] as const;
+export const CONTAINER_METRICS: readonly string[] = Object.freeze(Object.values(CONTAINER_SERIES).map((s) => s.name));
 
-export const USER = Object.freeze({ 'cpu.mode': 'user' });
-export const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
+const USER = Object.freeze({ 'cpu.mode': 'user' });
+const SYSTEM = Object.freeze({ 'cpu.mode': 'system' });
 const FIX = "Leave 'container' out of MON_METRICS (or the groups option) to stop collecting it.";
 
 /** Receives each point of one collection; `value` is finite. */

@@ -141,9 +141,10 @@ export function fields(bytes: Buffer | undefined, names: readonly Key[], out: Ar
 }
 
 const one: Array<number | undefined> = [undefined];
+const oneName: Key[] = [];
 
-/** fields() for one name. */
+/** fields() for one name, with no array made per call (v1 reads oom_kill so at each collection). */
 export function field(bytes: Buffer | undefined, name: Key): number | undefined {
-  const names = [name];
-  return fields(bytes, names, one)[0];
+  oneName[0] = name;
+  return fields(bytes, oneName, one)[0];
 }
