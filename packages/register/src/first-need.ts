@@ -20,7 +20,7 @@ import { registerGlobalMeterProvider } from './app-api.js';
 import { START_UP_GRACE_MS } from './after-start-up.js';
 import { isWatchedRequire, MODULE_REQUIRE_END, WATCHED_CHANNELS, WORKER_EVENT } from './channels.js';
 import { preloadConfig } from './config.js';
-import { isPackageManager, isPm2Process } from './supervisors.js';
+import { isSupervisor } from './supervisors.js';
 import { inWorkerThread } from './worker-thread.js';
 import { debug, describe, warn } from './warn.js';
 
@@ -64,17 +64,7 @@ export async function preload(): Promise<void> {
 
 /** Processes that get nothing at all. */
 function skipped(): boolean {
-  const script = process.argv[1];
-  if (isPackageManager(script)) {
-    // NODE_OPTIONS is inherited by `npm start` itself: npm must not take the metrics port the app wants.
-    debug('skipping package manager process %s', script);
-    return true;
-  }
-  if (isPm2Process(script)) {
-    // Likewise pm2's CLI and daemon: the daemon would hold the base port that instance 0 serves on.
-    debug("skipping pm2's own process %s", script);
-    return true;
-  }
+  if (isSupervisor(process.argv[1])) return true;
   if (preloadConfig().disabled) {
     debug('OTEL_SDK_DISABLED=true: nothing started');
     return true;

@@ -24,7 +24,7 @@ import { instrumentHttpClients } from './http-client.js';
 import { HttpServerMetrics } from './http-server-metrics.js';
 import { instrumentHttpServers } from './http-server.js';
 import type { StandInMeterProvider } from './first-need.js';
-import { isPackageManager, isPm2Process } from './supervisors.js';
+import { isSupervisor } from './supervisors.js';
 import { HTTP2_CLIENT_CHANNELS, HTTP2_SERVER_CHANNELS, RpcMetrics, instrumentHttp2Clients, instrumentHttp2Servers, warnUncountedHttp2 } from './http2/index.js';
 import { LazyMeterProvider } from './lazy-meter-provider.js';
 import type { Pipeline } from './pipeline.js';
@@ -79,16 +79,8 @@ export async function start(handoff?: Handoff): Promise<Started | undefined> {
 }
 
 async function build(handoff: Handoff | undefined): Promise<Started | undefined> {
-  if (isPackageManager(process.argv[1])) {
-    // NODE_OPTIONS is inherited by `npm start` itself: npm must not take the metrics port the app wants.
-    debug('skipping package manager process %s', process.argv[1]);
-    return undefined;
-  }
-  if (isPm2Process(process.argv[1])) {
-    // Likewise pm2's CLI and daemon: the daemon would hold the base port that instance 0 serves on.
-    debug("skipping pm2's own process %s", process.argv[1]);
-    return undefined;
-  }
+  // Again here: the -r entry (require.ts) starts without first-need.ts's check.
+  if (isSupervisor(process.argv[1])) return undefined;
   const config = loadConfig();
   if (config.disabled) {
     debug('OTEL_SDK_DISABLED=true: nothing started');
