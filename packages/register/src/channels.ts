@@ -78,11 +78,15 @@ export const WATCHED_CHANNELS: readonly string[] = [
 /** mon's own handlers by channel: what replay() hands a first event to. */
 const subscribed = new Map<string, Set<Handler>>();
 
-export function subscribe(name: string, handler: Handler): void {
-  dc.subscribe(name, handler);
+function track(name: string, handler: Handler): void {
   let handlers = subscribed.get(name);
   if (handlers === undefined) subscribed.set(name, (handlers = new Set()));
   handlers.add(handler);
+}
+
+export function subscribe(name: string, handler: Handler): void {
+  dc.subscribe(name, handler);
+  track(name, handler);
 }
 
 export function unsubscribe(name: string, handler: Handler): void {
@@ -111,9 +115,7 @@ export function unsubscribeTracing(name: string, handlers: TracingHandlers): voi
 /** `process.on('worker', handler)`, kept for replay under WORKER_EVENT. */
 export function onWorkerThread(handler: (worker: unknown) => void): () => void {
   process.on('worker', handler);
-  let handlers = subscribed.get(WORKER_EVENT);
-  if (handlers === undefined) subscribed.set(WORKER_EVENT, (handlers = new Set()));
-  handlers.add(handler);
+  track(WORKER_EVENT, handler);
   return () => {
     process.off('worker', handler);
     subscribed.get(WORKER_EVENT)?.delete(handler);
