@@ -207,11 +207,14 @@ describe.skipIf(!protocAvailable)('the protobuf exposition of a cluster', () => 
 
       // The event loop delay: one series for the cluster whose native buckets hold the samples of
       // every process (their count is the classic count, the sum of the three processes'), and
-      // among them a 300 ms block of one worker.
-      expect((await request(app.port, '/block?ms=300')).status).toBe(200);
+      // among them a 300 ms block of one worker. A worker whose sampler has gone idle (every 500 ms)
+      // reads a lone block as its active time over the loop's turns since the last tick, which the
+      // request's own turns share on a busy machine; the block wakes the sampler, so the next one is
+      // timed by the 10 ms ticks: a block is sent again until one shows.
       let delay: TextMessage[] = [];
       let stall: NativeBucket | undefined;
-      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(250)) {
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(250)) {
+        expect((await request(app.port, '/block?ms=300')).status).toBe(200);
         delay = delayHistograms((await scrapeBytes(app.metricsPort, PROTOBUF_ACCEPT)).body);
         stall = delay.length === 1 ? nativeBuckets(delay[0]!).find(coversStall) : undefined;
         if (stall !== undefined) break;
