@@ -176,6 +176,25 @@ describe('container.* from cgroup v1 (a directory tree)', () => {
     expect(value(c, 'container.cpu.throttled_periods')).toBe(48);
     expect(value(c, 'container.cpu.throttled_time')).toBeCloseTo(1.86, 9);
   });
+
+  it('counts swap-limit hits (memory.memsw.failcnt) while a swap limit is set, and keeps the count read without one', async () => {
+    t = v1Tree();
+    const m = 'sys/fs/cgroup/memory/app';
+    const stat = (memswLimit: string) =>
+      `total_cache 50000000\ntotal_rss 100000000\ntotal_inactive_file 20000000\nhierarchical_memory_limit ${256 * MiB}\nhierarchical_memsw_limit ${memswLimit}\n`;
+    t.write(`${m}/memory.stat`, stat('9223372036854771712'));
+    h = startIn(t);
+    // The first collection reads the count whatever the limit: a swap limit set and lifted before mon started left it.
+    expect(value(await h.collect(), 'container.memory.limit_hits')).toBe(3 + 1);
+    // No swap limit from this cgroup up: the kernel cannot move the count, so it is not read again.
+    t.write(`${m}/memory.memsw.failcnt`, '5\n');
+    expect(value(await h.collect(), 'container.memory.limit_hits')).toBe(3 + 1);
+    // A swap limit set (a resize): read at every collection again.
+    t.write(`${m}/memory.stat`, stat(String(512 * MiB)));
+    expect(value(await h.collect(), 'container.memory.limit_hits')).toBe(3 + 5);
+    t.write(`${m}/memory.memsw.failcnt`, '6\n');
+    expect(value(await h.collect(), 'container.memory.limit_hits')).toBe(3 + 6);
+  });
 });
 
 describe('container.memory.limit from cgroup v1', () => {
