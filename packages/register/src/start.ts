@@ -6,7 +6,7 @@
 // endpoint, host metrics) is imported on first need of its own:
 // - a second after the preload (after-start-up.ts: an unref'd timer a short-lived process never reaches);
 // - the first meter the app asks for (lazy-meter-provider.ts: its instruments record from the start);
-// - the first child process, which may be a cluster worker (cluster/early-children.ts);
+// - the first message of mon's from a child process: a cluster worker's hello (cluster/early-children.ts);
 // - at once in a cluster worker or pm2 instance, whose primary or port expects it as before;
 // - at exit, with a push exporter, when anything was recorded (the last export must go out).
 // Why: every process that inherits NODE_OPTIONS paid for loading and building all of it, and most
