@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Levels } from './find.js';
 import type { Cgroup, CpuReading, MemoryReading } from './cgroup.js';
-import { cgroupFiles, fields, key, numberAt, numberIn, type CgroupFile } from './files.js';
+import { cgroupFiles, fields, key, numberAt, numberIn, spaceIn, type CgroupFile } from './files.js';
 import { sharedReading } from './shared-reading.js';
 
 /** The smallest of a per-level value, and the level holding it (where its statistics are kept). */
@@ -26,7 +26,8 @@ const cpuMax = (level: { cpuMax: CgroupFile }) => {
   const bytes = level.cpuMax.read();
   if (bytes === undefined) return undefined;
   const quota = numberAt(bytes, 0);
-  const period = numberAt(bytes, bytes.indexOf(0x20) + 1);
+  const space = spaceIn(bytes);
+  const period = space < 0 ? NaN : numberAt(bytes, space + 1);
   return Number.isNaN(quota) || !(period > 0) ? undefined : quota / period;
 };
 
@@ -59,9 +60,12 @@ export function cgroupV2(levels: Levels): Cgroup {
       // Each parsed at once: every read reuses the one buffer of `files`.
       const usage = numberIn(current.read());
       if (usage === undefined) return undefined; // memory controller not enabled for this cgroup
-      const [inactiveFile = 0, rss = 0] = fields(stat.require(), MEMORY_STAT, two);
-      const [limitHits, oomKills] = fields(events.read(), MEMORY_EVENTS, two);
-      return { limit, usage, workingSet: Math.max(0, usage - inactiveFile), rss, limitHits, oomKills };
+      // Indexed, not destructured (files.ts: an iterator per file is a cost at a collection's cold start).
+      const s = fields(stat.require(), MEMORY_STAT, two);
+      const inactiveFile = s[0] ?? 0;
+      const rss = s[1] ?? 0;
+      const e = fields(events.read(), MEMORY_EVENTS, two);
+      return { limit, usage, workingSet: Math.max(0, usage - inactiveFile), rss, limitHits: e[0], oomKills: e[1] };
     },
     cpu(onlyLimited = false): CpuReading | undefined {
       const limit = cpuLimit('cpu');
@@ -71,11 +75,13 @@ export function cgroupV2(levels: Levels): Cgroup {
       const own = at[0]!.cpuStat.read();
       if (own === undefined) return undefined;
       const usec = (value: number | undefined) => (value === undefined ? undefined : value / 1e6);
-      const [user, system] = fields(own, CPU_USAGE, two);
+      const usage = fields(own, CPU_USAGE, two);
+      const user = usage[0];
+      const system = usage[1];
       // Read after the own file's figures are taken: the bytes are the same buffer.
       const throttlingBytes = limit && limit.dir !== leaf ? cpuStatAt.get(limit.dir)!.require() : own;
-      const [periods, throttledPeriods, throttledUsec] = fields(throttlingBytes, CPU_THROTTLING, three);
-      return { limit: limit?.value, user: usec(user), system: usec(system), periods, throttledPeriods, throttledTime: usec(throttledUsec) };
+      const t = fields(throttlingBytes, CPU_THROTTLING, three);
+      return { limit: limit?.value, user: usec(user), system: usec(system), periods: t[0], throttledPeriods: t[1], throttledTime: usec(t[2]) };
     },
     cpuLimit: () => cpuLimit('cpuLimit')?.value,
     close: files.close,

@@ -44,13 +44,11 @@ export function containerProducer(cgroup: Cgroup, report: Report, startMs: numbe
   let lastCollection = startTime;
   let metrics: MetricData[] = [];
   let now = startTime;
+  // The metric the last point went to, and its series.
+  let metric: MetricData | undefined;
+  let metricSeries: ContainerSeries | undefined;
   // collectContainer emits each series' points one after the other, in CONTAINER_SERIES order.
   const emit: Emit = (s, value, attributes = NO_ATTRIBUTES) => {
-    let metric = metrics[metrics.length - 1];
-    if (metric === undefined || metric.descriptor !== DESCRIPTORS.get(s)) {
-      metric = metricOf(s, delta);
-      metrics.push(metric);
-    }
     let start = startTime;
     if (sent !== undefined && s.kind === 'counter') {
       const mode = attributes['cpu.mode'];
@@ -61,12 +59,21 @@ export function containerProducer(cgroup: Cgroup, report: Report, startMs: numbe
       // A counter that went down was reset (a new cgroup): its delta starts again from zero.
       if (last !== undefined && value >= last) value -= last;
     }
-    (metric.dataPoints as DataPoint<number>[]).push({ startTime: s.kind === 'gauge' ? now : start, endTime: now, attributes, value });
+    const point: DataPoint<number> = { startTime: s.kind === 'gauge' ? now : start, endTime: now, attributes, value };
+    if (s === metricSeries) (metric!.dataPoints as DataPoint<number>[]).push(point);
+    else {
+      // A new metric holds its first point from the start (no push into an empty array): this
+      // runs cold, once per collection, where every allocation and call shows (files.ts).
+      metric = metricOf(s, delta, point);
+      metricSeries = s;
+      metrics.push(metric);
+    }
   };
   return {
     collect(): Promise<CollectionResult> {
       now = millisToHrTime(Date.now());
       metrics = [];
+      metricSeries = undefined;
       collectContainer(cgroup, report, emit);
       lastCollection = now;
       return Promise.resolve({
@@ -82,14 +89,14 @@ export function containerProducer(cgroup: Cgroup, report: Report, startMs: numbe
   };
 }
 
-function metricOf(s: ContainerSeries, delta: boolean): MetricData {
+function metricOf(s: ContainerSeries, delta: boolean, first: DataPoint<number>): MetricData {
   const descriptor = DESCRIPTORS.get(s)!;
-  if (s.kind === 'gauge') return { descriptor, aggregationTemporality: CUMULATIVE, dataPointType: GAUGE, dataPoints: [] };
+  if (s.kind === 'gauge') return { descriptor, aggregationTemporality: CUMULATIVE, dataPointType: GAUGE, dataPoints: [first] };
   return {
     descriptor,
     aggregationTemporality: delta && s.kind === 'counter' ? DELTA : CUMULATIVE,
     dataPointType: SUM,
     isMonotonic: s.kind === 'counter',
-    dataPoints: [],
+    dataPoints: [first],
   };
 }

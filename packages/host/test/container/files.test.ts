@@ -1,10 +1,10 @@
 // Parsing cgroup files from their bytes (files.ts).
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cgroupFiles, field, fields, key, numberAt, numberIn } from '../../src/container/files.js';
+import { cgroupFiles, field, fields, key, numberAt, numberIn, spaceIn, type Bytes } from '../../src/container/files.js';
 import { tree, type Tree } from './tree.js';
 
-const b = (text: string) => Buffer.from(text, 'latin1');
+const b = (text: string): Bytes => ({ buffer: Buffer.from(`${text}stale 9 bytes past the end\n`, 'latin1'), length: text.length });
 let t: Tree | undefined;
 afterEach(() => {
   t?.remove();
@@ -23,6 +23,11 @@ describe('numbers from cgroup bytes', () => {
     // v1's no limit, 2^63 - 4096: only compared with 2^62.
     expect(numberIn(b('9223372036854771712\n'))).toBeCloseTo(2 ** 63, -6);
     expect(numberAt(b('50000 100000\n'), 6)).toBe(100_000);
+    expect(spaceIn(b('max 100000\n'))).toBe(3);
+    expect(spaceIn(b('max'))).toBe(-1);
+    // Only up to the length read: the buffer holds older bytes past it.
+    expect(numberIn(b('12'))).toBe(12);
+    expect(numberIn(b('-'))).toBeNaN();
   });
 
   it('takes a key only at the start of a line', () => {
@@ -40,6 +45,9 @@ describe('numbers from cgroup bytes', () => {
     expect(field(events, key('oom_kill'))).toBe(1);
     expect(field(undefined, key('max'))).toBeUndefined();
     expect(field(b('usage_usec x\n'), key('usage_usec'))).toBeUndefined();
+    // A key that only the older bytes past the length would complete.
+    expect(field(b('sta'), key('stale'))).toBeUndefined();
+    expect(field(b('oom 2\n'), key('stale'))).toBeUndefined();
   });
 
   it('takes several keys in one pass, whatever their order, into the array it is given', () => {
@@ -63,6 +71,9 @@ describe('cgroupFiles', () => {
     expect(field(large.read(), key('last'))).toBe(42);
     t.write('small', '2\n');
     expect(numberIn(small.read())).toBe(2);
+    // The one buffer still holds the large file past the small one's length: not part of it.
+    expect(field(small.read(), key('last'))).toBeUndefined();
+    expect(field(small.read(), key('x_counter'))).toBeUndefined();
     expect(missing.read()).toBeUndefined();
     expect(() => missing.require()).toThrow(/does not exist/);
     // Created later: still absent for this CgroupFiles (one failed open, not one per collection).

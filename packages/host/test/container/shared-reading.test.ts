@@ -28,6 +28,16 @@ describe('sharedReading', () => {
     expect(shared('cpuLimit')).toBe(3);
   });
 
+  it('takes a reading as stale when the clock was set back (the clock is Date.now)', () => {
+    let n = 0;
+    let clock = 10_000;
+    const shared = sharedReading(() => ++n, 1000, () => clock);
+    expect(shared('cpu')).toBe(1);
+    clock -= 5_000;
+    expect(shared('cpuLimit')).toBe(2);
+    expect(shared('cpu')).toBe(2);
+  });
+
   it('a failed reading is thrown to its caller and not kept', () => {
     let fail = true;
     const shared = sharedReading(() => {
