@@ -48,7 +48,11 @@ export class LazyMeterProvider implements MeterProvider {
   getMeter(name: string, version?: string, options?: MeterOptions): Meter {
     if (this.#sdk) return this.#sdk.getMeter(name, version, options);
     const meter = new LazyMeter(name, version, options);
-    if (this.#dropped) return meter;
+    if (this.#dropped) {
+      // Its instruments do nothing and keep nothing: no SDK will ever take their calls.
+      meter.drop();
+      return meter;
+    }
     this.#meters.push(meter);
     if (this.#meters.length === 1) this.#onFirstMeter();
     return meter;
@@ -76,6 +80,7 @@ export class LazyMeterProvider implements MeterProvider {
 
 class LazyMeter implements Meter {
   #sdk: Meter | undefined;
+  #dropped = false;
   #bindings: Array<(sdk: Meter | undefined) => void> = [];
 
   constructor(
@@ -94,11 +99,13 @@ class LazyMeter implements Meter {
 
   addBatchObservableCallback(callback: BatchObservableCallback, observables: Observable[]): void {
     if (this.#sdk) return this.#sdk.addBatchObservableCallback(sdkBatchCallback(callback), observables.map(sdkObservable));
+    if (this.#dropped) return;
     this.#bindings.push((sdk) => sdk?.addBatchObservableCallback(sdkBatchCallback(callback), observables.map(sdkObservable)));
   }
 
   removeBatchObservableCallback(callback: BatchObservableCallback, observables: Observable[]): void {
     if (this.#sdk) return this.#sdk.removeBatchObservableCallback(sdkBatchCallback(callback), observables.map(sdkObservable));
+    if (this.#dropped) return;
     this.#bindings.push((sdk) => sdk?.removeBatchObservableCallback(sdkBatchCallback(callback), observables.map(sdkObservable)));
   }
 
@@ -108,7 +115,9 @@ class LazyMeter implements Meter {
     this.#bindings = [];
   }
 
+  /** What was kept is let go; instruments made from now on (the app keeps its meter) keep nothing. */
   drop(): void {
+    this.#dropped = true;
     for (const binding of this.#bindings) binding(undefined);
     this.#bindings = [];
   }
@@ -117,7 +126,8 @@ class LazyMeter implements Meter {
     return (name: string, options?: MetricOptions): SyncInstrument => {
       if (this.#sdk) return this.#sdk[kind](name, options);
       const instrument = new LazyInstrument(name);
-      this.#bindings.push((sdk) => instrument.bind(sdk?.[kind](name, options)));
+      if (this.#dropped) instrument.bind(undefined);
+      else this.#bindings.push((sdk) => instrument.bind(sdk?.[kind](name, options)));
       return instrument;
     };
   }
@@ -126,7 +136,8 @@ class LazyMeter implements Meter {
     return (name: string, options?: MetricOptions): Observable => {
       if (this.#sdk) return this.#sdk[kind](name, options);
       const instrument = new LazyObservable();
-      this.#bindings.push((sdk) => instrument.bind(sdk?.[kind](name, options)));
+      if (this.#dropped) instrument.bind(undefined);
+      else this.#bindings.push((sdk) => instrument.bind(sdk?.[kind](name, options)));
       return instrument;
     };
   }
