@@ -1,5 +1,5 @@
 // What the preload leaves in a process until mon is first needed: one placeholder subscriber on
-// each channel mon watches (channels.ts), a listener for the first worker thread, a global
+// each channel whose event can be a first need (channels.ts FIRST_NEED_CHANNELS), a listener for the first worker thread, a global
 // MeterProvider that stands in for mon's, and an unref'd timer. The first of these to fire loads
 // the rest of mon (main.ts: config, recorders, route sources) synchronously, with require() of its
 // ES module (Node 20.19+, 22.12+), and hands it that first event, so nothing is lost: the first
@@ -18,7 +18,7 @@ import type { Meter, MeterOptions, MeterProvider } from '@opentelemetry/api';
 import { MON_START_FAILED } from '@mon/warnings';
 import { registerGlobalMeterProvider } from './app-api.js';
 import { START_UP_GRACE_MS } from './after-start-up.js';
-import { isWatchedRequire, MODULE_REQUIRE_END, WATCHED_CHANNELS, WORKER_EVENT } from './channels.js';
+import { FIRST_NEED_CHANNELS, isWatchedRequire, MODULE_REQUIRE_END, WORKER_EVENT } from './channels.js';
 import { preloadConfig } from './config.js';
 import { isSupervisor } from './supervisors.js';
 import { inWorkerThread } from './worker-thread.js';
@@ -88,13 +88,13 @@ function untilFirstNeed(begin: (main: Main) => void, mainThread: boolean): (why:
   const onWorker = (worker: unknown): void => first(WORKER_EVENT, worker);
   const grace = mainThread ? setTimeout(() => first('start-up is over', undefined), START_UP_GRACE_MS) : undefined;
   grace?.unref();
-  for (const name of WATCHED_CHANNELS) dc.subscribe(name, name === MODULE_REQUIRE_END ? onRequire : onEvent);
+  for (const name of FIRST_NEED_CHANNELS) dc.subscribe(name, name === MODULE_REQUIRE_END ? onRequire : onEvent);
   if (mainThread) process.on('worker', onWorker);
 
   function first(why: string, message: unknown): void {
     if (state !== 'waiting') return;
     state = 'loading';
-    for (const name of WATCHED_CHANNELS) dc.unsubscribe(name, name === MODULE_REQUIRE_END ? onRequire : onEvent);
+    for (const name of FIRST_NEED_CHANNELS) dc.unsubscribe(name, name === MODULE_REQUIRE_END ? onRequire : onEvent);
     process.off('worker', onWorker);
     clearTimeout(grace);
     // Runs inside the app's own call (a publish, listen(), getMeter()): never throws into it.
