@@ -97,7 +97,7 @@ type Found = typeof import('./app-api-found.js');
  * ~0.4 M instructions (Node 22: compiling the CommonJS resolver, building the thrown error), one
  * stat per folder much less (test/bench/RESULTS.md, "Start-up instructions").
  */
-function mayResolve(require: NodeJS.Require, from: string): boolean {
+export function mayResolve(require: NodeJS.Require, from: string): boolean {
   if (process.versions.pnp !== undefined || Object.keys(require.cache).length > 0) return true;
   // Joined by hand: path.join, called this often, costs more than the stats themselves (Node 22-26).
   for (const folder of require.resolve.paths(API) ?? []) {
