@@ -54,7 +54,8 @@ async function namesAccessorsOf(importer, specifier, builtin) {
   return false;
 }
 
-const builtinsByRequire = {
+/** `load`: what the generated module calls to get the built-in (`require`, or the preload's own). */
+const builtinsBy = (load) => ({
   name: 'builtins-by-require',
   setup(build) {
     build.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, async (args) => {
@@ -88,12 +89,13 @@ const builtinsByRequire = {
       const names = Object.getOwnPropertyNames(module.default).filter((name) => IDENTIFIER.test(name) && name !== 'default');
       const exports = names.map((name) => `export const ${name} = /* @__PURE__ */ __builtin(${JSON.stringify(name)});`);
       return {
-        contents: [`const __module = require(${JSON.stringify(specifier)});`, 'const __builtin = (name) => __module[name];', 'export default __module;', ...exports].join('\n'),
+        contents: [`const __module = ${load}(${JSON.stringify(specifier)});`, 'const __builtin = (name) => __module[name];', 'export default __module;', ...exports].join('\n'),
         loader: 'js',
       };
     });
   },
-};
+});
+const builtinsByRequire = builtinsBy('require');
 
 // Chunk names carry a content hash: without this, every rebuild would leave the old chunks behind
 // (and `npm pack` would ship them).
@@ -135,9 +137,11 @@ const preload = {
   ...common,
   format: 'esm',
   minifyIdentifiers: true,
-  plugins: [preloadEntry, builtinsByRequire],
+  // A name of its own, not `require`: esbuild wraps every require() of an ES module's bundle in a
+  // helper of its own, more code to parse.
+  plugins: [preloadEntry, builtinsBy('__monBuiltin')],
   banner: {
-    js: "const require = process.getBuiltinModule ? (id) => process.getBuiltinModule(id) : (await import('node:module')).default.createRequire(import.meta.url);",
+    js: "const __monBuiltin = process.getBuiltinModule ? (id) => process.getBuiltinModule(id) : (await import('node:module')).default.createRequire(import.meta.url);",
   },
 };
 await build({ ...preload, entryPoints: ['dist/index.js'], outfile: 'dist/bundle/index.js' });

@@ -37,11 +37,11 @@ export async function preload(): Promise<void> {
     const worker = inWorkerThread();
     // Loaded twice (`--import` given twice, `-r` too, two installed copies): the first copy runs.
     if (worker ? global[WORKER_STARTED] !== undefined : global[PIPELINE] !== undefined) return debug('already started; this copy does nothing');
-    if (!worker && skipped()) {
+    const { atOnce, disabled } = preloadConfig();
+    if (!worker && skipped(disabled)) {
       global[PIPELINE] = 'disabled';
       return;
     }
-    const { atOnce } = preloadConfig();
     if (atOnce || (process.features as { require_module?: boolean }).require_module !== true) {
       const main = await import('./main.js');
       if (worker) main.startInWorkerThread();
@@ -63,9 +63,9 @@ export async function preload(): Promise<void> {
 }
 
 /** Processes that get nothing at all. */
-function skipped(): boolean {
+function skipped(disabled: boolean): boolean {
   if (isSupervisor(process.argv[1])) return true;
-  if (preloadConfig().disabled) {
+  if (disabled) {
     debug('OTEL_SDK_DISABLED=true: nothing started');
     return true;
   }
