@@ -25,6 +25,7 @@ export const BUNDLED_API_VERSION = '1.9.1';
 
 const API = '@opentelemetry/api';
 
+// Parenthesized functions: compiled with the preload, which runs them in every process (first-need.ts).
 /**
  * Makes `provider` the global MeterProvider, through the @opentelemetry/api the app itself resolves
  * (from its main script, else the working directory), or mon's own copy when the app has none.
@@ -35,7 +36,7 @@ const API = '@opentelemetry/api';
  * registration steps aside; mon's own HTTP and host metrics, which hold mon's provider directly,
  * carry on, and meters the app took before that stay on mon's endpoint.
  */
-export async function registerGlobalMeterProvider(provider: MeterProvider, mainScript: string | undefined): Promise<'app' | 'bundled'> {
+export const registerGlobalMeterProvider = (async function registerGlobalMeterProvider(provider: MeterProvider, mainScript: string | undefined): Promise<'app' | 'bundled'> {
   const { apis: appApis, found } = await appMetricsApis(mainScript);
   if (found === undefined || appApis.length === 0 || !appApis[0]!.setGlobalMeterProvider(provider)) {
     registerAsBundledApi(provider);
@@ -43,7 +44,7 @@ export async function registerGlobalMeterProvider(provider: MeterProvider, mainS
   }
   found.stepAsideForTheApp(appApis, provider);
   return 'app';
-}
+});
 
 /**
  * What `metrics.setGlobalMeterProvider(provider)` of mon's bundled API does (its global-utils.js
@@ -51,7 +52,7 @@ export async function registerGlobalMeterProvider(provider: MeterProvider, mainS
  * and most never touch the API. Refused, as the API refuses, when a provider is already
  * registered or the global was made by another version.
  */
-export function registerAsBundledApi(provider: MeterProvider): boolean {
+export const registerAsBundledApi = (function registerAsBundledApi(provider: MeterProvider): boolean {
   const key = Symbol.for(`opentelemetry.js.api.${BUNDLED_API_VERSION.split('.')[0]}`);
   const global = globalThis as typeof globalThis & { [key: symbol]: { version?: unknown; metrics?: unknown } | undefined };
   const api = (global[key] ??= { version: BUNDLED_API_VERSION });
@@ -61,14 +62,14 @@ export function registerAsBundledApi(provider: MeterProvider): boolean {
   }
   api.metrics = provider;
   return true;
-}
+});
 
 /**
  * The app's API as its CommonJS code gets it and, for a dual package (api >= 1.10 ships
  * dist/index.cjs and dist/index.mjs, two module instances with a `metrics` object each), as its ESM
  * code gets it. Empty when the app has no @opentelemetry/api (the usual case) or one before 1.3.
  */
-async function appMetricsApis(mainScript: string | undefined): Promise<{ apis: MetricsApi[]; found?: Found }> {
+const appMetricsApis = (async function appMetricsApis(mainScript: string | undefined): Promise<{ apis: MetricsApi[]; found?: Found }> {
   const from = resolveFrom(mainScript);
   try {
     const require = createRequire(from);
@@ -83,7 +84,7 @@ async function appMetricsApis(mainScript: string | undefined): Promise<{ apis: M
     debug("no @opentelemetry/api resolvable from %s (%s); registering with mon's own", from, (error as Error).message);
   }
   return { apis: [] };
-}
+});
 
 type Found = typeof import('./app-api-found.js');
 
@@ -97,20 +98,20 @@ type Found = typeof import('./app-api-found.js');
  * ~0.4 M instructions (Node 22: compiling the CommonJS resolver, building the thrown error), one
  * stat per folder much less (test/bench/RESULTS.md, "Start-up instructions").
  */
-export function mayResolve(require: NodeJS.Require, from: string): boolean {
+export const mayResolve = (function mayResolve(require: NodeJS.Require, from: string): boolean {
   if (process.versions.pnp !== undefined || Object.keys(require.cache).length > 0) return true;
   // Joined by hand: path.join, called this often, costs more than the stats themselves (Node 22-26).
   for (const folder of require.resolve.paths(API) ?? []) {
     if (existsSync(folder + path.sep + '@opentelemetry')) return true;
   }
   return mayBeTheApi(from);
-}
+});
 
 /**
  * Whether the package.json nearest to `from` could name the API: it spells `opentelemetry`, or has
  * a backslash (a JSON escape could spell the name without the word).
  */
-function mayBeTheApi(from: string): boolean {
+const mayBeTheApi = (function mayBeTheApi(from: string): boolean {
   for (let dir = path.dirname(from); ; ) {
     const file = dir + path.sep + 'package.json';
     if (existsSync(file)) {
@@ -125,9 +126,9 @@ function mayBeTheApi(from: string): boolean {
     if (up === dir) return false;
     dir = up;
   }
-}
+});
 
-function resolveFrom(mainScript: string | undefined): string {
+const resolveFrom = (function resolveFrom(mainScript: string | undefined): string {
   // The main script's real path: Node resolves the app's packages from there, symlinks followed.
   try {
     if (mainScript) return realpathSync(mainScript);
@@ -135,4 +136,4 @@ function resolveFrom(mainScript: string | undefined): string {
     // `node -e`, a script that is gone: the working directory, as Node itself would.
   }
   return path.join(process.cwd(), '[eval]');
-}
+});

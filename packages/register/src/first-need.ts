@@ -12,6 +12,13 @@
 //
 // Loaded at once, as before: in a node:cluster worker (its primary expects it from its first
 // moments), and on a Node without require() of ES modules.
+//
+// What the preload runs in every process is written as parenthesized function expressions,
+// `const f = (function f() {…})`, here and in the files it calls (app-api.ts, config.ts,
+// supervisors.ts, worker-thread.ts): V8 compiles such a function with its module, where a
+// declaration is scanned once to be skipped and parsed again when first called (-0.6 M
+// instructions per process on Node 22-26: test/bench/RESULTS.md, "Start-up instructions").
+// esbuild keeps the parentheses.
 import { createRequire } from 'node:module';
 import dc from 'node:diagnostics_channel';
 import type { Meter, MeterOptions, MeterProvider } from '@opentelemetry/api';
@@ -31,7 +38,7 @@ const WORKER_STARTED = Symbol.for('mon.worker-thread');
 type Global = typeof globalThis & { [PIPELINE]?: unknown; [WORKER_STARTED]?: unknown };
 
 /** The preload (index.ts). Never throws. */
-export async function preload(): Promise<void> {
+export const preload = (async function preload(): Promise<void> {
   try {
     const global = globalThis as Global;
     const worker = inWorkerThread();
@@ -60,17 +67,17 @@ export async function preload(): Promise<void> {
     warn(MON_START_FAILED, `could not start metrics (${describe(error)}); the app runs without them. NODE_DEBUG=mon shows more.`);
     debug('preload failed: %o', error);
   }
-}
+});
 
 /** Processes that get nothing at all. */
-function skipped(disabled: boolean): boolean {
+const skipped = (function skipped(disabled: boolean): boolean {
   if (isSupervisor(process.argv[1])) return true;
   if (disabled) {
     debug('OTEL_SDK_DISABLED=true: nothing started');
     return true;
   }
   return false;
-}
+});
 
 /**
  * Watches every first need; the first one loads main.ts, runs `begin` (which subscribes mon's own
@@ -78,7 +85,7 @@ function skipped(disabled: boolean): boolean {
  * (the app's first meter). In the main thread, after START_UP_GRACE_MS anyway (what serves and reads a
  * scrape waits that long: after-start-up.ts), which a short-lived process never reaches.
  */
-function untilFirstNeed(begin: (main: Main) => void, mainThread: boolean): (why: string) => void {
+const untilFirstNeed = (function untilFirstNeed(begin: (main: Main) => void, mainThread: boolean): (why: string) => void {
   let state: 'waiting' | 'loading' | 'done' = 'waiting';
   const onEvent = (message: unknown, name: string | symbol): void => first(name as string, message);
   // Node publishes this one at every require(): only a watched framework's file is a first need.
@@ -110,7 +117,7 @@ function untilFirstNeed(begin: (main: Main) => void, mainThread: boolean): (why:
     state = 'done';
   }
   return (why) => first(why, undefined);
-}
+});
 
 /**
  * The global MeterProvider from the preload on: the app's first getMeter() loads mon, whose
