@@ -94,9 +94,10 @@ type Found = typeof import('./app-api-found.js');
  * an `@opentelemetry` folder, where every file it could resolve to lies; the package `from` belongs
  * to cannot be the API itself (Node resolves a package's own name); and Node's resolver is its own
  * (no CommonJS module has loaded before the preload: Yarn PnP and the like replace it from a
- * `--require`d file). Why: most processes have no API, and the failing require.resolve cost them
- * ~0.4 M instructions (Node 22: compiling the CommonJS resolver, building the thrown error), one
- * stat per folder much less (test/bench/RESULTS.md, "Start-up instructions").
+ * `--require`d file). Why: most processes have no API, and there the failing require.resolve
+ * (compiling Node's CommonJS resolver, building the error it throws) cost 1.4-1.7 M instructions
+ * more than these stats on Node 24 and 26, as much on 22 (test/bench/RESULTS.md, "Start-up
+ * instructions").
  */
 export const mayResolve = (function mayResolve(require: NodeJS.Require, from: string): boolean {
   if (process.versions.pnp !== undefined || Object.keys(require.cache).length > 0) return true;

@@ -1,6 +1,6 @@
 // What the preload leaves in a process until mon is first needed: one placeholder subscriber on
-// each channel whose event can be a first need (channels.ts FIRST_NEED_CHANNELS), a listener for the first worker thread, a global
-// MeterProvider that stands in for mon's, and an unref'd timer. The first of these to fire loads
+// each channel whose event can be a first need (channels.ts FIRST_NEED_CHANNELS), a listener for
+// the first worker thread, a global MeterProvider that stands in for mon's, and an unref'd timer. The first of these to fire loads
 // the rest of mon (main.ts: config, recorders, route sources) synchronously, with require() of its
 // ES module (Node 20.19+, 22.12+), and hands it that first event, so nothing is lost: the first
 // listen, request, call, child process, framework, worker thread or meter of the app.
