@@ -54,7 +54,8 @@ async function namesAccessorsOf(importer, specifier, builtin) {
   return false;
 }
 
-const builtinsByRequire = {
+/** `load`: what the generated module calls to get the built-in (`require`, or the preload's own). */
+const builtinsBy = (load) => ({
   name: 'builtins-by-require',
   setup(build) {
     build.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, async (args) => {
@@ -88,12 +89,13 @@ const builtinsByRequire = {
       const names = Object.getOwnPropertyNames(module.default).filter((name) => IDENTIFIER.test(name) && name !== 'default');
       const exports = names.map((name) => `export const ${name} = /* @__PURE__ */ __builtin(${JSON.stringify(name)});`);
       return {
-        contents: [`const __module = require(${JSON.stringify(specifier)});`, 'const __builtin = (name) => __module[name];', 'export default __module;', ...exports].join('\n'),
+        contents: [`const __module = ${load}(${JSON.stringify(specifier)});`, 'const __builtin = (name) => __module[name];', 'export default __module;', ...exports].join('\n'),
         loader: 'js',
       };
     });
   },
-};
+});
+const builtinsByRequire = builtinsBy('require');
 
 // Chunk names carry a content hash: without this, every rebuild would leave the old chunks behind
 // (and `npm pack` would ship them).
@@ -116,24 +118,34 @@ const common = {
 // mon is first needed (src/first-need.ts), then the rest (main.js) with require(): the ESM build
 // below, whose modules are shared with what main.js imports later (the pipeline, the exporters).
 // Its own build, no chunks: every extra file is another module for the ESM loader to resolve and
-// link (~0.5 M instructions each on Node 24), in every process. Node's built-ins come from
-// process.getBuiltinModule (Node 20.16+, 22.3+): an ESM import of node:module would build its facade.
-const mainEntry = {
-  name: 'main-entry',
+// link (~0.5 M instructions each on Node 24), in every process. What only an app with its own
+// @opentelemetry/api needs is its own file beside it, dist/bundle/app-api-found.js, imported then.
+// Node's built-ins come from process.getBuiltinModule (Node 20.16+, 22.3+) itself: an ESM import
+// of node:module would build its facade, and a createRequire(import.meta.url) for them cost
+// ~0.7 M instructions on Node 22 (import.meta, a CommonJS Module, its paths); only the first
+// need's require() of main.js makes one.
+// Identifiers minified, here only: V8 parses every byte of this module in every process (~0.14 M
+// instructions per KB on Node 22; 10.2 KB became 6.1 KB); its stack traces are read with its source
+// map (node --enable-source-maps), and only under NODE_DEBUG=mon.
+const preloadEntry = {
+  name: 'preload-entry',
   setup(build) {
-    build.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './main.js', external: true }));
+    build.onResolve({ filter: /^\.\/(main|app-api-found)\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
-await build({
+const preload = {
   ...common,
-  entryPoints: ['dist/index.js'],
-  outfile: 'dist/bundle/index.js',
   format: 'esm',
-  plugins: [mainEntry, builtinsByRequire],
+  minifyIdentifiers: true,
+  // A name of its own, not `require`: esbuild wraps every require() of an ES module's bundle in a
+  // helper of its own, more code to parse.
+  plugins: [preloadEntry, builtinsBy('__monBuiltin')],
   banner: {
-    js: "const require = (process.getBuiltinModule?.('node:module') ?? (await import('node:module')).default).createRequire(import.meta.url);",
+    js: "const __monBuiltin = process.getBuiltinModule ? (id) => process.getBuiltinModule(id) : (await import('node:module')).default.createRequire(import.meta.url);",
   },
-});
+};
+await build({ ...preload, entryPoints: ['dist/index.js'], outfile: 'dist/bundle/index.js' });
+await build({ ...preload, entryPoints: ['dist/app-api-found.js'], outfile: 'dist/bundle/app-api-found.js' });
 
 await build({
   ...common,

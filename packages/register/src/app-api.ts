@@ -6,11 +6,15 @@
 // metrics vanished without a word. Registered by the app's own copy, every copy of 1.x up to the
 // app's sees it, and the app's own later registrations (diag, tracer provider) are not refused as
 // "All API registration versions must match".
-import { readFileSync, realpathSync } from 'node:fs';
+//
+// What is done with the app's API once found (loading both its halves, stepping aside) is in
+// app-api-found.ts, loaded only then: most processes have none, and every byte of the preload is
+// parsed in each of them (test/bench/RESULTS.md, "Start-up instructions").
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { MeterProvider } from '@opentelemetry/api';
+import type { MetricsApi } from './app-api-found.js';
 import { debug } from './warn.js';
 
 /**
@@ -19,12 +23,9 @@ import { debug } from './warn.js';
  */
 export const BUNDLED_API_VERSION = '1.9.1';
 
-/** What mon needs of any @opentelemetry/api 1.x (`metrics` exists from 1.3). */
-interface MetricsApi {
-  setGlobalMeterProvider(provider: MeterProvider): boolean;
-  disable(): void;
-}
+const API = '@opentelemetry/api';
 
+// Parenthesized functions: compiled with the preload, which runs them in every process (first-need.ts).
 /**
  * Makes `provider` the global MeterProvider, through the @opentelemetry/api the app itself resolves
  * (from its main script, else the working directory), or mon's own copy when the app has none.
@@ -35,15 +36,15 @@ interface MetricsApi {
  * registration steps aside; mon's own HTTP and host metrics, which hold mon's provider directly,
  * carry on, and meters the app took before that stay on mon's endpoint.
  */
-export async function registerGlobalMeterProvider(provider: MeterProvider, mainScript: string | undefined): Promise<'app' | 'bundled'> {
-  const appApis = await appMetricsApis(mainScript);
-  if (appApis.length === 0 || !appApis[0]!.setGlobalMeterProvider(provider)) {
+export const registerGlobalMeterProvider = (async function registerGlobalMeterProvider(provider: MeterProvider, mainScript: string | undefined): Promise<'app' | 'bundled'> {
+  const { apis: appApis, found } = await appMetricsApis(mainScript);
+  if (found === undefined || appApis.length === 0 || !appApis[0]!.setGlobalMeterProvider(provider)) {
     registerAsBundledApi(provider);
     return 'bundled';
   }
-  stepAsideForTheApp(appApis, provider);
+  found.stepAsideForTheApp(appApis, provider);
   return 'app';
-}
+});
 
 /**
  * What `metrics.setGlobalMeterProvider(provider)` of mon's bundled API does (its global-utils.js
@@ -51,7 +52,7 @@ export async function registerGlobalMeterProvider(provider: MeterProvider, mainS
  * and most never touch the API. Refused, as the API refuses, when a provider is already
  * registered or the global was made by another version.
  */
-export function registerAsBundledApi(provider: MeterProvider): boolean {
+export const registerAsBundledApi = (function registerAsBundledApi(provider: MeterProvider): boolean {
   const key = Symbol.for(`opentelemetry.js.api.${BUNDLED_API_VERSION.split('.')[0]}`);
   const global = globalThis as typeof globalThis & { [key: symbol]: { version?: unknown; metrics?: unknown } | undefined };
   const api = (global[key] ??= { version: BUNDLED_API_VERSION });
@@ -61,30 +62,74 @@ export function registerAsBundledApi(provider: MeterProvider): boolean {
   }
   api.metrics = provider;
   return true;
-}
+});
 
 /**
  * The app's API as its CommonJS code gets it and, for a dual package (api >= 1.10 ships
  * dist/index.cjs and dist/index.mjs, two module instances with a `metrics` object each), as its ESM
  * code gets it. Empty when the app has no @opentelemetry/api (the usual case) or one before 1.3.
  */
-async function appMetricsApis(mainScript: string | undefined): Promise<MetricsApi[]> {
+const appMetricsApis = (async function appMetricsApis(mainScript: string | undefined): Promise<{ apis: MetricsApi[]; found?: Found }> {
   const from = resolveFrom(mainScript);
   try {
     const require = createRequire(from);
-    const cjsEntry = require.resolve('@opentelemetry/api');
-    const apis = [metricsOf(require(cjsEntry))];
-    const esmEntry = esmEntryOf(cjsEntry);
-    if (esmEntry !== undefined && esmEntry !== cjsEntry) apis.push(metricsOf(await import(pathToFileURL(esmEntry).href)));
-    if (apis.every((api): api is MetricsApi => api !== undefined)) return apis;
-    debug("the app's @opentelemetry/api has no metrics API (before 1.3); registering with mon's own");
+    if (!mayResolve(require, from)) {
+      debug("no @opentelemetry/api resolvable from %s (no folder named @opentelemetry where it looks); registering with mon's own", from);
+      return { apis: [] };
+    }
+    const cjsEntry = require.resolve(API);
+    const found = await import('./app-api-found.js');
+    return { apis: await found.metricsApisAt(require, cjsEntry), found };
   } catch (error) {
     debug("no @opentelemetry/api resolvable from %s (%s); registering with mon's own", from, (error as Error).message);
   }
-  return [];
-}
+  return { apis: [] };
+});
 
-function resolveFrom(mainScript: string | undefined): string {
+type Found = typeof import('./app-api-found.js');
+
+/**
+ * False only when `require.resolve('@opentelemetry/api')` from `from` must fail: no folder it looks
+ * in (`require.resolve.paths`: each node_modules up the tree, NODE_PATH, the global folders) holds
+ * an `@opentelemetry` folder, where every file it could resolve to lies; the package `from` belongs
+ * to cannot be the API itself (Node resolves a package's own name); and Node's resolver is its own
+ * (no CommonJS module has loaded before the preload: Yarn PnP and the like replace it from a
+ * `--require`d file). Why: most processes have no API, and there the failing require.resolve
+ * (compiling Node's CommonJS resolver, building the error it throws) cost 1.4-1.7 M instructions
+ * more than these stats on Node 24 and 26, as much on 22 (test/bench/RESULTS.md, "Start-up
+ * instructions").
+ */
+export const mayResolve = (function mayResolve(require: NodeJS.Require, from: string): boolean {
+  if (process.versions.pnp !== undefined || Object.keys(require.cache).length > 0) return true;
+  // Joined by hand: path.join, called this often, costs more than the stats themselves (Node 22-26).
+  for (const folder of require.resolve.paths(API) ?? []) {
+    if (existsSync(folder + path.sep + '@opentelemetry')) return true;
+  }
+  return mayBeTheApi(from);
+});
+
+/**
+ * Whether the package.json nearest to `from` could name the API: it spells `opentelemetry`, or has
+ * a backslash (a JSON escape could spell the name without the word).
+ */
+const mayBeTheApi = (function mayBeTheApi(from: string): boolean {
+  for (let dir = path.dirname(from); ; ) {
+    const file = dir + path.sep + 'package.json';
+    if (existsSync(file)) {
+      try {
+        const text = readFileSync(file, 'utf8');
+        return text.includes('opentelemetry') || text.includes('\\');
+      } catch {
+        return true;
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return false;
+    dir = up;
+  }
+});
+
+const resolveFrom = (function resolveFrom(mainScript: string | undefined): string {
   // The main script's real path: Node resolves the app's packages from there, symlinks followed.
   try {
     if (mainScript) return realpathSync(mainScript);
@@ -92,63 +137,4 @@ function resolveFrom(mainScript: string | undefined): string {
     // `node -e`, a script that is gone: the working directory, as Node itself would.
   }
   return path.join(process.cwd(), '[eval]');
-}
-
-function metricsOf(api: { metrics?: Partial<MetricsApi> }): MetricsApi | undefined {
-  const metrics = api.metrics;
-  return typeof metrics?.setGlobalMeterProvider === 'function' && typeof metrics.disable === 'function'
-    ? (metrics as MetricsApi)
-    : undefined;
-}
-
-/** The file an `import` of the package resolves to (its `exports['.']` under Node's ESM conditions). */
-function esmEntryOf(cjsEntry: string): string | undefined {
-  for (let dir = path.dirname(cjsEntry); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    let pkg: { name?: string; exports?: unknown };
-    try {
-      pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    } catch {
-      continue;
-    }
-    if (pkg.name !== '@opentelemetry/api') continue;
-    const exports = pkg.exports as Record<string, unknown> | undefined;
-    const target = pick(exports?.['.'] ?? exports);
-    return target === undefined ? undefined : path.join(dir, target);
-  }
-  return undefined;
-}
-
-const ESM_CONDITIONS = new Set(['node', 'import', 'module-sync', 'default']);
-
-function pick(target: unknown): string | undefined {
-  if (typeof target === 'string') return target;
-  if (target === null || typeof target !== 'object' || Array.isArray(target)) return undefined;
-  // Object key order is the package's order of preference, as in Node's resolver.
-  for (const [condition, value] of Object.entries(target)) {
-    if (!ESM_CONDITIONS.has(condition)) continue;
-    const found = pick(value);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
-function stepAsideForTheApp(appApis: MetricsApi[], ours: MeterProvider): void {
-  // An own property on each of the app's API objects, undone at the first call of any: the original
-  // methods are back before the app's call returns, and nothing else of the app's API is touched.
-  const restores = appApis.map((api) => {
-    const register = api.setGlobalMeterProvider;
-    const wasOwn = Object.prototype.hasOwnProperty.call(api, 'setGlobalMeterProvider');
-    api.setGlobalMeterProvider = function setGlobalMeterProvider(provider: MeterProvider): boolean {
-      for (const restore of restores) restore();
-      if (provider !== ours) {
-        debug("the app registers its own MeterProvider: mon's steps aside as the global one");
-        api.disable();
-      }
-      return register.call(api, provider);
-    };
-    return () => {
-      if (wasOwn) api.setGlobalMeterProvider = register;
-      else delete (api as Partial<MetricsApi>).setGlobalMeterProvider;
-    };
-  });
-}
+});

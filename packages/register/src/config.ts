@@ -82,17 +82,18 @@ export interface Pm2Instance {
 
 type Env = Record<string, string | undefined>;
 
+// Parenthesized functions: compiled with the preload, which runs them in every process (first-need.ts).
 /**
  * What the preload decides before loading the rest of mon (first-need.ts), read without a warning:
  * a bad value is said once mon loads and reads everything (loadConfig).
  */
-export function preloadConfig(env: Env = process.env): { disabled: boolean; atOnce: boolean } {
+export const preloadConfig = (function preloadConfig(env: Env = process.env): { disabled: boolean; atOnce: boolean } {
   return {
     disabled: nonEmpty(env.OTEL_SDK_DISABLED)?.toLowerCase() === 'true',
     // A node:cluster worker (pm2's cluster mode too) answers its primary from its first moments (start.ts).
     atOnce: env.NODE_UNIQUE_ID !== undefined,
   };
-}
+});
 
 export function loadConfig(processEnv: Env = process.env): Readonly<Config> {
   const env = withPm2Environment(processEnv);

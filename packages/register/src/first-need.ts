@@ -1,6 +1,6 @@
 // What the preload leaves in a process until mon is first needed: one placeholder subscriber on
-// each channel mon watches (channels.ts), a listener for the first worker thread, a global
-// MeterProvider that stands in for mon's, and an unref'd timer. The first of these to fire loads
+// each channel whose event can be a first need (channels.ts FIRST_NEED_CHANNELS), a listener for
+// the first worker thread, a global MeterProvider that stands in for mon's, and an unref'd timer. The first of these to fire loads
 // the rest of mon (main.ts: config, recorders, route sources) synchronously, with require() of its
 // ES module (Node 20.19+, 22.12+), and hands it that first event, so nothing is lost: the first
 // listen, request, call, child process, framework, worker thread or meter of the app.
@@ -12,13 +12,20 @@
 //
 // Loaded at once, as before: in a node:cluster worker (its primary expects it from its first
 // moments), and on a Node without require() of ES modules.
+//
+// What the preload runs in every process is written as parenthesized function expressions,
+// `const f = (function f() {…})`, here and in the files it calls (app-api.ts, config.ts,
+// supervisors.ts, worker-thread.ts): V8 compiles such a function with its module, where a
+// declaration is scanned once to be skipped and parsed again when first called (-0.6 M
+// instructions per process on Node 22-26: test/bench/RESULTS.md, "Start-up instructions").
+// esbuild keeps the parentheses.
 import { createRequire } from 'node:module';
 import dc from 'node:diagnostics_channel';
 import type { Meter, MeterOptions, MeterProvider } from '@opentelemetry/api';
 import { MON_START_FAILED } from '@mon/warnings';
 import { registerGlobalMeterProvider } from './app-api.js';
 import { START_UP_GRACE_MS } from './after-start-up.js';
-import { isWatchedRequire, MODULE_REQUIRE_END, WATCHED_CHANNELS, WORKER_EVENT } from './channels.js';
+import { FIRST_NEED_CHANNELS, isWatchedRequire, MODULE_REQUIRE_END, WORKER_EVENT } from './channels.js';
 import { preloadConfig } from './config.js';
 import { isSupervisor } from './supervisors.js';
 import { inWorkerThread } from './worker-thread.js';
@@ -31,17 +38,17 @@ const WORKER_STARTED = Symbol.for('mon.worker-thread');
 type Global = typeof globalThis & { [PIPELINE]?: unknown; [WORKER_STARTED]?: unknown };
 
 /** The preload (index.ts). Never throws. */
-export async function preload(): Promise<void> {
+export const preload = (async function preload(): Promise<void> {
   try {
     const global = globalThis as Global;
     const worker = inWorkerThread();
     // Loaded twice (`--import` given twice, `-r` too, two installed copies): the first copy runs.
     if (worker ? global[WORKER_STARTED] !== undefined : global[PIPELINE] !== undefined) return debug('already started; this copy does nothing');
-    if (!worker && skipped()) {
+    const { atOnce, disabled } = preloadConfig();
+    if (!worker && skipped(disabled)) {
       global[PIPELINE] = 'disabled';
       return;
     }
-    const { atOnce } = preloadConfig();
     if (atOnce || (process.features as { require_module?: boolean }).require_module !== true) {
       const main = await import('./main.js');
       if (worker) main.startInWorkerThread();
@@ -60,17 +67,17 @@ export async function preload(): Promise<void> {
     warn(MON_START_FAILED, `could not start metrics (${describe(error)}); the app runs without them. NODE_DEBUG=mon shows more.`);
     debug('preload failed: %o', error);
   }
-}
+});
 
 /** Processes that get nothing at all. */
-function skipped(): boolean {
+const skipped = (function skipped(disabled: boolean): boolean {
   if (isSupervisor(process.argv[1])) return true;
-  if (preloadConfig().disabled) {
+  if (disabled) {
     debug('OTEL_SDK_DISABLED=true: nothing started');
     return true;
   }
   return false;
-}
+});
 
 /**
  * Watches every first need; the first one loads main.ts, runs `begin` (which subscribes mon's own
@@ -78,7 +85,7 @@ function skipped(): boolean {
  * (the app's first meter). In the main thread, after START_UP_GRACE_MS anyway (what serves and reads a
  * scrape waits that long: after-start-up.ts), which a short-lived process never reaches.
  */
-function untilFirstNeed(begin: (main: Main) => void, mainThread: boolean): (why: string) => void {
+const untilFirstNeed = (function untilFirstNeed(begin: (main: Main) => void, mainThread: boolean): (why: string) => void {
   let state: 'waiting' | 'loading' | 'done' = 'waiting';
   const onEvent = (message: unknown, name: string | symbol): void => first(name as string, message);
   // Node publishes this one at every require(): only a watched framework's file is a first need.
@@ -88,13 +95,13 @@ function untilFirstNeed(begin: (main: Main) => void, mainThread: boolean): (why:
   const onWorker = (worker: unknown): void => first(WORKER_EVENT, worker);
   const grace = mainThread ? setTimeout(() => first('start-up is over', undefined), START_UP_GRACE_MS) : undefined;
   grace?.unref();
-  for (const name of WATCHED_CHANNELS) dc.subscribe(name, name === MODULE_REQUIRE_END ? onRequire : onEvent);
+  for (const name of FIRST_NEED_CHANNELS) dc.subscribe(name, name === MODULE_REQUIRE_END ? onRequire : onEvent);
   if (mainThread) process.on('worker', onWorker);
 
   function first(why: string, message: unknown): void {
     if (state !== 'waiting') return;
     state = 'loading';
-    for (const name of WATCHED_CHANNELS) dc.unsubscribe(name, name === MODULE_REQUIRE_END ? onRequire : onEvent);
+    for (const name of FIRST_NEED_CHANNELS) dc.unsubscribe(name, name === MODULE_REQUIRE_END ? onRequire : onEvent);
     process.off('worker', onWorker);
     clearTimeout(grace);
     // Runs inside the app's own call (a publish, listen(), getMeter()): never throws into it.
@@ -110,7 +117,7 @@ function untilFirstNeed(begin: (main: Main) => void, mainThread: boolean): (why:
     state = 'done';
   }
   return (why) => first(why, undefined);
-}
+});
 
 /**
  * The global MeterProvider from the preload on: the app's first getMeter() loads mon, whose

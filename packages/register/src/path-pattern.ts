@@ -118,7 +118,9 @@ const SLASH = 0x2f;
 
 // Where each path segment starts, for the path being matched. Reused across calls (matching is
 // synchronous), so a request costs no allocation once it has grown to the longest path seen.
-let starts = new Int32Array(64);
+// Pure: the preload's bundle (bundle.mjs) takes config.ts, which imports this file, and uses none
+// of it; so marked, esbuild leaves the array out there.
+let starts = /* @__PURE__ */ new Int32Array(64);
 
 /** Fills `starts` with the start of each segment of path[0, end); returns how many there are. */
 function splitSegments(path: string, end: number): number {

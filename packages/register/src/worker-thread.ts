@@ -17,6 +17,7 @@ type WorkerThreads = typeof import('node:worker_threads');
 /** Loaded only in a worker thread, or once the app starts one (see inWorkerThread for why). */
 export const workerThreads = (): WorkerThreads => createRequire(import.meta.url)('node:worker_threads') as WorkerThreads;
 
+// Parenthesized functions: compiled with the preload, which runs them in every process (first-need.ts).
 /**
  * Whether this is a worker thread. Node replaces process.abort in worker threads with a function
  * named `unavailableInWorker` (Node 20 to 26): reading a name costs nothing, while
@@ -24,11 +25,11 @@ export const workerThreads = (): WorkerThreads => createRequire(import.meta.url)
  * loaded 2-core machine) in every process that inherits NODE_OPTIONS. So the name is a hint, and
  * the documented answer confirms it, only in threads that are not obviously the main one.
  */
-export function inWorkerThread(): boolean {
+export const inWorkerThread = (function inWorkerThread(): boolean {
   if (process.abort.name === 'abort') return false;
   try {
     return !workerThreads().isMainThread;
   } catch {
     return false;
   }
-}
+});

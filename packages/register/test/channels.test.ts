@@ -1,13 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WATCHED_CHANNELS, WATCHED_REQUIRES, WORKER_EVENT, isWatchedRequire, replay, subscribe, subscribedChannels, unsubscribe } from '../src/channels.js';
+import { FIRST_NEED_CHANNELS, followers, WATCHED_REQUIRES, WORKER_EVENT, isWatchedRequire, replay, subscribe, subscribedChannels, unsubscribe, watchedChannels } from '../src/channels.js';
 import { FrameworkRoutes } from '../src/frameworks/framework-routes.js';
 import { hapiWatch } from '../src/frameworks/hapi.js';
 import { koaWatch } from '../src/frameworks/koa.js';
 import { HTTP2_CLIENT_CHANNELS, HTTP2_SERVER_CHANNELS } from '../src/http2/node20.js';
 import { start, type Started } from '../src/start.js';
 
-// The preload watches the table's channels with placeholders until mon is first needed
-// (first-need.ts): a channel missing from it would lose the first event published there.
+// The preload watches the table's first-need channels with placeholders until mon is first
+// needed (first-need.ts): a channel missing from the table would lose the first event published there.
+const WATCHED_CHANNELS = watchedChannels();
+
 describe('the table of channels the preload watches', () => {
   let started: Started | undefined;
   afterEach(async () => {
@@ -29,6 +31,37 @@ describe('the table of channels the preload watches', () => {
       (name) => (!HTTP2_SERVER_CHANNELS && name.startsWith('http2.server.')) || (!HTTP2_CLIENT_CHANNELS && name.startsWith('http2.client.')),
     );
     expect(unused).toEqual(expectedUnused);
+  });
+
+  it('watches every channel that can be a first need; each of the others follows one of those', () => {
+    const followed = followers();
+    expect(new Set(WATCHED_CHANNELS).size).toBe(WATCHED_CHANNELS.length);
+    expect(FIRST_NEED_CHANNELS.filter((name) => name in followed)).toEqual([]);
+    expect(Object.entries(followed).filter(([, leader]) => !FIRST_NEED_CHANNELS.includes(leader))).toEqual([]);
+  });
+
+  it("drops, on each of the others, an event whose first-need channel it never saw: the preload's placeholders lose nothing there", async () => {
+    started = await start();
+    const pipeline = await started!.pipeline();
+    const recorded = async (): Promise<string[]> => {
+      const { resourceMetrics } = await pipeline!.readers[0]!.collect();
+      return resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics.map((m) => `${m.descriptor.name} ${JSON.stringify(m.dataPoints)}`));
+    };
+    const before = await recorded();
+    // One object in every shape these channels publish, none of it seen on a first-need channel.
+    const error = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const unseen = {
+      request: { method: 'GET' },
+      response: { statusCode: 200 },
+      socket: {},
+      stream: { id: 1, session: {}, rstCode: 0 },
+      headers: { ':status': 200 },
+      error,
+      clientId: 'client-1',
+      waitStartTimestamp: 0,
+    };
+    for (const name of Object.keys(followers())) replay(name, unseen);
+    expect(await recorded()).toEqual(before);
   });
 
   it("names the files whose require() is a first need: the frameworks' that are watched by module load, and no other", () => {
