@@ -9,7 +9,11 @@
 // making one outgoing call per request (servers/proxy.mjs over http.request). `close-floor`:
 // the hook mon had before the finish channel (a 'close' listener per response), for comparison.
 //
-// mon runs with MON_METRICS=http (http,http-client for the proxy): under valgrind a process runs
+// mon runs with MON_METRICS=http (http,http-client for the proxy) and MON_UI=off: the live page's
+// history takes a collection every 60 s of wall time, and under valgrind the 20 000-request run of
+// Fastify lasts ~65 s against ~23 s for 5 000, so one more collection fell in the difference and
+// passed for ~1.2 k instructions "a request" (RESULTS.md, Fastify); it is a cost per second, the
+// default variants' and idle.mjs's business. Under valgrind a process runs
 // ~50× slower, so the default configuration's timers (the 10 ms event-loop-delay sampler, the live
 // page's history) fire ~50× more often per request than they would natively. The default is
 // measured too (`--default` or `--variants default`) with its timers apart: `default-timers-off` is
@@ -99,7 +103,7 @@ const VARIANTS = {
   floor: { args: floorArgs, env: () => ({}) },
   // The hook mon had before the finish channel: a start subscriber and a 'close' listener per response.
   'close-floor': { args: () => ['--import', pathToFileURL(server('close-floor.mjs')).href], env: () => ({}) },
-  mon: { args: () => ['--import', '@mon/register'], env: (app) => ({ MON_METRICS: app.client ? 'http,http-client' : 'http' }) },
+  mon: { args: () => ['--import', '@mon/register'], env: (app) => ({ MON_UI: 'off', MON_METRICS: app.client ? 'http,http-client' : 'http' }) },
   default: { args: () => ['--import', '@mon/register'], env: () => ({}) },
   // The default with its timers off, through the switches that exist: no live page (its history's
   // timer), no runtime group (the event-loop-delay sampler; its GC observer and heap instruments too).

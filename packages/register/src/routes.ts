@@ -62,9 +62,15 @@ export interface RouteResolver {
 export function createRouteResolver(options: RouteOptions): RouteResolver {
   const known = new Set<string>();
   let capped = false;
+  /** The route last found known: a steady stream of one route skips the Set's string hashing. */
+  let lastKnown: string | undefined;
   /** Bounded: at most maxRoutes distinct strings ever leave this function (plus _OTHER). */
   const bound = (route: string): string => {
-    if (known.has(route)) return route;
+    if (route === lastKnown) return route;
+    if (known.has(route)) {
+      lastKnown = route;
+      return route;
+    }
     if (route.length > MAX_ROUTE_LENGTH) {
       warn(MON_ROUTE_TOO_LONG, `a route longer than ${MAX_ROUTE_LENGTH} characters is counted as http.route="${OTHER_ROUTE}".`);
       return OTHER_ROUTE;

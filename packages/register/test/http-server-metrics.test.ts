@@ -104,6 +104,36 @@ describe('HttpServerMetrics', () => {
     expect(points.map((p) => p.attributes['http.route'])).toEqual(['/users/:id', '/orders/:id']);
   });
 
+  it('puts each request in its own series when the one before differs only in route, status or outcome', async () => {
+    // The last series is reused for an identical request: a change of any one part must not reuse it.
+    const metrics = new HttpServerMetrics();
+    const slot = slotOf(0, false);
+    const ends: Array<[number, boolean, string | undefined]> = [
+      [200, false, '/a'],
+      [200, false, '/a'],
+      [200, false, undefined],
+      [200, false, '/a'],
+      [200, false, '/b'],
+      [404, false, '/b'],
+      [0, true, '/b'],
+      [200, false, undefined],
+      [200, false, undefined],
+    ];
+    for (const [status, aborted, route] of ends) {
+      metrics.requestStarted(slot);
+      metrics.requestEnded(slot, status, aborted, route, 1_000);
+    }
+    const points = (await collect(metrics.producer()))['http.server.requests']!.dataPoints;
+    const counts = points.map((p) => [p.attributes['http.route'], p.attributes['http.response.status_code'], p.attributes['error.type'], p.value]);
+    expect(counts).toEqual([
+      [undefined, 200, undefined, 3],
+      ['/a', 200, undefined, 3],
+      ['/b', 200, undefined, 1],
+      ['/b', 404, undefined, 1],
+      ['/b', undefined, 'aborted', 1],
+    ]);
+  });
+
   it('gives a delta reader only what is new since its last collection', async () => {
     const metrics = new HttpServerMetrics();
     const delta = metrics.producer(AggregationTemporality.DELTA);
