@@ -31,6 +31,30 @@ let incomingPrototype: object | undefined;
 const incomingMessagePrototype = (): object =>
   (incomingPrototype ??= (createRequire(import.meta.url)('node:http') as typeof import('node:http')).IncomingMessage.prototype);
 
+interface ListeningServer {
+  listeners: (event: string) => unknown[];
+  _events?: unknown;
+}
+
+/**
+ * A server's 'request' listeners, read from EventEmitter's own store (`_events.request`: one
+ * function or an array of them; Node 20-26) rather than through `server.listeners('request')`. On
+ * Node 20 listeners() goes through events.js's hasEventListener(), whose keyed load `_events[type]`
+ * Node itself runs once per request with 'close' (socket.removeListener in
+ * ServerResponse.detachSocket): a second key there, 'request', turns that load megamorphic for the
+ * life of the process, ~0.3 k instructions on every later request (test/bench/RESULTS.md,
+ * "Instructions per request"). Node 22+ reads `_events[type]` in listeners() itself, apart from
+ * removeListener. Should `_events` ever not be a plain store, listeners() still answers.
+ */
+function requestListeners(server: ListeningServer): unknown[] {
+  const events = server._events;
+  if (typeof events !== 'object' || events === null) return server.listeners('request');
+  const stored = (events as { request?: unknown }).request;
+  if (stored === undefined) return [];
+  // As listeners() does: a once() listener is stored wrapped, the app's function in `.listener`.
+  return (Array.isArray(stored) ? stored : [stored]).map((l) => (l as { listener?: unknown } | null)?.listener ?? l);
+}
+
 interface ExpressRequest extends IncomingMessage {
   route?: unknown;
   baseUrl?: unknown;
@@ -104,9 +128,9 @@ export function captureExpressMountPaths(): ExpressMountPaths {
 
   const onListen = (message: unknown): void => {
     try {
-      const server = (message as { server?: { listeners?: (event: string) => unknown[] } }).server;
+      const server = (message as { server?: ListeningServer }).server;
       if (typeof server?.listeners !== 'function') return;
-      for (const listener of server.listeners('request')) {
+      for (const listener of requestListeners(server)) {
         if (typeof listener !== 'function') continue;
         const app = listener as { handle?: unknown; request?: unknown };
         if (typeof app.handle === 'function' && typeof app.request === 'object' && app.request !== null) install(app.request);
