@@ -147,13 +147,20 @@ describe('the sampler', () => {
     expect(idleSamples.length).toBeLessThanOrEqual(3 * weight);
     expect(idleSamples.length % weight).toBe(0);
     expect(idleSamples.filter((s) => s === 0).length).toBeGreaterThanOrEqual((idleSamples.length * (weight - 1)) / weight);
-    samples.length = 0;
-    burn(20);
-    // One wait past the next idle tick: a polling timer would add turns of the loop of its own.
-    await sleep(IDLE_PERIOD_MS + 200);
     // 20 ms when the block was the loop's only turn since the previous tick; half of it when the
-    // test runner's own messages took a turn too (the active time is divided by the turns).
-    expect(Math.max(...samples)).toBeGreaterThanOrEqual(0.009);
+    // test runner's own messages took a turn too (the active time is divided by the turns). On a
+    // busy CI machine the runner took more turns than that once (2.6 ms read): the block is tried
+    // again, from idle each time, until one reads at least half (three tries).
+    let seen = 0;
+    for (let attempt = 0; attempt < 3 && seen < 0.009; attempt++) {
+      while (sampler.periodMs !== IDLE_PERIOD_MS && performance.now() < end + 10_000) await sleep(100);
+      samples.length = 0;
+      burn(20);
+      // One wait past the next idle tick: a polling timer would add turns of the loop of its own.
+      await sleep(IDLE_PERIOD_MS + 200);
+      seen = Math.max(...samples);
+    }
+    expect(seen).toBeGreaterThanOrEqual(0.009);
     expect(sampler.stats(performance.now(), 1_000).max).toBeGreaterThanOrEqual(9_000);
     // A tenth of the period or more: sampling every 10 ms again.
     while (sampler.periodMs !== IDLE_PERIOD_MS && performance.now() < end + 10_000) await sleep(100);
