@@ -25,20 +25,26 @@ const memoryStat: Array<number | undefined> = [undefined, undefined, undefined, 
 export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
   const files = cgroupFiles();
   const memory = dirs.memory ? memoryOf(files, dirs.memory) : undefined;
-  const quota = dirs.cpu ? quotaOf(files, dirs.cpu) : undefined;
+  const cpuLevels = dirs.cpu?.map((dir) => ({
+    quota: files.file(path.join(dir, 'cpu.cfs_quota_us')),
+    period: files.file(path.join(dir, 'cpu.cfs_period_us')),
+    throttling: files.file(path.join(dir, 'cpu.stat')),
+  }));
+  const [quotaForCpu, quotaForLimit] = cpuLevels ? quotaOf(cpuLevels) : [undefined, undefined];
   const acct = dirs.cpuacct ? files.file(path.join(dirs.cpuacct[0]!, 'cpuacct.stat')) : undefined;
-  const throttlingAt = new Map<string, CgroupFile>((dirs.cpu ?? []).map((dir) => [dir, files.file(path.join(dir, 'cpu.stat'))]));
+  // Where no quota is set, the throttling figures (all zero) come from this cgroup's own cpu.stat.
+  const ownThrottling = cpuLevels?.[0]!.throttling;
 
   return {
     version: 1,
     memory: (onlyLimited = false) => memory?.(onlyLimited),
     cpu(onlyLimited = false): CpuReading | undefined {
-      if (!quota && !acct) return undefined;
-      const limit = quota?.('cpu');
+      if (!quotaForCpu && !acct) return undefined;
+      const limit = quotaForCpu?.();
       if (onlyLimited && limit === undefined) return undefined;
       // Parsed at once: each read reuses the one buffer of `files`. Indexed, not destructured
       // (files.ts: an iterator per file is a cost at a collection's cold start).
-      const t = fields(dirs.cpu ? throttlingAt.get(limit?.dir ?? dirs.cpu[0]!)!.read() : undefined, CPU_STAT, throttling);
+      const t = fields((limit?.throttling ?? ownThrottling)?.read(), CPU_STAT, throttling);
       const periods = t[0];
       const throttledPeriods = t[1];
       const throttledNs = t[2];
@@ -54,26 +60,35 @@ export function cgroupV1(dirs: Extract<CgroupDirs, { version: 1 }>): Cgroup {
         throttledTime: throttledNs === undefined ? undefined : throttledNs / 1e9,
       };
     },
-    cpuLimit: () => quota?.('cpuLimit')?.value,
+    cpuLimit: () => quotaForLimit?.()?.value,
     close: files.close,
   };
 }
 
-/** The smallest quota / period from this cgroup up, and the level holding it (where its throttling is counted). */
-function quotaOf(files: CgroupFiles, levels: Levels) {
-  const at = levels.map((dir) => ({ dir, quota: files.file(path.join(dir, 'cpu.cfs_quota_us')), period: files.file(path.join(dir, 'cpu.cfs_period_us')) }));
-  return sharedReading(() => {
-    let best: { value: number; dir: string } | undefined;
-    for (const level of at) {
+/** A quota in CPUs, and the cpu.stat of the level that sets it (where its throttling is counted). */
+interface Quota {
+  value: number;
+  throttling: CgroupFile;
+}
+
+/**
+ * The smallest quota / period from this cgroup up, shared by container.cpu.* and the process CPU
+ * utilization's denominator (one reader for each, in that order).
+ */
+function quotaOf(at: ReadonlyArray<{ quota: CgroupFile; period: CgroupFile; throttling: CgroupFile }>) {
+  return sharedReading((): Quota | undefined => {
+    let best: Quota | undefined;
+    for (let i = 0; i < at.length; i++) {
+      const level = at[i]!;
       const quota = numberIn(level.quota.read()) ?? -1;
       if (!(quota > 0)) continue; // -1: no quota
       const period = numberIn(level.period.read()) ?? NaN;
       if (!(period > 0)) continue;
       const value = quota / period;
-      if (!best || value < best.value) best = { value, dir: level.dir };
+      if (!best || value < best.value) best = { value, throttling: level.throttling };
     }
     return best;
-  });
+  }, ['cpu', 'cpuLimit']);
 }
 
 function memoryOf(files: CgroupFiles, levels: Levels): (onlyLimited: boolean) => MemoryReading | undefined {

@@ -7,11 +7,13 @@ import { cgroupFiles, fields, key, numberAt, numberIn, spaceIn, type CgroupFile 
 import { sharedReading } from './shared-reading.js';
 
 /** The smallest of a per-level value, and the level holding it (where its statistics are kept). */
-function smallest<L extends { dir: string }>(levels: readonly L[], valueAt: (level: L) => number | undefined): { value: number; dir: string } | undefined {
-  let best: { value: number; dir: string } | undefined;
-  for (const level of levels) {
+function smallest<L>(levels: readonly L[], valueAt: (level: L) => number | undefined): { value: number; level: L } | undefined {
+  let best: { value: number; level: L } | undefined;
+  // Indexed: an array iterator is a cost at a collection's cold start (files.ts).
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
     const value = valueAt(level);
-    if (value !== undefined && (!best || value < best.value)) best = { value, dir: level.dir };
+    if (value !== undefined && (!best || value < best.value)) best = { value, level };
   }
   return best;
 }
@@ -43,14 +45,13 @@ export function cgroupV2(levels: Levels): Cgroup {
   const files = cgroupFiles();
   const at = levels.map((dir) => {
     const file = (name: string) => files.file(path.join(dir, name));
-    return { dir, memoryMax: file('memory.max'), cpuMax: file('cpu.max'), cpuStat: file('cpu.stat') };
+    return { memoryMax: file('memory.max'), cpuMax: file('cpu.max'), cpuStat: file('cpu.stat') };
   });
   const leaf = levels[0]!;
   const current = files.file(path.join(leaf, 'memory.current'));
   const stat = files.file(path.join(leaf, 'memory.stat'));
   const events = files.file(path.join(leaf, 'memory.events'));
-  const cpuStatAt = new Map(at.map((level) => [level.dir, level.cpuStat]));
-  const cpuLimit = sharedReading(() => smallest(at, cpuMax));
+  const [cpuLimitForCpu, cpuLimitForLimit] = sharedReading(() => smallest(at, cpuMax), ['cpu', 'cpuLimit']);
 
   return {
     version: 2,
@@ -68,7 +69,7 @@ export function cgroupV2(levels: Levels): Cgroup {
       return { limit, usage, workingSet: Math.max(0, usage - inactiveFile), rss, limitHits: e[0], oomKills: e[1] };
     },
     cpu(onlyLimited = false): CpuReading | undefined {
-      const limit = cpuLimit('cpu');
+      const limit = cpuLimitForCpu();
       if (onlyLimited && limit === undefined) return undefined;
       // cpu.stat exists in every cgroup (usage even without the cpu controller); throttling is kept
       // where the quota is enforced, which may be a parent.
@@ -79,11 +80,11 @@ export function cgroupV2(levels: Levels): Cgroup {
       const user = usage[0];
       const system = usage[1];
       // Read after the own file's figures are taken: the bytes are the same buffer.
-      const throttlingBytes = limit && limit.dir !== leaf ? cpuStatAt.get(limit.dir)!.require() : own;
+      const throttlingBytes = limit && limit.level !== at[0] ? limit.level.cpuStat.require() : own;
       const t = fields(throttlingBytes, CPU_THROTTLING, three);
       return { limit: limit?.value, user: usec(user), system: usec(system), periods: t[0], throttledPeriods: t[1], throttledTime: usec(t[2]) };
     },
-    cpuLimit: () => cpuLimit('cpuLimit')?.value,
+    cpuLimit: () => cpuLimitForLimit()?.value,
     close: files.close,
   };
 }

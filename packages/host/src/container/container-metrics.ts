@@ -16,13 +16,17 @@ import { warnIfHeapAboveLimit } from './heap-limit.js';
 export type SeriesKind = 'up-down' | 'counter' | 'gauge';
 
 export interface ContainerSeries {
+  /** Its place in CONTAINER_SERIES: what a consumer indexes its own per-series data by (no Map lookup at a collection). */
+  readonly index: number;
   readonly name: string;
   readonly kind: SeriesKind;
   readonly unit: string;
   readonly description: string;
 }
 
-const series = (name: string, kind: SeriesKind, unit: string, description: string): ContainerSeries => Object.freeze({ name, kind, unit, description });
+let defined = 0;
+const series = (name: string, kind: SeriesKind, unit: string, description: string): ContainerSeries =>
+  Object.freeze({ index: defined++, name, kind, unit, description });
 
 /** Every container series, in the order collectContainer emits them in (CONTAINER_METRICS lists their names). */
 export const CONTAINER_SERIES = Object.freeze({
