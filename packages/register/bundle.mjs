@@ -154,9 +154,18 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',
+  plugins: [builtinsBy('__monBuiltin')],
   // Some CommonJS inside the SDK calls require(); an ESM bundle has none of its own. No top-level
   // await anywhere here: main.js is loaded with require().
-  banner: { js: "import { createRequire as __monRequire } from 'node:module'; const require = __monRequire(import.meta.url);" },
+  // The banner goes into every chunk, and main.js alone imports a dozen of them: its `require` is made
+  // on first call, and the built-ins come from process.getBuiltinModule (Node 20.16+, 22.3+, which
+  // every Node that can require() main.js has). A createRequire(import.meta.url) per chunk at its
+  // top level cost 17 M instructions of the first need's 76 M on Node 22 (a CommonJS Module, its
+  // paths, import.meta, for each), and the first need of a server runs inside its listen()
+  // (test/bench/RESULTS.md, "Start-up").
+  banner: {
+    js: "import { createRequire as __monRequire } from 'node:module'; let __monRequired; const require = function require(id) { return (__monRequired ??= __monRequire(import.meta.url))(id); }; const __monBuiltin = process.getBuiltinModule ? (id) => process.getBuiltinModule(id) : require;",
+  },
 });
 
 // `-r @mon/register` (src/require.ts): one CommonJS file, loaded synchronously by require(). No
