@@ -54,8 +54,11 @@ async function namesAccessorsOf(importer, specifier, builtin) {
   return false;
 }
 
-/** `load`: what the generated module calls to get the built-in (`require`, or the preload's own). */
-const builtinsBy = (load) => ({
+/**
+ * `load`: what the generated module calls to get the built-in (`require`, or the preload's own).
+ * `perImporter`: every importer gets its own copy (see `stateless` below for why).
+ */
+const builtinsBy = (load, { perImporter = false } = {}) => ({
   name: 'builtins-by-require',
   setup(build) {
     build.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, async (args) => {
@@ -64,7 +67,7 @@ const builtinsBy = (load) => ({
       if (!BUILTINS.has(name) || args.kind !== 'import-statement') return undefined;
       // An importer that names a lazy property (`import { promises } from 'fs'`, in OpenTelemetry's
       // machine-id code) gets a copy of its own, so the getter runs only if that code ever loads.
-      const own = (await namesAccessorsOf(args.importer, args.path, `node:${name}`)) ? `?for=${args.importer}` : '';
+      const own = perImporter || (await namesAccessorsOf(args.importer, args.path, `node:${name}`)) ? `?for=${args.importer}` : '';
       return { path: `node:${name}${own}`, namespace: 'builtin' };
     });
     build.onLoad({ filter: /\.m?js$/, namespace: 'file' }, async (args) => {
@@ -96,6 +99,30 @@ const builtinsBy = (load) => ({
   },
 });
 const builtinsByRequire = builtinsBy('require');
+
+// Modules that hold no state (constants, a Symbol.for, a pure function), copied into each importer.
+// Why: with code splitting esbuild gives every set of entry points that share a module a chunk of its
+// own, and main.js, which the first need loads synchronously inside the app's own call (a server's
+// listen()), imported ten: each is another ES module to resolve, read, compile and link (~0.85 M
+// instructions each on Node 22, measured with ten empty modules). Built-ins and these few were seven
+// of them, a few hundred bytes each. Modules with state (warn.ts's mute flag, the channel tables,
+// the start-up timers, @opentelemetry/api) stay single: shared chunks, as before.
+const STATELESS = [
+  `warnings${path.sep}dist${path.sep}index.js`,
+  `host${path.sep}dist${path.sep}describe-error.js`,
+  `prometheus${path.sep}dist${path.sep}telemetry-server.js`,
+];
+const stateless = {
+  name: 'stateless-per-importer',
+  setup(build) {
+    build.onResolve({ filter: /^(@mon\/|\.)/ }, async (args) => {
+      if (args.kind !== 'import-statement' || args.pluginData?.stateless) return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { stateless: true } });
+      if (resolved.errors.length > 0 || !STATELESS.some((file) => resolved.path.endsWith(file))) return undefined;
+      return { path: resolved.path, suffix: `?for=${args.importer}` };
+    });
+  },
+};
 
 // Chunk names carry a content hash: without this, every rebuild would leave the old chunks behind
 // (and `npm pack` would ship them).
@@ -154,9 +181,18 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',
+  plugins: [stateless, builtinsBy('__monBuiltin', { perImporter: true })],
   // Some CommonJS inside the SDK calls require(); an ESM bundle has none of its own. No top-level
   // await anywhere here: main.js is loaded with require().
-  banner: { js: "import { createRequire as __monRequire } from 'node:module'; const require = __monRequire(import.meta.url);" },
+  // The banner goes into every chunk, and main.js alone imports a dozen of them: its `require` is made
+  // on first call, and the built-ins come from process.getBuiltinModule (Node 20.16+, 22.3+, which
+  // every Node that can require() main.js has). A createRequire(import.meta.url) per chunk at its
+  // top level cost 17 M instructions of the first need's 76 M on Node 22 (a CommonJS Module, its
+  // paths, import.meta, for each), and the first need of a server runs inside its listen()
+  // (test/bench/RESULTS.md, "Start-up").
+  banner: {
+    js: "import { createRequire as __monRequire } from 'node:module'; let __monRequired; const require = function require(id) { return (__monRequired ??= __monRequire(import.meta.url))(id); }; const __monBuiltin = process.getBuiltinModule ? (id) => process.getBuiltinModule(id) : require;",
+  },
 });
 
 // `-r @mon/register` (src/require.ts): one CommonJS file, loaded synchronously by require(). No

@@ -5,7 +5,8 @@
 // Identity of a call: its target (scheme, server.address, server.port; targets are capped, the
 // rest share one `_OTHER` target), its method, its status and its error type (both bounded too).
 import { domainToASCII } from 'node:url';
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { DOUBLE, INT } from './value-type.js';
 import { hrTime } from './hr-time.js';
 import type { MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from './sdk-constants.js';
@@ -295,7 +296,7 @@ export class HttpClientMetrics {
         name: CLIENT_INSTRUMENTS.duration,
         description: 'Duration of HTTP client requests, until the response is fully received or the request fails.',
         unit: 's',
-        valueType: ValueType.DOUBLE,
+        valueType: DOUBLE,
       },
       aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
@@ -306,7 +307,7 @@ export class HttpClientMetrics {
         name: CLIENT_INSTRUMENTS.active,
         description: 'Number of outbound HTTP requests in flight.',
         unit: '{request}',
-        valueType: ValueType.INT,
+        valueType: INT,
       },
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.SUM,

@@ -79,8 +79,9 @@ export async function start(handoff?: Handoff): Promise<Started | undefined> {
 }
 
 async function build(handoff: Handoff | undefined): Promise<Started | undefined> {
-  // Again here: the -r entry (require.ts) starts without first-need.ts's check.
-  if (isSupervisor(process.argv[1])) return undefined;
+  // Again here: the -r entry (require.ts) starts without first-need.ts's check. A handoff means
+  // first-need.ts made it (its regular expressions would be compiled again here, in the first need).
+  if (handoff === undefined && isSupervisor(process.argv[1])) return undefined;
   const config = loadConfig();
   if (config.disabled) {
     debug('OTEL_SDK_DISABLED=true: nothing started');

@@ -6,7 +6,8 @@
 // connection), its target (db.system.name, server.address, server.port; targets are capped and
 // the rest share one `_OTHER` target per system), its operation name and its error type (both
 // from bounded sets).
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { DOUBLE } from '../value-type.js';
 import { hrTime } from '../hr-time.js';
 import type { MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '../sdk-constants.js';
@@ -219,7 +220,7 @@ export class DbMetrics {
     const delta = sent !== undefined;
     const startTime = delta ? lastCollection : this.startTime;
     const histogram = (name: string, description: string): MetricData & { dataPointType: DataPointType.HISTOGRAM } => ({
-      descriptor: { name, description, unit: 's', valueType: ValueType.DOUBLE },
+      descriptor: { name, description, unit: 's', valueType: DOUBLE },
       aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
       dataPoints: [],

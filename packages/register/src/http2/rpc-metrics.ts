@@ -6,7 +6,8 @@
 //                             cap is the HTTP client's (MON_MAX_CLIENT_HOSTS: one Target per peer)
 // rpc.method is bounded like http.route: at most `maxMethods` names, then `_OTHER`; a path that is
 // not shaped `/package.Service/Method`, or a call the server answered UNIMPLEMENTED, never mints one.
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { DOUBLE } from '../value-type.js';
 import { hrTime } from '../hr-time.js';
 import type { MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '../sdk-constants.js';
@@ -159,7 +160,7 @@ export class RpcMetrics {
             ? 'Duration of gRPC calls served, until the stream closes (streaming calls included).'
             : 'Duration of gRPC calls made, until the stream closes (streaming calls included).',
         unit: 's',
-        valueType: ValueType.DOUBLE,
+        valueType: DOUBLE,
       },
       aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
