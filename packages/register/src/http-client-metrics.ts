@@ -6,10 +6,9 @@
 // rest share one `_OTHER` target), its method, its status and its error type (both bounded too).
 import { domainToASCII } from 'node:url';
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { DOUBLE, INT } from './value-type.js';
 import { hrTime } from './hr-time.js';
 import type { MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
-import { AggregationTemporality, DataPointType } from './sdk-constants.js';
+import { AggregationTemporality, DataPointType, ValueType } from './sdk-constants.js';
 import { durationsProducer, pushDurations, type Sent } from './durations-producer.js';
 import { Durations, KNOWN_METHODS } from './http-server-metrics.js';
 
@@ -296,7 +295,7 @@ export class HttpClientMetrics {
         name: CLIENT_INSTRUMENTS.duration,
         description: 'Duration of HTTP client requests, until the response is fully received or the request fails.',
         unit: 's',
-        valueType: DOUBLE,
+        valueType: ValueType.DOUBLE,
       },
       aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
@@ -307,7 +306,7 @@ export class HttpClientMetrics {
         name: CLIENT_INSTRUMENTS.active,
         description: 'Number of outbound HTTP requests in flight.',
         unit: '{request}',
-        valueType: INT,
+        valueType: ValueType.INT,
       },
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.SUM,

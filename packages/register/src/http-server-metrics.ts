@@ -6,10 +6,9 @@
 // (method, scheme, status, aborted, route) combination becomes one Series whose attribute object is
 // built once; a request costs one Map lookup by a small integer and a few number writes.
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { DOUBLE, INT } from './value-type.js';
 import { hrTime } from './hr-time.js';
 import type { CollectionResult, MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
-import { AggregationTemporality, DataPointType } from './sdk-constants.js';
+import { AggregationTemporality, DataPointType, ValueType } from './sdk-constants.js';
 import type { Resource } from '@opentelemetry/resources';
 import type { HistogramWithExponential } from '@mon/prometheus';
 import { ExponentialBuckets, combineSnapshots, type ExponentialSnapshot } from './exponential-buckets.js';
@@ -249,7 +248,7 @@ export class HttpServerMetrics {
       name: INSTRUMENTS.duration,
       description: 'Duration of HTTP server requests.',
       unit: 's',
-      valueType: DOUBLE,
+      valueType: ValueType.DOUBLE,
     };
     const durations: MetricData & { dataPointType: DataPointType.HISTOGRAM } = {
       descriptor,
@@ -268,7 +267,7 @@ export class HttpServerMetrics {
         name: INSTRUMENTS.requests,
         description: 'Number of HTTP server requests, counted when the response finishes or is aborted.',
         unit: '{request}',
-        valueType: INT,
+        valueType: ValueType.INT,
       },
       aggregationTemporality: temporality,
       dataPointType: DataPointType.SUM,
@@ -324,7 +323,7 @@ export class HttpServerMetrics {
         name: INSTRUMENTS.active,
         description: 'Number of HTTP server requests in flight.',
         unit: '{request}',
-        valueType: INT,
+        valueType: ValueType.INT,
       },
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.SUM,

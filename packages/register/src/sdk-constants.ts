@@ -1,9 +1,13 @@
-// The two sdk-metrics enums the pre-aggregating recorders need at run time, mirrored here: the
-// recorders are in the preload's static graph, and an import of the enums from @opentelemetry/sdk-metrics
-// brought the whole SDK chunk into it (esbuild keeps them in the chunk of the SDK's dynamic import),
-// which a process that never records must not load (start.ts). The values are the SDK's wire values
-// and cannot change without breaking every exporter; the types are the SDK's own, so a mismatch
-// fails to compile.
+// The enums the pre-aggregating recorders need at run time, mirrored here: the two of sdk-metrics,
+// and the API's ValueType. The recorders are in main.js's static graph, which a server's first need
+// loads synchronously inside the app's own listen(): an import of the enums from
+// @opentelemetry/sdk-metrics brought the whole SDK chunk into it (esbuild keeps them in the chunk of
+// the SDK's dynamic import), and ValueType, the graph's only value from @opentelemetry/api, the whole
+// bundled API (one more ES module, ~10 KB to compile; test/bench/RESULTS.md, "Start-up"). Both load
+// later, with the pipeline. The values are the SDK's and the API's wire values and cannot change
+// without breaking every exporter; the types are their own, and test/value-type.test.ts checks
+// ValueType's values against the API.
+import type { ValueType as ApiValueType } from '@opentelemetry/api';
 import type { AggregationTemporality as SdkAggregationTemporality, DataPointType as SdkDataPointType } from '@opentelemetry/sdk-metrics';
 
 export const AggregationTemporality = { DELTA: 0, CUMULATIVE: 1 } as {
@@ -31,3 +35,8 @@ export declare namespace DataPointType {
   type GAUGE = SdkDataPointType.GAUGE;
   type SUM = SdkDataPointType.SUM;
 }
+
+export const ValueType = { INT: 0, DOUBLE: 1 } as {
+  readonly INT: ApiValueType.INT;
+  readonly DOUBLE: ApiValueType.DOUBLE;
+};

@@ -1,10 +1,10 @@
-import { ValueType } from '@opentelemetry/api';
+import { ValueType as ApiValueType } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { DOUBLE, INT } from '../src/value-type.js';
+import { ValueType } from '../src/sdk-constants.js';
 
 describe('value-type', () => {
   it("holds @opentelemetry/api's ValueType values", () => {
-    expect(INT).toBe(ValueType.INT);
-    expect(DOUBLE).toBe(ValueType.DOUBLE);
+    expect(ValueType.INT).toBe(ApiValueType.INT);
+    expect(ValueType.DOUBLE).toBe(ApiValueType.DOUBLE);
   });
 });

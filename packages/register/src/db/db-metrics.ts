@@ -7,10 +7,9 @@
 // the rest share one `_OTHER` target per system), its operation name and its error type (both
 // from bounded sets).
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { DOUBLE } from '../value-type.js';
 import { hrTime } from '../hr-time.js';
 import type { MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
-import { AggregationTemporality, DataPointType } from '../sdk-constants.js';
+import { AggregationTemporality, DataPointType, ValueType } from '../sdk-constants.js';
 import { durationsProducer, pushDurations, type Sent } from '../durations-producer.js';
 import { MAX_ADDRESS_LENGTH, MAX_CLIENT_SERIES, MAX_ERROR_TYPES, OTHER, errorTypeName } from '../http-client-metrics.js';
 import { Durations } from '../http-server-metrics.js';
@@ -220,7 +219,7 @@ export class DbMetrics {
     const delta = sent !== undefined;
     const startTime = delta ? lastCollection : this.startTime;
     const histogram = (name: string, description: string): MetricData & { dataPointType: DataPointType.HISTOGRAM } => ({
-      descriptor: { name, description, unit: 's', valueType: DOUBLE },
+      descriptor: { name, description, unit: 's', valueType: ValueType.DOUBLE },
       aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
       dataPoints: [],

@@ -7,10 +7,9 @@
 // rpc.method is bounded like http.route: at most `maxMethods` names, then `_OTHER`; a path that is
 // not shaped `/package.Service/Method`, or a call the server answered UNIMPLEMENTED, never mints one.
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { DOUBLE } from '../value-type.js';
 import { hrTime } from '../hr-time.js';
 import type { MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
-import { AggregationTemporality, DataPointType } from '../sdk-constants.js';
+import { AggregationTemporality, DataPointType, ValueType } from '../sdk-constants.js';
 import { durationsProducer, pushDurations, type Sent } from '../durations-producer.js';
 import { Durations } from '../http-server-metrics.js';
 import { STATUSES, STATUS_NAMES, UNIMPLEMENTED, isServerFault } from './grpc-status.js';
@@ -160,7 +159,7 @@ export class RpcMetrics {
             ? 'Duration of gRPC calls served, until the stream closes (streaming calls included).'
             : 'Duration of gRPC calls made, until the stream closes (streaming calls included).',
         unit: 's',
-        valueType: DOUBLE,
+        valueType: ValueType.DOUBLE,
       },
       aggregationTemporality: delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
